@@ -1,0 +1,37 @@
+"""What the domain asks the Telegram layer to send: plain data, no Telegram types."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+Keyboard = tuple[tuple["Button", ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    label: str  # plain text
+    data: str  # callback data, at most 64 bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    html: str  # Telegram HTML
+    keyboard: Keyboard = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    chat_id: int
+    reply: Reply
+
+
+@dataclass(slots=True)
+class Outcome:
+    """Everything one patient action produces."""
+
+    replies: list[Reply] = field(default_factory=list)
+    # Replaces the message whose button was pressed (text and keyboard).
+    edit: Reply | None = None
+    # Short text shown by Telegram as the answer to a button press.
+    toast: str | None = None
+    notifications: list[Notification] = field(default_factory=list)

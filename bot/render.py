@@ -1,0 +1,222 @@
+"""Content + answers -> Telegram HTML and keyboards. All escaping of user text happens here
+(through `fill` and `html.escape`)."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.content import Catalog
+from bot.intake import flow, guide, screening
+from bot.intake.actions import Action, Verb
+from bot.intake.outgoing import Button, Keyboard, Reply
+from bot.intake.questionnaire import ORDER, Group, Kind, question, questions_in
+from storage import IntakeRecord
+
+MAX_MESSAGE = 4096
+SCALE_ROWS = ((0, 1, 2, 3, 4, 5), (6, 7, 8, 9, 10))
+CHECK = "✅ "
+
+
+def answer_label(catalog: Catalog, question_id: str, value: object) -> str:
+    """An answer as plain text in the catalog's language."""
+    q = question(question_id)
+    if q.kind is Kind.MULTI and isinstance(value, list):
+        return ", ".join(catalog.option(question_id, str(code)) for code in value)
+    if q.kind in (Kind.CHOICE, Kind.YES_NO) and isinstance(value, str):
+        return catalog.option(question_id, value)
+    if value is None:
+        return catalog.text("summary.skipped")
+    return str(value)
+
+
+def _keyboard(
+    catalog: Catalog, intake_id: int, question_id: str, answers: Mapping[str, object]
+) -> Keyboard:
+    q = question(question_id)
+
+    def answer(code: str, label: str) -> Button:
+        return Button(label, Action(Verb.ANSWER, intake_id, q.id, code).encode())
+
+    if q.kind is Kind.SCALE:
+        return tuple(tuple(answer(str(n), str(n)) for n in row) for row in SCALE_ROWS)
+    if q.kind is Kind.YES_NO:
+        return (tuple(answer(code, catalog.option(q.id, code)) for code in q.codes),)
+    if q.kind is Kind.CHOICE:
+        return tuple((answer(code, catalog.option(q.id, code)),) for code in q.codes)
+    if q.kind is Kind.MULTI:
+        chosen = answers.get(q.id)
+        selected = set(chosen) if isinstance(chosen, list) else set()
+        rows = [
+            (
+                Button(
+                    (CHECK if code in selected else "") + catalog.option(q.id, code),
+                    Action(Verb.TOGGLE, intake_id, q.id, code).encode(),
+                ),
+            )
+            for code in q.codes
+        ]
+        done = Button(catalog.text("flow.done_button"), Action(Verb.DONE, intake_id, q.id).encode())
+        return (*rows, (done,))
+    if q.optional:
+        skip = Button(catalog.text("flow.skip_button"), Action(Verb.SKIP, intake_id, q.id).encode())
+        return ((skip,),)
+    return ()
+
+
+def question_reply(
+    catalog: Catalog, intake_id: int, question_id: str, answers: Mapping[str, object]
+) -> Reply:
+    """A question as sent: progress, prompt, hint and its buttons."""
+    number, total = flow.position(question_id, answers)
+    parts = [catalog.text("flow.progress", number=number, total=total), catalog.prompt(question_id)]
+    kind = question(question_id).kind
+    if kind is Kind.MULTI:
+        parts.append(catalog.text("flow.choose_many"))
+    elif kind is Kind.TEXT:
+        parts.append(catalog.text("flow.type_answer"))
+    return Reply("\n\n".join(parts), _keyboard(catalog, intake_id, question_id, answers))
+
+
+def answered(catalog: Catalog, question_id: str, value: object) -> Reply:
+    """A question after it was answered: its prompt and the answer, no buttons."""
+    chosen = catalog.text("flow.chosen", answer=answer_label(catalog, question_id, value))
+    return Reply(f"{catalog.prompt(question_id)}\n\n{chosen}")
+
+
+def welcome(catalog: Catalog, intake_id: int, clinic: str) -> Reply:
+    """The greeting with the consent question."""
+    buttons = (
+        Button(
+            catalog.text("consent.agree_button"),
+            Action(Verb.CONSENT, intake_id, "", "yes").encode(),
+        ),
+        Button(
+            catalog.text("consent.decline_button"),
+            Action(Verb.CONSENT, intake_id, "", "no").encode(),
+        ),
+    )
+    return Reply(catalog.text("consent.welcome", clinic=clinic), (buttons,))
+
+
+def choice(
+    catalog: Catalog, text_key: str, buttons: Iterable[tuple[str, Action]], **params: object
+) -> Reply:
+    """A message with one row of buttons: (label key, action) pairs."""
+    row = tuple(Button(catalog.text(label), action.encode()) for label, action in buttons)
+    return Reply(catalog.text(text_key, **params), (row,))
+
+
+def _answer_lines(catalog: Catalog, answers: Mapping[str, object], ids: Iterable[str]) -> list[str]:
+    return [
+        catalog.text(
+            "summary.line",
+            question=catalog.short(qid),
+            answer=answer_label(catalog, qid, answers[qid]),
+        )
+        for qid in ids
+        if qid in answers
+    ]
+
+
+def summary(catalog: Catalog, intake_id: int, answers: Mapping[str, object]) -> Reply:
+    """Every answer for the patient to check, with confirm / start over."""
+    ids = [qid for qid in ORDER if flow.applies(qid, answers)]
+    lines = [catalog.text("summary.heading"), "", *_answer_lines(catalog, answers, ids)]
+    buttons = (
+        Button(
+            catalog.text("summary.confirm_button"),
+            Action(Verb.SUMMARY, intake_id, "", "ok").encode(),
+        ),
+        Button(
+            catalog.text("summary.restart_button"),
+            Action(Verb.SUMMARY, intake_id, "", "again").encode(),
+        ),
+    )
+    return Reply("\n".join(lines), (buttons,))
+
+
+def pack(pieces: Iterable[str], limit: int = MAX_MESSAGE) -> list[Reply]:
+    """Join pieces into as few messages as fit Telegram's length limit."""
+    messages: list[str] = []
+    for piece in pieces:
+        if messages and len(messages[-1]) + 2 + len(piece) <= limit:
+            messages[-1] += "\n\n" + piece
+        else:
+            messages.append(piece)
+    return [Reply(text) for text in messages]
+
+
+def guide_replies(catalog: Catalog, answers: Mapping[str, object], *, urgent: bool) -> list[Reply]:
+    """The guide sections matching the answers, what to expect, disclaimer and credit."""
+    pieces: list[str] = []
+    if urgent:
+        pieces.append(catalog.text("safety.urgent_reminder"))
+    for section_id in guide.guide_sections(answers):
+        section = catalog.section(section_id)
+        pieces.append(f"<b>{html.escape(section.title)}</b>\n\n{section.body}")
+    pieces.append(f"<b>{html.escape(catalog.raw('guide.expect.title'))}</b>")
+    pieces += [catalog.raw(f"guide.expect.{key}") for key in ("twitch", "soreness", "contact")]
+    pieces += [
+        catalog.raw("guide.about.disclaimer"),
+        catalog.raw("guide.about.credit"),
+        catalog.text("done.footer"),
+    ]
+    # Each section starts a message of its own; the rest is packed.
+    sections = len(guide.guide_sections(answers)) + int(urgent)
+    return [Reply(p) for p in pieces[:sections]] + pack(pieces[sections:])
+
+
+def local_time(moment: datetime | None, tz: ZoneInfo) -> str:
+    """A timestamp in the clinic's time zone, to the minute."""
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else "-"
+
+
+def practitioner_summary(catalog: Catalog, record: IntakeRecord, tz: ZoneInfo) -> Reply:
+    """A completed intake as the practitioner reads it: urgent red flags first."""
+    answers = record.decoded_answers()
+    patient = record.patient
+    name = " ".join(
+        part
+        for part in (patient.first_name, f"@{patient.username}" if patient.username else None)
+        if part
+    ) or catalog.text("practitioner.unknown_patient")
+    lines = [
+        catalog.text(
+            "practitioner.intake_heading", patient=f"{name} (id {patient.telegram_user_id})"
+        )
+    ]
+
+    def block(heading: str, ids: list[str]) -> None:
+        rows = [
+            catalog.text(
+                "practitioner.line",
+                question=catalog.short(qid),
+                answer=answer_label(catalog, qid, answers[qid]),
+            )
+            for qid in ids
+            if qid in answers
+        ]
+        if rows:
+            lines.extend(["", catalog.text(heading), *rows])
+
+    block("practitioner.urgent_heading", screening.red_flags(answers))
+    block("practitioner.cautions_heading", screening.cautions(answers))
+    block("practitioner.pain_heading", [q.id for q in questions_in(Group.PAIN)])
+    block(
+        "practitioner.notes_heading", [q.id for q in questions_in(Group.NOTES) if answers.get(q.id)]
+    )
+    lines += [
+        "",
+        catalog.text(
+            "practitioner.meta",
+            intake=record.intake.id,
+            started=local_time(record.intake.started_at, tz),
+            completed=local_time(record.intake.completed_at, tz),
+        ),
+    ]
+    if record.intake.start_payload:
+        lines.append(catalog.text("practitioner.payload", payload=record.intake.start_payload))
+    return Reply("\n".join(lines))

@@ -1,0 +1,106 @@
+"""Typed settings from the environment (and an optional .env file), validated once."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+_TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+
+
+class SettingsError(Exception):
+    """One or more settings are missing or invalid; the message lists each problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the deployer configures. Secrets are kept out of repr."""
+
+    token: str | None
+    api_url: str
+    db_path: Path
+    practitioner_ids: frozenset[int]
+    clinic_name: str
+    timezone: ZoneInfo
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(token={'set' if self.token else 'unset'}, api_url={self.api_url!r},"
+            f" db_path={str(self.db_path)!r}, practitioners={len(self.practitioner_ids)},"
+            f" clinic_name={self.clinic_name!r}, timezone={self.timezone.key!r})"
+        )
+
+
+def load_environment(env_file: Path | None = Path(".env")) -> dict[str, str]:
+    """The process environment over the values of `env_file` (if it exists)."""
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ)
+    return values
+
+
+def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
+    """Validate the settings in `env`; raise SettingsError naming every problem."""
+    problems: list[str] = []
+
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip() or None
+    if token is None and require_token:
+        problems.append("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather.")
+    elif token is not None and not _TOKEN.match(token):
+        problems.append("TELEGRAM_BOT_TOKEN does not look like a bot token (digits:letters).")
+
+    api_url = env.get("TELEGRAM_API_URL", "").strip() or DEFAULT_API_URL
+    if not re.match(r"^https?://[^\s/]+", api_url):
+        problems.append(
+            f"TELEGRAM_API_URL must be an http(s) URL such as {DEFAULT_API_URL}, got {api_url!r}."
+        )
+
+    db_path = Path(env.get("ASHI_DB_PATH", "").strip() or "data/ashi.sqlite3")
+
+    practitioner_ids: set[int] = set()
+    for part in env.get("ASHI_PRACTITIONER_IDS", "").replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if part.isdigit():
+            practitioner_ids.add(int(part))
+        else:
+            problems.append(
+                f"ASHI_PRACTITIONER_IDS must be comma-separated Telegram user ids, got {part!r}."
+            )
+
+    clinic_name = env.get("ASHI_CLINIC_NAME", "").strip() or "Ashi Clinic"
+    if len(clinic_name) > 100:
+        problems.append("ASHI_CLINIC_NAME must be at most 100 characters.")
+
+    tz_name = env.get("ASHI_TIMEZONE", "").strip() or "UTC"
+    timezone = ZoneInfo("UTC")
+    try:
+        timezone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(
+            f"ASHI_TIMEZONE must be an IANA time zone such as Europe/London, got {tz_name!r}."
+        )
+
+    if problems:
+        raise SettingsError(problems)
+    return Settings(
+        token=token,
+        api_url=api_url,
+        db_path=db_path,
+        practitioner_ids=frozenset(practitioner_ids),
+        clinic_name=clinic_name,
+        timezone=timezone,
+    )

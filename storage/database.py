@@ -1,0 +1,365 @@
+"""The one place with SQL: an async API over the Ashi SQLite database."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.migrate import apply_migrations
+from storage.records import (
+    Answer,
+    Consent,
+    Intake,
+    IntakeRecord,
+    IntakeStatus,
+    Patient,
+    RedFlag,
+)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The current time in UTC, to the second."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _ts(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat()
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value is not None else None
+
+
+def _patient(row: aiosqlite.Row) -> Patient:
+    return Patient(
+        id=row["id"],
+        telegram_user_id=row["telegram_user_id"],
+        chat_id=row["chat_id"],
+        first_name=row["first_name"],
+        username=row["username"],
+        language=row["language"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+    )
+
+
+def _intake(row: aiosqlite.Row) -> Intake:
+    return Intake(
+        id=row["id"],
+        patient_id=row["patient_id"],
+        status=IntakeStatus(row["status"]),
+        step=row["step"],
+        urgent=bool(row["urgent"]),
+        start_payload=row["start_payload"],
+        content_version=row["content_version"],
+        started_at=datetime.fromisoformat(row["started_at"]),
+        completed_at=_dt(row["completed_at"]),
+    )
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the database file readable by its owner only: it holds health data."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+
+
+class Storage:
+    """Async access to patients, consents, intakes, answers and red flags.
+
+    Every write is committed before the method returns, so an answer survives a crash
+    the moment it has been acknowledged.
+    """
+
+    def __init__(self, db: aiosqlite.Connection, clock: Clock = utc_now) -> None:
+        self._db = db
+        self._clock = clock
+
+    @classmethod
+    async def open(cls, path: str | Path, *, clock: Clock = utc_now) -> Storage:
+        """Open (creating if needed) the database at `path` and apply pending migrations."""
+        if str(path) != ":memory:":
+            _create_private_file(Path(path))
+        db = await aiosqlite.connect(str(path), isolation_level=None)
+        try:
+            db.row_factory = aiosqlite.Row
+            await db.execute("PRAGMA journal_mode = WAL")
+            # FULL: a committed answer survives power loss too, not only a process crash.
+            await db.execute("PRAGMA synchronous = FULL")
+            await db.execute("PRAGMA foreign_keys = ON")
+            await db.execute("PRAGMA busy_timeout = 5000")
+            await apply_migrations(db)
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db, clock)
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self._db.close()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+
+    async def _one(self, sql: str, params: Sequence[Any]) -> aiosqlite.Row | None:
+        async with self._db.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._db.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
+
+    # Patients -------------------------------------------------------------------------
+
+    async def ensure_patient(self, telegram_user_id: int, chat_id: int, language: str) -> Patient:
+        """The patient for this Telegram user, created with no personal details if new."""
+        await self._db.execute(
+            "INSERT INTO patients (telegram_user_id, chat_id, language, created_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (telegram_user_id) DO UPDATE SET chat_id = ?",
+            (telegram_user_id, chat_id, language, _ts(self._clock()), chat_id),
+        )
+        patient = await self.patient_by_telegram_id(telegram_user_id)
+        assert patient is not None
+        return patient
+
+    async def patient_by_telegram_id(self, telegram_user_id: int) -> Patient | None:
+        """The patient with this Telegram user id, if any."""
+        row = await self._one(
+            "SELECT * FROM patients WHERE telegram_user_id = ?", (telegram_user_id,)
+        )
+        return _patient(row) if row else None
+
+    async def patient(self, patient_id: int) -> Patient | None:
+        """The patient with this id, if any."""
+        row = await self._one("SELECT * FROM patients WHERE id = ?", (patient_id,))
+        return _patient(row) if row else None
+
+    async def update_profile(
+        self, patient_id: int, first_name: str | None, username: str | None
+    ) -> None:
+        """Store the patient's Telegram name (only once they have consented)."""
+        await self._db.execute(
+            "UPDATE patients SET first_name = ?, username = ? WHERE id = ?",
+            (first_name, username, patient_id),
+        )
+
+    async def delete_patient(self, patient_id: int) -> None:
+        """Erase the patient and everything stored about them."""
+        await self._db.execute("DELETE FROM patients WHERE id = ?", (patient_id,))
+
+    async def forget_patient_data(self, patient_id: int) -> None:
+        """Erase everything but the bare patient row (used when consent is refused)."""
+        async with self._transaction() as db:
+            await db.execute("DELETE FROM intakes WHERE patient_id = ?", (patient_id,))
+            await db.execute(
+                "UPDATE patients SET first_name = NULL, username = NULL WHERE id = ?",
+                (patient_id,),
+            )
+
+    # Consent --------------------------------------------------------------------------
+
+    async def record_consent(self, patient_id: int, given: bool, text_version: str) -> None:
+        """Record the patient's answer to the consent question."""
+        await self._db.execute(
+            "INSERT INTO consents (patient_id, given, text_version, recorded_at)"
+            " VALUES (?, ?, ?, ?)",
+            (patient_id, int(given), text_version, _ts(self._clock())),
+        )
+
+    async def latest_consent(self, patient_id: int) -> Consent | None:
+        """The patient's most recent consent decision, if any."""
+        row = await self._one(
+            "SELECT given, text_version, recorded_at FROM consents"
+            " WHERE patient_id = ? ORDER BY id DESC LIMIT 1",
+            (patient_id,),
+        )
+        if row is None:
+            return None
+        return Consent(
+            given=bool(row["given"]),
+            text_version=row["text_version"],
+            recorded_at=datetime.fromisoformat(row["recorded_at"]),
+        )
+
+    # Intakes --------------------------------------------------------------------------
+
+    async def start_intake(
+        self, patient_id: int, *, step: str, content_version: str, start_payload: str | None
+    ) -> Intake:
+        """Open a new intake at `step`; any intake still in progress is marked restarted."""
+        now = _ts(self._clock())
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE intakes SET status = ? WHERE patient_id = ? AND status = ?",
+                (IntakeStatus.RESTARTED, patient_id, IntakeStatus.IN_PROGRESS),
+            )
+            cursor = await db.execute(
+                "INSERT INTO intakes (patient_id, status, step, start_payload, content_version,"
+                " started_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (patient_id, IntakeStatus.IN_PROGRESS, step, start_payload, content_version, now),
+            )
+            intake_id = cursor.lastrowid
+        intake = await self.intake(int(intake_id or 0))
+        assert intake is not None
+        return intake
+
+    async def intake(self, intake_id: int) -> Intake | None:
+        """The intake with this id, if any."""
+        row = await self._one("SELECT * FROM intakes WHERE id = ?", (intake_id,))
+        return _intake(row) if row else None
+
+    async def open_intake(self, patient_id: int) -> Intake | None:
+        """The patient's intake in progress, if any."""
+        row = await self._one(
+            "SELECT * FROM intakes WHERE patient_id = ? AND status = ?",
+            (patient_id, IntakeStatus.IN_PROGRESS),
+        )
+        return _intake(row) if row else None
+
+    async def latest_completed_intake(self, patient_id: int) -> Intake | None:
+        """The patient's most recently completed intake, if any."""
+        row = await self._one(
+            "SELECT * FROM intakes WHERE patient_id = ? AND status = ?"
+            " ORDER BY completed_at DESC, id DESC LIMIT 1",
+            (patient_id, IntakeStatus.COMPLETED),
+        )
+        return _intake(row) if row else None
+
+    async def discard_intake(self, intake_id: int) -> None:
+        """Delete an intake and its answers."""
+        await self._db.execute("DELETE FROM intakes WHERE id = ?", (intake_id,))
+
+    async def set_step(self, intake_id: int, step: str) -> None:
+        """Move the intake's conversation position to `step`."""
+        await self._db.execute("UPDATE intakes SET step = ? WHERE id = ?", (step, intake_id))
+
+    async def save_answer(
+        self,
+        intake_id: int,
+        question_id: str,
+        value: object,
+        *,
+        next_step: str | None = None,
+        red_flag: str | None = None,
+    ) -> None:
+        """Store one answer (JSON-encoded) at once, optionally moving to `next_step` and
+        raising a red flag, all in one transaction."""
+        now = _ts(self._clock())
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO answers (intake_id, question_id, value, answered_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (intake_id, question_id)"
+                " DO UPDATE SET value = excluded.value, answered_at = excluded.answered_at",
+                (intake_id, question_id, json.dumps(value, ensure_ascii=False), now),
+            )
+            if next_step is not None:
+                await db.execute("UPDATE intakes SET step = ? WHERE id = ?", (next_step, intake_id))
+            if red_flag is not None:
+                await db.execute(
+                    "INSERT OR IGNORE INTO red_flags (intake_id, flag, raised_at) VALUES (?, ?, ?)",
+                    (intake_id, red_flag, now),
+                )
+                await db.execute("UPDATE intakes SET urgent = 1 WHERE id = ?", (intake_id,))
+
+    async def delete_answer(self, intake_id: int, question_id: str) -> None:
+        """Remove one answer (a follow-up question that no longer applies)."""
+        await self._db.execute(
+            "DELETE FROM answers WHERE intake_id = ? AND question_id = ?",
+            (intake_id, question_id),
+        )
+
+    async def answers(self, intake_id: int) -> dict[str, object]:
+        """The intake's answers, decoded, by question id."""
+        rows = await self._all(
+            "SELECT question_id, value FROM answers WHERE intake_id = ?", (intake_id,)
+        )
+        return {row["question_id"]: json.loads(row["value"]) for row in rows}
+
+    async def complete_intake(self, intake_id: int) -> None:
+        """Mark the intake completed now."""
+        await self._db.execute(
+            "UPDATE intakes SET status = ?, step = 'done', completed_at = ? WHERE id = ?",
+            (IntakeStatus.COMPLETED, _ts(self._clock()), intake_id),
+        )
+
+    # Reading for the practitioner -----------------------------------------------------
+
+    async def intake_record(self, intake_id: int) -> IntakeRecord | None:
+        """One intake with its patient, answers and red flags."""
+        records = await self._records("WHERE i.id = ?", (intake_id,))
+        return records[0] if records else None
+
+    async def intake_records(self, *, since: datetime | None = None) -> list[IntakeRecord]:
+        """Every intake (optionally started at or after `since`), oldest first."""
+        if since is None:
+            return await self._records("", ())
+        return await self._records("WHERE i.started_at >= ?", (_ts(since),))
+
+    async def _records(self, where: str, params: Sequence[Any]) -> list[IntakeRecord]:
+        rows = await self._all(
+            "SELECT i.*, p.id AS p_id, p.telegram_user_id, p.chat_id, p.first_name,"
+            " p.username, p.language, p.created_at FROM intakes i"
+            f" JOIN patients p ON p.id = i.patient_id {where} ORDER BY i.started_at, i.id",
+            params,
+        )
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        marks = ",".join("?" * len(ids))
+        answers: dict[int, list[Answer]] = {i: [] for i in ids}
+        for row in await self._all(
+            "SELECT intake_id, question_id, value, answered_at FROM answers"
+            f" WHERE intake_id IN ({marks}) ORDER BY answered_at, rowid",
+            ids,
+        ):
+            answers[row["intake_id"]].append(
+                Answer(
+                    question_id=row["question_id"],
+                    value=row["value"],
+                    answered_at=datetime.fromisoformat(row["answered_at"]),
+                )
+            )
+        flags: dict[int, list[RedFlag]] = {i: [] for i in ids}
+        for row in await self._all(
+            f"SELECT intake_id, flag, raised_at FROM red_flags WHERE intake_id IN ({marks})"
+            " ORDER BY raised_at, rowid",
+            ids,
+        ):
+            flags[row["intake_id"]].append(
+                RedFlag(flag=row["flag"], raised_at=datetime.fromisoformat(row["raised_at"]))
+            )
+        records = []
+        for row in rows:
+            patient = Patient(
+                id=row["p_id"],
+                telegram_user_id=row["telegram_user_id"],
+                chat_id=row["chat_id"],
+                first_name=row["first_name"],
+                username=row["username"],
+                language=row["language"],
+                created_at=datetime.fromisoformat(row["created_at"]),
+            )
+            records.append(
+                IntakeRecord(
+                    intake=_intake(row),
+                    patient=patient,
+                    answers=tuple(answers[row["id"]]),
+                    red_flags=tuple(flags[row["id"]]),
+                )
+            )
+        return records

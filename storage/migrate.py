@@ -1,0 +1,51 @@
+"""Numbered SQL migrations, applied in order and recorded in PRAGMA user_version."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import aiosqlite
+
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def migrations() -> list[tuple[int, str]]:
+    """All migrations shipped with the package, as (number, sql), in order."""
+    found: list[tuple[int, str]] = []
+    for entry in resources.files("storage.migrations").iterdir():
+        match = _NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.read_text(encoding="utf-8")))
+    found.sort()
+    numbers = [number for number, _ in found]
+    if numbers != list(range(1, len(numbers) + 1)):
+        raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {numbers}")
+    return found
+
+
+async def schema_version(db: aiosqlite.Connection) -> int:
+    """The number of the last migration applied to this database."""
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def apply_migrations(db: aiosqlite.Connection) -> list[int]:
+    """Apply every migration newer than the database, each in its own transaction."""
+    current = await schema_version(db)
+    applied: list[int] = []
+    for number, sql in migrations():
+        if number <= current:
+            continue
+        # The explicit transaction makes each migration all-or-nothing.
+        try:
+            await db.executescript(
+                f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;"
+            )
+        except BaseException:
+            if db.in_transaction:
+                await db.execute("ROLLBACK")
+            raise
+        applied.append(number)
+    return applied

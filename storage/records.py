@@ -1,0 +1,74 @@
+"""Plain typed records returned by the storage layer."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class IntakeStatus(StrEnum):
+    """Lifecycle of an intake."""
+
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    RESTARTED = "restarted"
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    id: int
+    telegram_user_id: int
+    chat_id: int
+    first_name: str | None
+    username: str | None
+    language: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    given: bool
+    text_version: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    id: int
+    patient_id: int
+    status: IntakeStatus
+    step: str
+    urgent: bool
+    start_payload: str | None
+    content_version: str
+    started_at: datetime
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    question_id: str
+    value: str
+    answered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RedFlag:
+    flag: str
+    raised_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeRecord:
+    """An intake with everything the practitioner needs to read it."""
+
+    intake: Intake
+    patient: Patient
+    answers: tuple[Answer, ...]
+    red_flags: tuple[RedFlag, ...]
+
+    def decoded_answers(self) -> dict[str, object]:
+        """The answers' values decoded from JSON, by question id."""
+        return {answer.question_id: json.loads(answer.value) for answer in self.answers}
