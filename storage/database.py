@@ -12,7 +12,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.migrate import apply_migrations
+from storage.migrate import apply_migrations, schema_version
 from storage.records import (
     Answer,
     Consent,
@@ -105,6 +105,10 @@ class Storage:
     async def close(self) -> None:
         """Close the connection."""
         await self._db.close()
+
+    async def schema_version(self) -> int:
+        """The number of the last migration applied."""
+        return await schema_version(self._db)
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -1,0 +1,141 @@
+"""build_application: the one factory used by `ashi run`, `ashi demo` and the tests."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import BotCommand, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.content import DEFAULT_LANGUAGE, Content
+from bot.handlers.patient import PatientHandlers, who
+from bot.intake.service import IntakeService
+from bot.settings import Settings
+from storage import Storage
+
+log = logging.getLogger(__name__)
+COMMANDS = ("start", "guide", "help", "cancel", "privacy", "delete")
+
+
+class Runtime:
+    """What the handlers need once the application has started."""
+
+    def __init__(self, settings: Settings, content: Content) -> None:
+        self.settings = settings
+        self.content = content
+        self._storage: Storage | None = None
+        self._service: IntakeService | None = None
+
+    @property
+    def service(self) -> IntakeService:
+        """The intake service; available between post_init and shutdown."""
+        if self._service is None:
+            raise RuntimeError("the application has not been initialised")
+        return self._service
+
+    async def open(self) -> None:
+        """Open the database and create the service."""
+        self._storage = await Storage.open(self.settings.db_path)
+        self._service = IntakeService(
+            self._storage,
+            self.content,
+            clinic_name=self.settings.clinic_name,
+            practitioner_ids=self.settings.practitioner_ids,
+            timezone=self.settings.timezone,
+        )
+
+    async def close(self) -> None:
+        """Close the database."""
+        if self._storage is not None:
+            await self._storage.close()
+            self._storage = None
+            self._service = None
+
+
+async def set_commands(app: Application, content: Content) -> None:  # type: ignore[type-arg]
+    """Publish the command menu in every language the content has."""
+    for language in content.languages:
+        catalog = content.catalog(language)
+        commands = [BotCommand(name, catalog.text(f"commands.{name}")) for name in COMMANDS]
+        code = None if language == DEFAULT_LANGUAGE else language
+        await app.bot.set_my_commands(commands, language_code=code)
+
+
+def build_application(settings: Settings, content: Content | None = None) -> Application:  # type: ignore[type-arg]
+    """The bot, wired to its database, content and the Bot API at settings.api_url."""
+    if settings.token is None:
+        raise ValueError("a bot token is needed to build the application")
+    runtime = Runtime(settings, content or Content.load())
+
+    async def post_init(app: Application) -> None:  # type: ignore[type-arg]
+        await runtime.open()
+        await set_commands(app, runtime.content)
+
+    async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+        await runtime.close()
+
+    app = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.api_url)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    handlers = PatientHandlers(lambda: runtime.service)
+    private = filters.ChatType.PRIVATE
+    new_message = filters.UpdateType.MESSAGE & private
+    commands = {
+        "start": handlers.start,
+        "guide": handlers.guide,
+        "help": handlers.help,
+        "cancel": handlers.cancel,
+        "privacy": handlers.privacy,
+        "delete": handlers.delete,
+    }
+    app.add_handler(
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, handlers.unexpected)
+    )
+    for name, callback in commands.items():
+        app.add_handler(CommandHandler(name, callback, filters=new_message))
+    app.add_handler(MessageHandler(filters.COMMAND & new_message, handlers.unknown_command))
+    app.add_handler(MessageHandler(filters.TEXT & new_message, handlers.text))
+    app.add_handler(CallbackQueryHandler(handlers.button))
+    app.add_handler(MessageHandler(new_message, handlers.unexpected))
+
+    async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Log the kind of failure only: the update may hold health data.
+        error = context.error
+        log.error(
+            "error while handling an update: %s",
+            type(error).__name__,
+            exc_info=_safe_traceback(error),
+        )
+        sender = who(update) if isinstance(update, Update) else None
+        if sender is None:
+            return
+        try:
+            text = runtime.content.catalog(sender.language_code).text("errors.generic")
+            await context.bot.send_message(sender.chat_id, text, parse_mode=ParseMode.HTML)
+        except TelegramError:
+            log.warning("could not tell the user about the error")
+
+    app.add_error_handler(on_error)
+    return app
+
+
+def _safe_traceback(error: BaseException | None) -> BaseException | None:
+    """The traceback is kept for our own errors; Telegram errors carry message text."""
+    return None if isinstance(error, TelegramError) else error

@@ -1,0 +1,109 @@
+"""The `ashi` command: run, demo, export, migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+from telegram import Update
+
+from bot import export
+from bot.app import build_application
+from bot.content import DEFAULT_LANGUAGE, Content, ContentError
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError, load_environment, parse_settings
+from storage import Storage
+
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ashi", description="Ashi: patient-intake Telegram bot for a dry needling clinic."
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    verbs.add_parser("run", help="run the bot (long polling); needs TELEGRAM_BOT_TOKEN")
+    demo = verbs.add_parser(
+        "demo", help="chat with the bot in this terminal against a local emulator (no token)"
+    )
+    demo.add_argument(
+        "--db", type=Path, help="database file to use (default: a throw-away temporary one)"
+    )
+    exp = verbs.add_parser("export", help="print all intakes to stdout")
+    exp.add_argument("--format", choices=("json", "csv"), default="json")
+    exp.add_argument(
+        "--since",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="intakes started that day or later",
+    )
+    verbs.add_parser("migrate", help="create the database or bring it up to date")
+    return parser
+
+
+def _settings(require_token: bool) -> Settings:
+    return parse_settings(load_environment(), require_token=require_token)
+
+
+async def _open_storage(settings: Settings) -> Storage:
+    return await Storage.open(settings.db_path)
+
+
+async def _export(settings: Settings, fmt: str, since: date | None) -> str:
+    storage = await _open_storage(settings)
+    try:
+        start = datetime.combine(since, datetime.min.time(), settings.timezone) if since else None
+        records = await storage.intake_records(since=start)
+    finally:
+        await storage.close()
+    catalog = Content.load().catalog(DEFAULT_LANGUAGE)
+    return export.to_json(records, catalog) if fmt == "json" else export.to_csv(records, catalog)
+
+
+async def _migrate(settings: Settings) -> int:
+    storage = await Storage.open(settings.db_path)
+    try:
+        return await storage.schema_version()
+    finally:
+        await storage.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.verb == "run":
+            settings = _settings(require_token=True)
+            configure_logging(settings.token)
+            app = build_application(settings)
+            app.run_polling(allowed_updates=ALLOWED_UPDATES)
+        elif args.verb == "demo":
+            from bot.demo import run_demo
+
+            settings = _settings(require_token=False)
+            configure_logging(None)
+            asyncio.run(run_demo(settings, db_path=args.db))
+        elif args.verb == "export":
+            settings = _settings(require_token=False)
+            sys.stdout.write(asyncio.run(_export(settings, args.format, args.since)))
+        elif args.verb == "migrate":
+            settings = _settings(require_token=False)
+            version = asyncio.run(_migrate(settings))
+            print(f"database {settings.db_path} is at schema version {version}")
+    except SettingsError as exc:
+        for problem in exc.problems:
+            print(f"ashi: {problem}", file=sys.stderr)
+        return 2
+    except ContentError as exc:
+        print(f"ashi: content problem: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"ashi: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -1,0 +1,90 @@
+"""Sending what the domain produced: replies, edits, button answers, notifications.
+
+Telegram errors never escape: 429 is retried by the rate limiter, transient server and
+network errors are retried here with back-off, and the rest are logged without content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.intake.outgoing import Keyboard, Outcome, Reply
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+RETRY_DELAYS = (0.5, 1.0, 2.0)
+
+
+def markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
+    """The inline keyboard for a reply, or None when it has no buttons."""
+    if not keyboard:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in keyboard]
+    )
+
+
+async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
+    """Run a Bot API call, retrying server and connection errors with back-off.
+
+    A timed-out send is not retried: Telegram may have delivered it, and a patient
+    should never get the same message twice.
+    """
+    for delay in RETRY_DELAYS:
+        try:
+            return await call()
+        except (BadRequest, Forbidden, TimedOut, RetryAfter):
+            raise
+        except NetworkError:
+            await asyncio.sleep(delay)
+    return await call()
+
+
+async def send(bot: Bot, chat_id: int, reply: Reply) -> None:
+    """Send one reply as an HTML message."""
+    await with_retries(
+        lambda: bot.send_message(
+            chat_id, reply.html, parse_mode=ParseMode.HTML, reply_markup=markup(reply.keyboard)
+        )
+    )
+
+
+async def _edit(query: CallbackQuery, reply: Reply) -> None:
+    try:
+        await with_retries(
+            lambda: query.edit_message_text(
+                reply.html, parse_mode=ParseMode.HTML, reply_markup=markup(reply.keyboard)
+            )
+        )
+    except BadRequest as exc:
+        # A double tap can ask for the same edit twice; anything else is worth a log line.
+        if "not modified" not in exc.message:
+            log.warning("could not edit message: %s", exc.message)
+
+
+async def deliver(
+    bot: Bot, chat_id: int, outcome: Outcome, query: CallbackQuery | None = None
+) -> None:
+    """Send an outcome: answer the button press, edit its message, reply, notify."""
+    if query is not None:
+        try:
+            await query.answer(outcome.toast)
+        except BadRequest as exc:
+            log.info("button answer not accepted: %s", exc.message)
+        if outcome.edit is not None and query.message is not None:
+            await _edit(query, outcome.edit)
+    for reply in outcome.replies:
+        await send(bot, chat_id, reply)
+    for note in outcome.notifications:
+        try:
+            await send(bot, note.chat_id, note.reply)
+        except (BadRequest, Forbidden) as exc:
+            # A practitioner who has not started the bot cannot be written to.
+            log.warning("practitioner %s not reachable: %s", note.chat_id, exc.message)

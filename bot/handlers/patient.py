@@ -1,0 +1,106 @@
+"""Telegram handlers for patients: translate updates into IntakeService calls."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.handlers.delivery import deliver
+from bot.intake.outgoing import Outcome
+from bot.intake.service import IntakeService, Who
+
+log = logging.getLogger(__name__)
+START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+
+
+def who(update: Update) -> Who | None:
+    """The user and chat an update comes from, if it has both."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return None
+    return Who(
+        user_id=user.id,
+        chat_id=chat.id,
+        first_name=user.first_name,
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
+class PatientHandlers:
+    """The callbacks registered with the application; each is a thin translation."""
+
+    def __init__(self, service: Callable[[], IntakeService]) -> None:
+        self._service = service
+
+    async def _reply(
+        self, update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: Outcome
+    ) -> None:
+        sender = who(update)
+        if sender is not None:
+            await deliver(context.bot, sender.chat_id, outcome, update.callback_query)
+
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start [PAYLOAD]."""
+        sender = who(update)
+        if sender is None:
+            return
+        args = context.args or []
+        payload = args[0] if len(args) == 1 and START_PAYLOAD.match(args[0]) else None
+        await self._reply(update, context, await self._service().start(sender, payload))
+
+    async def guide(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/guide."""
+        if sender := who(update):
+            await self._reply(update, context, await self._service().guide(sender))
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/help."""
+        if sender := who(update):
+            await self._reply(update, context, self._service().help(sender))
+
+    async def cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/cancel."""
+        if sender := who(update):
+            await self._reply(update, context, await self._service().cancel(sender))
+
+    async def privacy(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/privacy."""
+        if sender := who(update):
+            await self._reply(update, context, self._service().privacy(sender))
+
+    async def delete(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/delete."""
+        if sender := who(update):
+            await self._reply(update, context, await self._service().delete(sender))
+
+    async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Any other /command."""
+        if sender := who(update):
+            await self._reply(update, context, self._service().unknown_command(sender))
+
+    async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A plain text message."""
+        sender = who(update)
+        if sender is None or update.message is None or update.message.text is None:
+            return
+        await self._reply(update, context, await self._service().text(sender, update.message.text))
+
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An inline button press."""
+        sender, query = who(update), update.callback_query
+        if sender is None or query is None:
+            return
+        await self._reply(update, context, await self._service().button(sender, query.data or ""))
+
+    async def unexpected(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stickers, photos, edited messages and anything else without a use."""
+        if sender := who(update):
+            edited = update.edited_message is not None
+            outcome = await self._service().unexpected(sender, edited=edited)
+            await self._reply(update, context, outcome)

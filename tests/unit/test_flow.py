@@ -1,0 +1,43 @@
+from bot.intake import flow
+from bot.intake.questionnaire import ORDER, QUESTIONS, Group, Kind, questions_in
+
+
+def test_questions_follow_consent_in_order_and_end_at_summary() -> None:
+    answers: dict[str, object] = {"areas": ["neck_shoulders"]}
+    steps = [flow.next_step(flow.CONSENT, answers)]
+    while steps[-1] != flow.SUMMARY:
+        steps.append(flow.next_step(steps[-1], answers))
+    assert steps[0] == "areas"
+    assert "areas_other" not in steps
+    assert steps[-2] == "notes"
+    assert flow.next_step(flow.SUMMARY, answers) == flow.DONE
+
+
+def test_other_area_brings_its_follow_up_question() -> None:
+    assert flow.next_step("areas", {"areas": ["other"]}) == "areas_other"
+    assert flow.next_step("areas", {"areas": ["arms"]}) == "cause"
+
+
+def test_position_counts_only_questions_that_apply() -> None:
+    without = flow.position("cause", {"areas": ["arms"]})
+    with_other = flow.position("cause", {"areas": ["arms", "other"]})
+    assert without == (2, len(ORDER) - 1)
+    assert with_other == (3, len(ORDER))
+
+
+def test_screening_covers_every_safety_topic_of_the_issue() -> None:
+    screening = {q.id for q in questions_in(Group.SCREENING)}
+    assert screening == {
+        "pregnancy",
+        "blood_thinners",
+        "needle_fear",
+        "local_infection",
+        "recent_surgery",
+        "lymphoedema",
+        "metal_allergy",
+        "epilepsy",
+        "immune_diabetes",
+    }
+    red = {q.id for q in questions_in(Group.RED_FLAG)}
+    assert len(red) == 6
+    assert all(QUESTIONS[q].kind is Kind.YES_NO for q in screening | red)

@@ -1,0 +1,241 @@
+"""The intake conversation, driven through the domain service without Telegram."""
+
+import re
+
+from bot.intake.outgoing import Outcome, Reply
+from bot.intake.service import IntakeService, Who
+from storage import IntakeStatus, Storage
+from tests.conftest import PRACTITIONER
+
+PAT = Who(user_id=42, chat_id=42, first_name="Mina", username="mina", language_code="en")
+
+
+def last_keyboard(outcome: Outcome) -> Reply:
+    for reply in reversed(outcome.replies):
+        if reply.keyboard:
+            return reply
+    if outcome.edit and outcome.edit.keyboard:
+        return outcome.edit
+    raise AssertionError(f"no buttons in {outcome}")
+
+
+def data_for(reply: Reply, label: str) -> str:
+    for row in reply.keyboard:
+        for button in row:
+            if button.label.removeprefix("✅ ") == label:
+                return button.data
+    labels = [b.label for row in reply.keyboard for b in row]
+    raise AssertionError(f"no button {label!r} in {labels}")
+
+
+async def press(service: IntakeService, outcome: Outcome, label: str) -> Outcome:
+    return await service.button(PAT, data_for(last_keyboard(outcome), label))
+
+
+def texts(outcome: Outcome) -> str:
+    return "\n".join(r.html for r in outcome.replies)
+
+
+async def answer_all(service: IntakeService, outcome: Outcome, **overrides: str) -> Outcome:
+    """Answer screening and red-flag questions with No unless overridden, until the notes."""
+    while "Anything else the practitioner should know" not in texts(outcome):
+        question = re.search(r"Question \d+ of \d+", texts(outcome))
+        assert question, texts(outcome)
+        label = "No"
+        for key, value in overrides.items():
+            if key in texts(outcome):
+                label = value
+        outcome = await press(service, outcome, label)
+    return outcome
+
+
+async def through_pain_questions(service: IntakeService) -> Outcome:
+    outcome = await service.start(PAT, "clinic_ref-1")
+    outcome = await press(service, outcome, "I agree")
+    outcome = await press(service, outcome, "Neck & shoulders")
+    assert "✅ Neck & shoulders" in [b.label for row in outcome.edit.keyboard for b in row]  # type: ignore[union-attr]
+    outcome = await press(service, outcome, "Lower back & hips")
+    outcome = await press(service, outcome, "Done")
+    outcome = await press(service, outcome, "Long sitting or desk work")
+    outcome = await press(service, outcome, "6")
+    outcome = await press(service, outcome, "More than 3 months")
+    return await press(service, outcome, "Yes")
+
+
+async def test_full_intake_stores_every_answer_and_notifies_the_practitioner(
+    service: IntakeService, storage: Storage
+) -> None:
+    outcome = await through_pain_questions(service)
+    outcome = await answer_all(service, outcome, **{"afraid of needles": "Yes"})
+    outcome = await service.text(PAT, "I sit a lot <b>really</b>")
+    assert "Please check your answers" in texts(outcome)
+    assert "I sit a lot &lt;b&gt;really&lt;/b&gt;" in texts(outcome)
+    assert "The practitioner will go over them" in texts(outcome)
+    outcome = await press(service, outcome, "Confirm")
+
+    body = texts(outcome)
+    assert "Neck and shoulder tension" in body
+    assert "Lower back, hip and pelvic discomfort" in body
+    assert "1–3 meaningful twitches" in body
+    assert "Dr. Byoungjin Na" in body
+    assert all(len(r.html) <= 4096 for r in outcome.replies)
+
+    [note] = outcome.notifications
+    assert note.chat_id == PRACTITIONER
+    assert "Mina @mina" in note.reply.html
+    assert "Fear of needles or fainting: Yes" in note.reply.html
+    assert "Pain now (0-10): 6" in note.reply.html
+    assert "&lt;b&gt;really" in note.reply.html
+    assert "Link code: clinic_ref-1" in note.reply.html
+
+    [record] = await storage.intake_records()
+    assert record.intake.status is IntakeStatus.COMPLETED
+    answers = record.decoded_answers()
+    assert answers["areas"] == ["neck_shoulders", "lower_back_hips"]
+    assert answers["intensity"] == 6
+    assert answers["needle_fear"] == "yes"
+    assert answers["notes"] == "I sit a lot <b>really</b>"
+    assert len(answers) == 21  # every question but the "other area" follow-up
+
+
+async def test_refusing_consent_stores_only_the_refusal(
+    service: IntakeService, storage: Storage
+) -> None:
+    outcome = await service.start(PAT, "ref123")
+    outcome = await press(service, outcome, "No thanks")
+    assert "send /start" in texts(outcome)
+    patient = await storage.patient_by_telegram_id(PAT.user_id)
+    assert patient is not None
+    assert patient.first_name is None and patient.username is None
+    assert await storage.intake_records() == []
+    consent = await storage.latest_consent(patient.id)
+    assert consent is not None and not consent.given
+
+
+async def test_red_flag_gets_urgent_advice_at_once_and_marks_the_intake(
+    service: IntakeService, storage: Storage
+) -> None:
+    outcome = await through_pain_questions(service)
+    while "chest pain" not in texts(outcome):
+        outcome = await press(service, outcome, "No")
+    outcome = await press(service, outcome, "Yes")
+    assert "Please get medical advice now" in texts(outcome)
+    assert "Anything else the practitioner should know" in texts(outcome)
+    outcome = await press(service, outcome, "Skip")
+    outcome = await press(service, outcome, "Confirm")
+    assert texts(outcome).index("speak to a doctor") < texts(outcome).index("Neck and shoulder")
+    note = outcome.notifications[0].reply.html
+    assert note.index("URGENT") < note.index("Pain</b>")
+    assert "Chest pain: Yes" in note
+    [record] = await storage.intake_records()
+    assert record.intake.urgent
+    assert [f.flag for f in record.red_flags] == ["rf_chest_pain"]
+
+
+async def test_stale_and_forged_buttons_are_answered_with_the_current_question(
+    service: IntakeService,
+) -> None:
+    outcome = await service.start(PAT)
+    consent = last_keyboard(outcome)
+    outcome = await press(service, outcome, "I agree")
+    again = await service.button(PAT, data_for(consent, "I agree"))
+    assert again.toast and "earlier message" in again.toast
+    assert "Where do you feel pain" in texts(again)
+    forged = await service.button(PAT, "a:99999:intensity:10")
+    assert "Where do you feel pain" in texts(forged)
+    garbage = await service.button(PAT, "<script>")
+    assert garbage.toast
+
+
+async def test_text_where_a_button_is_expected_shows_the_question_again(
+    service: IntakeService,
+) -> None:
+    outcome = await service.start(PAT)
+    outcome = await press(service, outcome, "I agree")
+    outcome = await service.text(PAT, "my neck")
+    assert "answer with the buttons" in texts(outcome)
+    assert "Where do you feel pain" in texts(outcome)
+
+
+async def test_done_without_a_choice_asks_for_one(service: IntakeService) -> None:
+    outcome = await service.start(PAT)
+    outcome = await press(service, outcome, "I agree")
+    outcome = await press(service, outcome, "Done")
+    assert outcome.toast == "Please choose at least one answer first."
+
+
+async def test_other_area_asks_for_a_description_and_forgets_it_when_unticked(
+    service: IntakeService, storage: Storage
+) -> None:
+    outcome = await service.start(PAT)
+    outcome = await press(service, outcome, "I agree")
+    areas = await press(service, outcome, "Somewhere else")
+    outcome = await press(service, areas, "Done")
+    assert "Where else do you feel pain" in texts(outcome)
+    outcome = await service.text(PAT, "left foot")
+    assert "What brought the pain on" in texts(outcome)
+    intake = await storage.open_intake((await storage.patient_by_telegram_id(42)).id)  # type: ignore[union-attr]
+    assert intake is not None
+    assert (await storage.answers(intake.id))["areas_other"] == "left foot"
+
+
+async def test_cancel_keeps_answers_and_start_offers_to_continue(
+    service: IntakeService, storage: Storage
+) -> None:
+    outcome = await through_pain_questions(service)
+    paused = await service.cancel(PAT)
+    assert "answers so far are kept" in texts(paused)
+    resumed = await service.start(PAT)
+    assert "continue where you left off" in texts(resumed)
+    outcome = await press(service, resumed, "Continue")
+    assert "pregnant" in texts(outcome)
+    [record] = await storage.intake_records()
+    assert record.decoded_answers()["ashi_point"] == "yes"
+
+
+async def test_delete_erases_everything_after_confirmation(
+    service: IntakeService, storage: Storage
+) -> None:
+    await through_pain_questions(service)
+    outcome = await service.delete(PAT)
+    kept = await press(service, outcome, "No, keep my data")
+    assert kept.edit and "Nothing was erased" in kept.edit.html
+    assert len(await storage.intake_records()) == 1
+    outcome = await service.delete(PAT)
+    done = await press(service, outcome, "Yes, erase everything")
+    assert done.edit and "erased" in done.edit.html
+    assert await storage.intake_records() == []
+    assert await storage.patient_by_telegram_id(PAT.user_id) is None
+
+
+async def test_over_long_text_is_refused_not_truncated(service: IntakeService) -> None:
+    outcome = await through_pain_questions(service)
+    await answer_all(service, outcome)
+    refused = await service.text(PAT, "x" * 1001)
+    assert "under 1000 characters" in texts(refused)
+    accepted = await service.text(PAT, "x" * 1000)
+    assert "Please check your answers" in texts(accepted)
+
+
+async def test_unexpected_input_explains_and_shows_the_way_back(service: IntakeService) -> None:
+    idle = await service.unexpected(PAT, edited=False)
+    assert "only read text" in texts(idle) and "/start" in texts(idle)
+    outcome = await service.start(PAT)
+    await press(service, outcome, "I agree")
+    edited = await service.unexpected(PAT, edited=True)
+    assert "edited messages" in texts(edited)
+    assert "Where do you feel pain" in texts(edited)
+
+
+async def test_guide_is_available_again_after_completion(service: IntakeService) -> None:
+    assert "completed an intake" in texts(await service.guide(PAT))
+    outcome = await through_pain_questions(service)
+    outcome = await answer_all(service, outcome)
+    outcome = await press(service, outcome, "Skip")
+    await press(service, outcome, "Confirm")
+    again = await service.guide(PAT)
+    assert "Neck and shoulder tension" in texts(again)
+    restart = await service.start(PAT)
+    assert "already completed an intake" in texts(restart)
+    new = await press(service, restart, "Start a new intake")
+    assert "Where do you feel pain" in texts(new)  # consent on record: straight to questions
