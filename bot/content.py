@@ -91,7 +91,7 @@ class Catalog:
             body=self.raw(f"guide.sections.{section_id}.body"),
         )
 
-    def keys(self) -> list[str]:
+    def text_keys(self) -> list[str]:
         """Every dotted key that holds a text, for checks."""
         found: list[str] = []
 

@@ -251,13 +251,13 @@ class IntakeService:
     async def _stale(self, catalog: Catalog, intake: Intake | None) -> Outcome:
         if intake is None:
             return Outcome(
-                toast=catalog.text("errors.stale_button"),
+                toast=catalog.text("errors.stale"),
                 replies=[Reply(catalog.text("flow.idle"))],
             )
         return Outcome(
-            toast=catalog.text("errors.stale_button"),
+            toast=catalog.text("errors.stale"),
             replies=[
-                Reply(catalog.text("errors.stale_button")),
+                Reply(catalog.text("errors.stale")),
                 await self._prompt(catalog, intake),
             ],
         )

@@ -76,7 +76,7 @@ async def test_full_intake_stores_every_answer_and_notifies_the_practitioner(
     body = texts(outcome)
     assert "Neck and shoulder tension" in body
     assert "Lower back, hip and pelvic discomfort" in body
-    assert "1–3 meaningful twitches" in body
+    assert "1\u20133 meaningful twitches" in body
     assert "Dr. Byoungjin Na" in body
     assert all(len(r.html) <= 4096 for r in outcome.replies)
 

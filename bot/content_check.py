@@ -1,0 +1,155 @@
+"""Checks that content/ is complete and that everything rendered from it fits Telegram.
+
+Used by the tests (and the `ashi content check` verb to come): each problem names the
+language, the key or message, and what is wrong.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot import render
+from bot.content import Catalog, Content, placeholders
+from bot.emulator.telegram_html import HtmlParseError, parse_html
+from bot.intake.actions import MAX_CALLBACK_BYTES
+from bot.intake.guide import guide_sections
+from bot.intake.outgoing import Reply
+from bot.intake.questionnaire import ORDER, QUESTIONS, Kind
+from bot.intake.service import MAX_TEXT_ANSWER
+from storage import Answer, Intake, IntakeRecord, IntakeStatus, Patient
+
+MAX_BUTTON_LABEL = 64
+MAX_COMMAND_DESCRIPTION = 256
+# Worst-case filler: every character needs escaping, so escaped text is longest.
+LONG = "<&>" * 34
+
+
+@dataclass(frozen=True)
+class Problem:
+    language: str
+    where: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"content/{self.language}: {self.where}: {self.what}"
+
+
+def is_plain(key: str) -> bool:
+    """Whether a key holds plain text (a label) rather than Telegram HTML."""
+    last = key.rsplit(".", 1)[-1]
+    if last.endswith("_button") or last == "short" or ".options." in key:
+        return True
+    if key.startswith(("commands.", "questions.yes_no.")):
+        return True
+    return key.startswith("guide.") and last == "title"
+
+
+def _check_reply(language: str, where: str, reply: Reply, problems: list[Problem]) -> None:
+    try:
+        visible = parse_html(reply.html).text
+    except HtmlParseError as exc:
+        problems.append(Problem(language, where, f"invalid Telegram HTML: {exc}"))
+        return
+    if not visible.strip():
+        problems.append(Problem(language, where, "message is empty"))
+    if len(visible) > render.MAX_MESSAGE:
+        problems.append(
+            Problem(language, where, f"{len(visible)} characters, over {render.MAX_MESSAGE}")
+        )
+    for row in reply.keyboard:
+        for button in row:
+            if not button.label or len(button.label) > MAX_BUTTON_LABEL:
+                problems.append(Problem(language, where, f"button label {button.label!r}"))
+            if len(button.data.encode()) > MAX_CALLBACK_BYTES:
+                problems.append(Problem(language, where, f"callback data {button.data!r}"))
+
+
+def _check_texts(reference: Catalog, catalog: Catalog, problems: list[Problem]) -> None:
+    lang = catalog.language
+    for key in reference.text_keys():
+        try:
+            template = catalog.raw(key)
+        except Exception as exc:
+            problems.append(Problem(lang, key, str(exc)))
+            continue
+        expected = placeholders(reference.raw(key))
+        if placeholders(template) != expected:
+            problems.append(
+                Problem(
+                    lang,
+                    key,
+                    f"placeholders {sorted(placeholders(template))} must be {sorted(expected)}",
+                )
+            )
+            continue
+        if not template.strip():
+            problems.append(Problem(lang, key, "text is empty"))
+        elif is_plain(key):
+            limit = MAX_COMMAND_DESCRIPTION if key.startswith("commands.") else MAX_BUTTON_LABEL
+            if len(template) > limit:
+                problems.append(Problem(lang, key, f"{len(template)} characters, over {limit}"))
+        else:
+            filled = catalog.text(key, **dict.fromkeys(expected, LONG))
+            _check_reply(lang, key, Reply(filled), problems)
+
+
+def _longest_answers() -> dict[str, object]:
+    answers: dict[str, object] = {}
+    for qid in ORDER:
+        q = QUESTIONS[qid]
+        if q.kind is Kind.MULTI:
+            answers[qid] = list(q.codes)
+        elif q.kind is Kind.TEXT:
+            answers[qid] = "<" * MAX_TEXT_ANSWER
+        else:
+            answers[qid] = q.codes[-1] if q.kind is not Kind.YES_NO else "yes"
+    return answers
+
+
+def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
+    lang = catalog.language
+    answers = _longest_answers()
+    intake_id = 2**31
+    for qid in ORDER:
+        _check_reply(
+            lang,
+            f"question {qid}",
+            render.question_reply(catalog, intake_id, qid, answers),
+            problems,
+        )
+        _check_reply(lang, f"answered {qid}", render.answered(catalog, qid, answers[qid]), problems)
+    _check_reply(lang, "welcome", render.welcome(catalog, intake_id, LONG), problems)
+    _check_reply(lang, "summary", render.summary(catalog, intake_id, answers), problems)
+    areas = list(QUESTIONS["areas"].codes)
+    for size in range(1, len(areas) + 1):
+        for chosen in itertools.combinations(areas, size):
+            for urgent in (False, True):
+                subset = {**answers, "areas": list(chosen), "cause": "exercise"}
+                replies = render.guide_replies(catalog, subset, urgent=urgent)
+                names = "+".join(guide_sections(subset))
+                for number, reply in enumerate(replies, 1):
+                    _check_reply(lang, f"guide {names} message {number}", reply, problems)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    record = IntakeRecord(
+        intake=Intake(2**31, 1, IntakeStatus.COMPLETED, "done", True, "x" * 64, "v", now, now),
+        patient=Patient(1, 2**40, 2**40, LONG, "u" * 32, lang, now),
+        answers=tuple(Answer(qid, json.dumps(value), now) for qid, value in answers.items()),
+        red_flags=(),
+    )
+    summary = render.practitioner_summary(catalog, record, ZoneInfo("UTC"))
+    _check_reply(lang, "practitioner summary", summary, problems)
+
+
+def check_content(content: Content) -> list[Problem]:
+    """Every problem found in every language, compared with the default language."""
+    problems: list[Problem] = []
+    reference = content.catalog(None)
+    for language in content.languages:
+        catalog = content.catalog(language)
+        _check_texts(reference, catalog, problems)
+        _check_rendered(catalog, problems)
+    return problems

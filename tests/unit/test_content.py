@@ -1,0 +1,56 @@
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.content import Content, ContentError, fill
+from bot.content_check import check_content
+
+REPO_CONTENT = Path(__file__).resolve().parents[2] / "content"
+
+
+def test_shipped_content_has_no_problems(content: Content) -> None:
+    assert [str(p) for p in check_content(content)] == []
+
+
+def test_placeholders_are_escaped() -> None:
+    assert fill("Hi {name}!", {"name": "<b>&"}) == "Hi &lt;b&gt;&amp;!"
+
+
+def copy_content(tmp_path: Path) -> Path:
+    target = tmp_path / "content"
+    shutil.copytree(REPO_CONTENT, target)
+    return target
+
+
+def test_broken_html_is_reported_with_language_and_key(tmp_path: Path) -> None:
+    folder = copy_content(tmp_path)
+    path = folder / "en" / "messages.toml"
+    path.write_text(path.read_text().replace("<b>Your answers</b>", "<b>Your answers"))
+    problems = [str(p) for p in check_content(Content.load(folder))]
+    assert any(p.startswith("content/en: consent.welcome: invalid Telegram HTML") for p in problems)
+
+
+def test_over_long_guide_section_is_reported(tmp_path: Path) -> None:
+    folder = copy_content(tmp_path)
+    path = folder / "en" / "guide.toml"
+    text = path.read_text().replace('body = """', 'body = """' + "word " * 900, 1)
+    path.write_text(text)
+    problems = [str(p) for p in check_content(Content.load(folder))]
+    assert any("neck_shoulders" in p and "over 4096" in p for p in problems)
+
+
+def test_missing_key_in_another_language_is_reported(tmp_path: Path) -> None:
+    folder = copy_content(tmp_path)
+    shutil.copytree(folder / "en", folder / "xx")
+    path = folder / "xx" / "messages.toml"
+    path.write_text(path.read_text().replace('paused = "', 'pausedx = "'))
+    problems = [str(p) for p in check_content(Content.load(folder))]
+    assert "content/xx: flow.paused: xx: missing text 'flow.paused'" in problems
+
+
+def test_malformed_toml_names_the_file(tmp_path: Path) -> None:
+    folder = copy_content(tmp_path)
+    (folder / "en" / "questions.toml").write_text("[areas\n")
+    with pytest.raises(ContentError, match=r"questions\.toml"):
+        Content.load(folder)
