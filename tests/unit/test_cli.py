@@ -1,0 +1,81 @@
+"""The `ashi` command as a deployer runs it: a real process, settings from the environment."""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.intake.service import IntakeService, Who
+from storage import Storage
+
+
+def ashi(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ASHI_", "TELEGRAM_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_run_without_a_token_says_what_is_missing(tmp_path: Path) -> None:
+    result = ashi("run", cwd=tmp_path, ASHI_TIMEZONE="Nowhere/Land")
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN is not set" in result.stderr
+    assert "Nowhere/Land" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_help_lists_every_verb(tmp_path: Path) -> None:
+    result = ashi("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for verb in ("run", "demo", "export", "migrate"):
+        assert verb in result.stdout
+
+
+def test_migrate_creates_the_database(tmp_path: Path) -> None:
+    db = tmp_path / "data" / "clinic.sqlite3"
+    result = ashi("migrate", cwd=tmp_path, ASHI_DB_PATH=str(db))
+    assert result.returncode == 0, result.stderr
+    assert "schema version 1" in result.stdout
+    assert db.exists()
+
+
+async def test_export_prints_every_answer_as_json_and_csv(
+    tmp_path: Path, service: IntakeService, storage: Storage
+) -> None:
+    who = Who(user_id=5, chat_id=5, first_name="Jun", language_code="en")
+    outcome = await service.start(who)
+    consent = outcome.replies[0].keyboard[0][0].data
+    await service.button(who, consent)
+    await service.button(who, "t:1:areas:arms")
+    await service.button(who, "d:1:areas:")
+    await service.button(who, "a:1:cause:exercise")
+    db = str(tmp_path / "ashi.sqlite3")  # the conftest storage fixture's file
+
+    result = ashi("export", "--format", "json", cwd=tmp_path, ASHI_DB_PATH=db)
+    assert result.returncode == 0, result.stderr
+    [intake] = json.loads(result.stdout)["intakes"]
+    assert intake["status"] == "in_progress"
+    assert intake["patient"]["first_name"] == "Jun"
+    assert {a["question_id"]: a["label"] for a in intake["answers"]} == {
+        "areas": "Arms",
+        "cause": "Exercise or sport",
+    }
+
+    result = ashi("export", "--format", "csv", cwd=tmp_path, ASHI_DB_PATH=db)
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["question_id"], r["value"]) for r in rows] == [
+        ("areas", '["arms"]'),
+        ("cause", "exercise"),
+    ]
+
+    later = ashi("export", "--since", "2999-01-01", cwd=tmp_path, ASHI_DB_PATH=db)
+    assert json.loads(later.stdout) == {"intakes": []}

@@ -1,0 +1,59 @@
+from pathlib import Path
+
+import pytest
+
+from bot.settings import DEFAULT_API_URL, SettingsError, load_environment, parse_settings
+
+TOKEN = "123456:ABC-def_123"
+
+
+def test_defaults_without_a_token_for_offline_verbs() -> None:
+    settings = parse_settings({}, require_token=False)
+    assert settings.token is None
+    assert settings.api_url == DEFAULT_API_URL
+    assert settings.db_path == Path("data/ashi.sqlite3")
+    assert settings.practitioner_ids == frozenset()
+    assert settings.timezone.key == "UTC"
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    env = {
+        "TELEGRAM_API_URL": "ftp://x",
+        "ASHI_PRACTITIONER_IDS": "12, bob",
+        "ASHI_TIMEZONE": "Mars/Olympus",
+    }
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(env, require_token=True)
+    problems = "\n".join(caught.value.problems)
+    assert "TELEGRAM_BOT_TOKEN is not set" in problems
+    assert "TELEGRAM_API_URL" in problems
+    assert "'bob'" in problems
+    assert "Mars/Olympus" in problems
+
+
+def test_full_configuration_is_parsed() -> None:
+    settings = parse_settings(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": "http://127.0.0.1:8081/bot",
+            "ASHI_DB_PATH": "/tmp/x.sqlite3",
+            "ASHI_PRACTITIONER_IDS": "111, 222",
+            "ASHI_CLINIC_NAME": "Seoul Needle Clinic",
+            "ASHI_TIMEZONE": "Asia/Seoul",
+        },
+        require_token=True,
+    )
+    assert settings.practitioner_ids == {111, 222}
+    assert settings.timezone.key == "Asia/Seoul"
+    assert TOKEN not in repr(settings)
+
+
+def test_env_file_is_read_and_the_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("ASHI_CLINIC_NAME=From File\nASHI_TIMEZONE=Asia/Seoul\n")
+    monkeypatch.setenv("ASHI_TIMEZONE", "Europe/Paris")
+    values = load_environment(env_file)
+    assert values["ASHI_CLINIC_NAME"] == "From File"
+    assert values["ASHI_TIMEZONE"] == "Europe/Paris"
