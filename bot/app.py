@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
@@ -26,6 +28,7 @@ from storage import Storage
 
 log = logging.getLogger(__name__)
 COMMANDS = ("start", "guide", "help", "cancel", "privacy", "delete")
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 
 
 class Runtime:
@@ -139,3 +142,29 @@ def build_application(settings: Settings, content: Content | None = None) -> App
 def _safe_traceback(error: BaseException | None) -> BaseException | None:
     """The traceback is kept for our own errors; Telegram errors carry message text."""
     return None if isinstance(error, TelegramError) else error
+
+
+@asynccontextmanager
+async def serving(app: Application, *, poll_timeout: int = 10) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+    """Run the application with long polling inside an event loop that is already running,
+    with the same start and stop hooks as run_polling (used by the demo and the tests)."""
+    await app.initialize()
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        assert app.updater is not None
+        await app.updater.start_polling(
+            poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+        )
+        await app.start()
+        try:
+            yield app
+        finally:
+            if app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+    finally:
+        await app.shutdown()
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)

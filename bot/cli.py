@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
-from telegram import Update
-
 from bot import export
-from bot.app import build_application
+from bot.app import ALLOWED_UPDATES, build_application
 from bot.content import DEFAULT_LANGUAGE, Content, ContentError
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_environment, parse_settings
 from storage import Storage
-
-ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.demo import run_demo
 
             settings = _settings(require_token=False)
-            configure_logging(None)
+            configure_logging(None, logging.WARNING)
             asyncio.run(run_demo(settings, db_path=args.db))
         elif args.verb == "export":
             settings = _settings(require_token=False)

@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.app import build_application
+from bot.app import build_application, serving
 from bot.emulator.server import BotApiEmulator
 from bot.emulator.terminal import chat_in_terminal
 from bot.settings import Settings
@@ -42,10 +42,7 @@ async def run_demo(settings: Settings, *, db_path: Path | None = None) -> None:
         )
         app = build_application(demo_settings)
         try:
-            async with app:
-                await app.start()
-                assert app.updater is not None
-                await app.updater.start_polling(poll_interval=0.0, timeout=1)
+            async with serving(app, poll_timeout=1):
                 await chat_in_terminal(
                     emulator,
                     DEMO_USER,
@@ -53,7 +50,5 @@ async def run_demo(settings: Settings, *, db_path: Path | None = None) -> None:
                     write=_write,
                     color=sys.stdout.isatty(),
                 )
-                await app.updater.stop()
-                await app.stop()
         finally:
             await emulator.stop()

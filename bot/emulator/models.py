@@ -52,7 +52,8 @@ class UploadedFile:
 
 @dataclass(frozen=True)
 class ApiCall:
-    """One HTTP call the bot made, as recorded in the transcript."""
+    """One HTTP call the bot made. The transcript lists calls in completion order (a long
+    poll appears when it returns); `time` is time.monotonic() when the request arrived."""
 
     method: str
     params: dict[str, Any]

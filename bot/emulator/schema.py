@@ -115,9 +115,6 @@ def _coerce_primitive(value: object, type_name: str) -> object:
     if type_name == "String":
         if isinstance(value, str):
             return value
-        # JSON bodies may carry numbers where a String is declared; Telegram converts them.
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return str(value)
         raise ValueError(type_name)
     if type_name == "Boolean":
         if isinstance(value, bool):

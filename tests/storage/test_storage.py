@@ -14,9 +14,8 @@ async def test_database_is_private_in_wal_mode_and_migrated(tmp_path: Path) -> N
     assert await db.schema_version() == len(migrations())
     await db.close()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    async with aiosqlite.connect(path) as raw:
-        async with raw.execute("PRAGMA journal_mode") as cursor:
-            assert (await cursor.fetchone()) == ("wal",)
+    async with aiosqlite.connect(path) as raw, raw.execute("PRAGMA journal_mode") as cursor:
+        assert (await cursor.fetchone()) == ("wal",)
     again = await Storage.open(path)  # reopening applies nothing twice
     assert await again.schema_version() == len(migrations())
     await again.close()
@@ -26,7 +25,9 @@ async def test_answer_is_durable_the_moment_it_is_saved(tmp_path: Path) -> None:
     path = tmp_path / "ashi.sqlite3"
     db = await Storage.open(path)
     patient = await db.ensure_patient(7, 7, "en")
-    intake = await db.start_intake(patient.id, step="areas", content_version="v", start_payload=None)
+    intake = await db.start_intake(
+        patient.id, step="areas", content_version="v", start_payload=None
+    )
     await db.save_answer(intake.id, "intensity", 7, next_step="duration")
     # A second connection (another process after a crash) sees it without close().
     other = await Storage.open(path)
@@ -39,7 +40,9 @@ async def test_answer_is_durable_the_moment_it_is_saved(tmp_path: Path) -> None:
 
 async def test_red_flag_marks_intake_urgent_once(storage: Storage) -> None:
     patient = await storage.ensure_patient(7, 7, "en")
-    intake = await storage.start_intake(patient.id, step="x", content_version="v", start_payload=None)
+    intake = await storage.start_intake(
+        patient.id, step="x", content_version="v", start_payload=None
+    )
     for _ in range(2):
         await storage.save_answer(intake.id, "rf_chest_pain", "yes", red_flag="rf_chest_pain")
     record = await storage.intake_record(intake.id)
@@ -50,7 +53,9 @@ async def test_red_flag_marks_intake_urgent_once(storage: Storage) -> None:
 async def test_new_intake_closes_the_open_one(storage: Storage) -> None:
     patient = await storage.ensure_patient(7, 7, "en")
     first = await storage.start_intake(patient.id, step="a", content_version="v", start_payload="p")
-    second = await storage.start_intake(patient.id, step="a", content_version="v", start_payload="p")
+    second = await storage.start_intake(
+        patient.id, step="a", content_version="v", start_payload="p"
+    )
     old = await storage.intake(first.id)
     assert old is not None and old.status is IntakeStatus.RESTARTED
     current = await storage.open_intake(patient.id)
@@ -59,7 +64,9 @@ async def test_new_intake_closes_the_open_one(storage: Storage) -> None:
 
 async def test_deleting_a_patient_cascades(storage: Storage) -> None:
     patient = await storage.ensure_patient(7, 7, "en")
-    intake = await storage.start_intake(patient.id, step="a", content_version="v", start_payload=None)
+    intake = await storage.start_intake(
+        patient.id, step="a", content_version="v", start_payload=None
+    )
     await storage.save_answer(intake.id, "notes", "x", red_flag="rf_chest_pain")
     await storage.record_consent(patient.id, True, "v1")
     await storage.delete_patient(patient.id)

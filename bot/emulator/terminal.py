@@ -1,0 +1,191 @@
+"""Chat with the bot through the emulator in a terminal (`ashi demo`). Developer tooling."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.emulator.models import ChatMessage, JsonDict
+from bot.emulator.server import BotApiEmulator
+
+HELP = (
+    "You are chatting with the bot. Type a message (commands like /start work), a number to "
+    "press that button of the latest message with buttons, or /quit to leave."
+)
+PROMPT = "you> "
+BOT_LABEL = "bot"
+QUIT_COMMAND = "/quit"
+NO_REPLY = "(no reply from the bot yet)"
+REPLY_TIMEOUT = 10.0
+SETTLE_SECONDS = 0.3  # quiet time after a reply, to catch the bot's follow-up messages
+WATCH_INTERVAL = 0.02
+
+# Entity type -> (ANSI on, ANSI off); the off codes end only their own attribute.
+_ANSI = {
+    "bold": ("\033[1m", "\033[22m"),
+    "italic": ("\033[3m", "\033[23m"),
+    "underline": ("\033[4m", "\033[24m"),
+    "strikethrough": ("\033[9m", "\033[29m"),
+    "code": ("\033[2m", "\033[22m"),
+    "pre": ("\033[2m", "\033[22m"),
+}
+
+
+def render_text(text: str, entities: list[JsonDict], *, color: bool) -> str:
+    """Plain text of a message: links as "text (url)", formatting as ANSI when `color`."""
+    inserts: list[tuple[int, int, str]] = []  # (utf-16 position, order at that position, text)
+    for entity in entities:
+        start, end = entity["offset"], entity["offset"] + entity["length"]
+        if entity["type"] == "text_link":
+            inserts.append((end, 0, f" ({entity['url']})"))
+        if color and entity["type"] in _ANSI:
+            on, off = _ANSI[entity["type"]]
+            inserts.append((start, 1, on))
+            inserts.append((end, -1, off))
+    units = text.encode("utf-16-le")  # entity offsets count UTF-16 code units
+    out: list[str] = []
+    previous = 0
+    for position, _, insert in sorted(inserts):
+        out.append(units[previous * 2 : position * 2].decode("utf-16-le"))
+        out.append(insert)
+        previous = position
+    out.append(units[previous * 2 :].decode("utf-16-le"))
+    return "".join(out)
+
+
+def render_message(message: ChatMessage, *, color: bool, edited: bool = False) -> str:
+    """A bot message as terminal lines, buttons numbered from 1."""
+    label = f"{BOT_LABEL} (edited)" if edited else BOT_LABEL
+    body = render_text(message.text, message.entities, color=color)
+    if message.kind != "text":
+        size = len(message.document) if message.document is not None else 0
+        attachment = f"[{message.kind}: {message.filename or 'file'}, {size} bytes]"
+        body = f"{attachment} {body}".rstrip()
+    lines = [
+        f"{label}: {line}" if i == 0 else f"     {line}" for i, line in enumerate(body.split("\n"))
+    ]
+    buttons = [button for row in message.buttons for button in row]
+    if buttons:
+        lines.append("     " + "  ".join(f"[{n}] {b.text}" for n, b in enumerate(buttons, 1)))
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class _Watcher:
+    """Prints new, edited and deleted bot messages; counts what it printed."""
+
+    emulator: BotApiEmulator
+    user_id: int
+    write: Callable[[str], None]
+    color: bool
+    printed: int = 0
+
+    def __post_init__(self) -> None:
+        self.seen = {m.message_id: self._snapshot(m) for m in self._messages()}
+
+    def _messages(self) -> list[ChatMessage]:
+        return self.emulator.bot_messages(self.user_id)
+
+    @staticmethod
+    def _snapshot(message: ChatMessage) -> tuple[object, ...]:
+        buttons = [[(b.text, b.callback_data, b.url) for b in row] for row in message.buttons]
+        return (message.text, repr(message.entities), repr(buttons), message.kind)
+
+    def scan(self) -> None:
+        current = self._messages()
+        for message in current:
+            snapshot = self._snapshot(message)
+            previous = self.seen.get(message.message_id)
+            if previous == snapshot:
+                continue
+            self.seen[message.message_id] = snapshot
+            edited = previous is not None
+            self.write(render_message(message, color=self.color, edited=edited))
+            self.printed += 1
+        alive = {m.message_id for m in current}
+        for message_id in [i for i in self.seen if i not in alive]:
+            del self.seen[message_id]
+            self.write(f"{BOT_LABEL}: (deleted a message)\n")
+            self.printed += 1
+
+    async def run(self) -> None:
+        while True:
+            self.scan()
+            await asyncio.sleep(WATCH_INTERVAL)
+
+
+async def _wait_for_reply(watcher: _Watcher, before: int, seconds: float) -> bool:
+    """Wait for output after `before`, then for a short quiet spell; False on timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while watcher.printed == before:
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(WATCH_INTERVAL)
+    last, quiet_since = watcher.printed, loop.time()
+    while loop.time() - quiet_since < SETTLE_SECONDS and loop.time() < deadline:
+        await asyncio.sleep(WATCH_INTERVAL)
+        if watcher.printed != last:
+            last, quiet_since = watcher.printed, loop.time()
+    return True
+
+
+def _press(emulator: BotApiEmulator, user_id: int, number: int) -> str | None:
+    """Press button `number` of the latest bot message with buttons; an error text or None."""
+    with_buttons = [m for m in emulator.bot_messages(user_id) if m.buttons]
+    if not with_buttons:
+        return "(there are no buttons to press)"
+    message = with_buttons[-1]
+    buttons = [button for row in message.buttons for button in row]
+    if not 1 <= number <= len(buttons):
+        return f"(choose a button from 1 to {len(buttons)})"
+    button = buttons[number - 1]
+    if button.callback_data is None:
+        return f"(that button opens {button.url})"
+    emulator.press_button(user_id, message.message_id, button.callback_data)
+    return None
+
+
+async def chat_in_terminal(
+    emulator: BotApiEmulator,
+    user_id: int,
+    *,
+    read_line: Callable[[], Awaitable[str | None]],
+    write: Callable[[str], None],
+    color: bool = False,
+    help_text: str = HELP,
+    prompt: str = PROMPT,
+    reply_timeout: float = REPLY_TIMEOUT,
+) -> None:
+    """Run an interactive chat as `user_id` until /quit or end of input."""
+    watcher = _Watcher(emulator, user_id, write, color)
+    task = asyncio.create_task(watcher.run())
+    write(help_text + "\n")
+    try:
+        while True:
+            write(prompt)
+            line = await read_line()
+            if line is None:
+                write("\n")
+                return
+            text = line.strip()
+            if text == QUIT_COMMAND:
+                return
+            if not text:
+                continue
+            before = watcher.printed
+            if text.isdigit():
+                problem = _press(emulator, user_id, int(text))
+                if problem is not None:
+                    write(problem + "\n")
+                    continue
+            else:
+                emulator.send_text(user_id, text)
+            if not await _wait_for_reply(watcher, before, reply_timeout):
+                write(NO_REPLY + "\n")
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,121 @@
+"""End-to-end harness: the real application over HTTP against the Bot API emulator."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application, serving
+from bot.emulator.models import ChatMessage
+from bot.emulator.ratelimit import RateLimits
+from bot.emulator.server import BotApiEmulator
+from bot.settings import Settings, parse_settings
+
+PRACTITIONER_ID = 777
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[BotApiEmulator]:
+    # Simulated patients tap far faster than people (a whole intake in a second or two), so
+    # the per-chat pace is raised here; test_rate_limits.py runs with Telegram's real limits.
+    emu = BotApiEmulator(rate_limits=RateLimits(per_chat_per_second=20.0))
+    await emu.start()
+    yield emu
+    await emu.stop()
+    # Every call the bot made must have been a valid Bot API call.
+    assert emu.violations == []
+
+
+@pytest.fixture
+def settings(tmp_path: Path, emulator: BotApiEmulator) -> Settings:
+    base = parse_settings({"ASHI_CLINIC_NAME": "Ashi Test Clinic"}, require_token=False)
+    return dataclasses.replace(
+        base,
+        token=emulator.token,
+        api_url=emulator.base_url,
+        db_path=tmp_path / "ashi.sqlite3",
+        practitioner_ids=frozenset({PRACTITIONER_ID}),
+    )
+
+
+Runner = Callable[[], AbstractAsyncContextManager[object]]
+
+
+@pytest.fixture
+def bot(settings: Settings, emulator: BotApiEmulator) -> Runner:
+    """`async with bot():` runs a fresh application (a new process, in effect) on the
+    same database until the block ends."""
+
+    @asynccontextmanager
+    async def run() -> AsyncIterator[object]:
+        async with serving(build_application(settings), poll_timeout=1) as app:
+            await emulator.wait_for(lambda: emulator.is_polling)
+            yield app
+
+    return run
+
+
+class Person:
+    """A simulated Telegram user who reads what the bot sends and taps its buttons."""
+
+    def __init__(self, emulator: BotApiEmulator, user_id: int, name: str, **kw: str) -> None:
+        self.emu, self.id = emulator, user_id
+        emulator.add_user(user_id, name, **kw)
+        self.seen = 0  # highest message id already looked at
+
+    def messages(self) -> list[ChatMessage]:
+        return self.emu.bot_messages(self.id)
+
+    def send(self, text: str) -> None:
+        self.seen = self.emu.send_text(self.id, text)
+
+    async def sees(self, *fragments: str, within: float = 10.0) -> ChatMessage:
+        """Wait for a bot message newer than the last action that contains every fragment."""
+
+        def found() -> ChatMessage | None:
+            return next(
+                (
+                    m
+                    for m in self.messages()
+                    if m.message_id > self.seen and all(f in m.text for f in fragments)
+                ),
+                None,
+            )
+
+        message: ChatMessage = await self.emu.wait_for(found, within)
+        return message
+
+    def _button(self, label: str) -> tuple[ChatMessage, str]:
+        for message in reversed(self.messages()):
+            for row in message.buttons:
+                for button in row:
+                    if button.text.removeprefix("✅ ") == label and button.callback_data:
+                        return message, button.callback_data
+        raise AssertionError(f"no button {label!r}; last message: {self.messages()[-1:]}")
+
+    async def tap(self, label: str, then: str | None = None) -> None:
+        """Tap the newest button with this label; wait until the bot answered the tap
+        (and, when `then` is given, for a new message containing it)."""
+        message, data = self._button(label)
+        self.seen = max(m.message_id for m in self.emu.chat(self.id))
+        query = self.emu.press_button(self.id, message.message_id, data)
+        await self.emu.wait_for(lambda: self.emu.callback_query(query).answered)
+        if then is not None:
+            await self.sees(then)
+
+    async def toggles(self, label: str) -> None:
+        """Tap a multi-select option and wait for its check mark to change."""
+        message, data = self._button(label)
+
+        def checked() -> bool:
+            current = self.emu.world.find_message(self.id, message.message_id)
+            assert current is not None
+            return any(b.text == f"✅ {label}" for row in current.buttons for b in row)
+
+        before = checked()
+        self.emu.press_button(self.id, message.message_id, data)
+        await self.emu.wait_for(lambda: checked() != before)

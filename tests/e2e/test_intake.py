@@ -1,0 +1,228 @@
+"""A patient completes intakes in Telegram (emulated over HTTP) against the real bot."""
+
+from __future__ import annotations
+
+from bot.emulator.server import BotApiEmulator
+from bot.settings import Settings
+from storage import Storage
+from tests.e2e.conftest import PRACTITIONER_ID, Person, Runner
+
+SCREENING_AND_RED_FLAGS = 15
+
+
+async def consent(p: Person) -> None:
+    p.send("/start")
+    await p.sees("intake assistant of Ashi Test Clinic", "Do you agree")
+    await p.tap("I agree", then="Question 1 of")
+
+
+async def pain_questions(p: Person, *areas: str) -> None:
+    for area in areas:
+        await p.toggles(area)
+    await p.tap("Done", then="What brought the pain on?")
+    await p.tap("Long sitting or desk work", then="How strong is the pain")
+    await p.tap("7", then="How long have you had this pain?")
+    await p.tap("More than 3 months", then="hurts sharply when you press it")
+    await p.tap("Yes", then="Are you pregnant")
+
+
+async def safety_questions(p: Person, yes: tuple[str, ...] = ()) -> None:
+    """Answer the one-tap safety questions: Yes where the question has one of `yes`."""
+    for _ in range(SCREENING_AND_RED_FLAGS):
+        question = p.messages()[-1].text
+        number = int(question.split()[1])
+        await p.tap("Yes" if any(word in question for word in yes) else "No")
+        await p.sees(f"Question {number + 1} of")
+
+
+async def test_full_intake_with_several_areas(
+    emulator: BotApiEmulator, bot: Runner, settings: Settings
+) -> None:
+    practitioner = Person(emulator, PRACTITIONER_ID, "Dr Na")
+    patient = Person(emulator, 1001, "Mina", username="mina_k")
+    async with bot():
+        practitioner.send("/help")
+        await practitioner.sees("/delete")
+        commands = [c for c in emulator.transcript if c.method == "setMyCommands"]
+        assert commands
+        published = commands[0].params["commands"]
+        assert isinstance(published, list)
+        assert [c["command"] for c in published] == [
+            "start",
+            "guide",
+            "help",
+            "cancel",
+            "privacy",
+            "delete",
+        ]
+
+        await consent(patient)
+        await pain_questions(patient, "Neck & shoulders", "Lower back & hips", "Legs & calves")
+        await safety_questions(patient, yes=("blood-thinning",))
+        patient.send("Desk job. <b>Left</b> side & worse at night")
+        summary = await patient.sees("Please check your answers")
+        assert "Neck & shoulders, Lower back & hips, Legs & calves" in summary.text
+        assert "Desk job. <b>Left</b> side & worse at night" in summary.text
+        await patient.tap("Confirm", then="Thank you! Your answers have been sent")
+
+        guide = await patient.sees("Neck and shoulder tension")
+        await patient.sees("Lower back, hip and pelvic discomfort")
+        await patient.sees("Tight muscles after exercise")
+        expect = await patient.sees("local twitch response")
+        assert "1\u20133 meaningful twitches" in expect.text
+        assert "Dr. Byoungjin Na" in patient.messages()[-1].text
+        assert guide.html and "<b>" in guide.html
+
+        note = await practitioner.sees("New intake: Mina @mina_k")
+        assert "Blood thinners or bleeding disorder: Yes" in note.text
+        assert "Pain now (0-10): 7" in note.text
+        assert note.html and "&lt;b&gt;Left&lt;/b&gt; side &amp; worse" in note.html
+        assert "URGENT" not in note.text
+
+    storage = await Storage.open(settings.db_path)
+    try:
+        [record] = await storage.intake_records()
+    finally:
+        await storage.close()
+    answers = record.decoded_answers()
+    assert answers["areas"] == ["neck_shoulders", "lower_back_hips", "legs_calves"]
+    assert answers["blood_thinners"] == "yes"
+    assert answers["notes"] == "Desk job. <b>Left</b> side & worse at night"
+    assert record.intake.completed_at is not None
+
+
+async def test_consent_refused_stores_nothing_but_the_refusal(
+    emulator: BotApiEmulator, bot: Runner, settings: Settings
+) -> None:
+    patient = Person(emulator, 1002, "Jae")
+    async with bot():
+        patient.send("/start spring_flyer")
+        await patient.sees("Do you agree")
+        await patient.tap("No thanks", then="Nothing you tell me here will be stored")
+        patient.send("my back hurts")
+        await patient.sees("To start or continue your intake, send /start")
+    storage = await Storage.open(settings.db_path)
+    try:
+        assert await storage.intake_records() == []
+        stored = await storage.patient_by_telegram_id(1002)
+        assert stored is not None and stored.first_name is None
+    finally:
+        await storage.close()
+
+
+async def test_red_flag_gets_urgent_advice_and_an_urgent_summary(
+    emulator: BotApiEmulator, bot: Runner
+) -> None:
+    practitioner = Person(emulator, PRACTITIONER_ID, "Dr Na")
+    patient = Person(emulator, 1003, "Ola")
+    async with bot():
+        practitioner.send("/help")
+        await practitioner.sees("/delete")
+        await consent(patient)
+        await pain_questions(patient, "Lower back & hips")
+        await safety_questions(patient, yes=("bladder or bowel",))
+        advice = next(m for m in patient.messages() if "Please get medical advice now" in m.text)
+        asked = next(m for m in patient.messages() if "lost control of your bladder" in m.text)
+        assert advice.message_id > asked.message_id
+        await patient.tap("Skip", then="Please check your answers")
+        await patient.tap("Confirm", then="speak to a doctor or urgent care")
+        note = await practitioner.sees("URGENT red flags")
+        assert note.text.index("URGENT") < note.text.index("Loss of bladder or bowel control")
+        assert note.text.index("Loss of bladder") < note.text.index("Pain\n")
+
+
+async def test_cancel_and_restart_of_the_bot_lose_nothing(
+    emulator: BotApiEmulator, bot: Runner, settings: Settings
+) -> None:
+    patient = Person(emulator, 1004, "Sam")
+    async with bot():
+        await consent(patient)
+        await pain_questions(patient, "Arms")
+        await patient.tap("No", then="Do you take blood-thinning medicine")
+        patient.send("/cancel")
+        await patient.sees("Your answers so far are kept")
+
+    # A new application on the same database: the conversation position was stored.
+    async with bot():
+        patient.send("/start")
+        await patient.sees("continue where you left off")
+        await patient.tap("Continue", then="Do you take blood-thinning medicine")
+        await patient.tap("No", then="afraid of needles")
+
+    async with bot():
+        # Even without /start, the stored step decides what a button press means.
+        await patient.tap("No", then="infection, a wound or swelling")
+
+    storage = await Storage.open(settings.db_path)
+    try:
+        [record] = await storage.intake_records()
+    finally:
+        await storage.close()
+    answers = record.decoded_answers()
+    assert answers["areas"] == ["arms"]
+    assert answers["pregnancy"] == "no"
+    assert answers["blood_thinners"] == "no"
+    assert answers["needle_fear"] == "no"
+
+
+async def test_delete_erases_everything_after_confirmation(
+    emulator: BotApiEmulator, bot: Runner, settings: Settings
+) -> None:
+    patient = Person(emulator, 1005, "Lee")
+    async with bot():
+        await consent(patient)
+        await pain_questions(patient, "Upper back")
+        patient.send("/delete")
+        await patient.sees("It cannot be undone")
+        await patient.tap("Yes, erase everything")
+        await emulator.wait_for(lambda: "has been erased" in patient.messages()[-1].text)
+        patient.send("/guide")
+        await patient.sees("once you have completed an intake")
+    storage = await Storage.open(settings.db_path)
+    try:
+        assert await storage.intake_records() == []
+        assert await storage.patient_by_telegram_id(1005) is None
+    finally:
+        await storage.close()
+
+
+async def test_unexpected_input_gets_a_reply_and_the_way_back(
+    emulator: BotApiEmulator, bot: Runner
+) -> None:
+    patient = Person(emulator, 1006, "Kim")
+    async with bot():
+        patient.send("hello?")
+        await patient.sees("To start or continue your intake, send /start")
+        await consent(patient)
+        stale_consent = next(m for m in patient.messages() if "Do you agree" in m.text)
+
+        patient.seen = emulator.send_sticker(patient.id)
+        await patient.sees("only read text messages")
+        await patient.sees("Where do you feel pain?")
+
+        patient.seen = emulator.send_photo(patient.id)
+        await patient.sees("only read text messages")
+
+        patient.send("neck")
+        await patient.sees("answer with the buttons")
+        await patient.sees("Where do you feel pain?")
+
+        mine = patient.seen
+        emulator.edit_text(patient.id, mine, "shoulders")
+        await patient.sees("can't use edited messages")
+
+        patient.seen = max(m.message_id for m in emulator.chat(patient.id))
+        emulator.press_raw(patient.id, stale_consent.message_id, "c:1::yes")
+        await patient.sees("belongs to an earlier message")
+        emulator.press_raw(patient.id, stale_consent.message_id, "forged-data")
+        await patient.sees("belongs to an earlier message")
+
+        patient.send("/nonsense")
+        await patient.sees("I don't know that command")
+        for command, text in [
+            ("/help", "/privacy"),
+            ("/privacy", "What is stored and why"),
+            ("/guide", "once you have completed an intake"),
+        ]:
+            patient.send(command)
+            await patient.sees(text)
