@@ -101,14 +101,30 @@ class _Watcher:
             if previous == snapshot:
                 continue
             self.seen[message.message_id] = snapshot
-            edited = previous is not None
-            self.write(render_message(message, color=self.color, edited=edited))
+            self.write(self._render(message, previous))
             self.printed += 1
         alive = {m.message_id for m in current}
         for message_id in [i for i in self.seen if i not in alive]:
             del self.seen[message_id]
             self.write(f"{BOT_LABEL}: (deleted a message)\n")
             self.printed += 1
+
+    def _render(self, message: ChatMessage, previous: tuple[object, ...] | None) -> str:
+        """A new message in full; an edit that only added lines or changed buttons shortly,
+        so that the person is not shown the same long text twice."""
+        if previous is None:
+            return render_message(message, color=self.color)
+        old_text = str(previous[0])
+        if message.kind == "text" and message.text.startswith(old_text):
+            added = message.text[len(old_text) :].strip("\n")
+            short = ChatMessage(
+                message_id=message.message_id,
+                from_bot=True,
+                text=added or "(buttons changed)",
+                buttons=message.buttons,
+            )
+            return render_message(short, color=False, edited=True)
+        return render_message(message, color=self.color, edited=True)
 
     async def run(self) -> None:
         while True:

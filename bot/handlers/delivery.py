@@ -72,16 +72,22 @@ async def _edit(query: CallbackQuery, reply: Reply) -> None:
 async def deliver(
     bot: Bot, chat_id: int, outcome: Outcome, query: CallbackQuery | None = None
 ) -> None:
-    """Send an outcome: answer the button press, edit its message, reply, notify."""
-    if query is not None:
-        try:
-            await query.answer(outcome.toast)
-        except BadRequest as exc:
-            log.info("button answer not accepted: %s", exc.message)
-        if outcome.edit is not None and query.message is not None:
+    """Send an outcome: edit the pressed button's message, reply, answer the press, notify.
+
+    The press is answered last, so the button shows as busy until the next question is
+    there (and is answered even when sending failed).
+    """
+    try:
+        if query is not None and outcome.edit is not None and query.message is not None:
             await _edit(query, outcome.edit)
-    for reply in outcome.replies:
-        await send(bot, chat_id, reply)
+        for reply in outcome.replies:
+            await send(bot, chat_id, reply)
+    finally:
+        if query is not None:
+            try:
+                await query.answer(outcome.toast)
+            except BadRequest as exc:
+                log.info("button answer not accepted: %s", exc.message)
     for note in outcome.notifications:
         try:
             await send(bot, note.chat_id, note.reply)

@@ -1,0 +1,116 @@
+"""Telegram misbehaving or refusing: the bot retries or records, and keeps serving."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import build_application, serving
+from bot.emulator.ratelimit import RateLimits
+from bot.emulator.server import BotApiEmulator
+from bot.settings import Settings
+from tests.e2e.conftest import PRACTITIONER_ID, Person, Runner
+
+
+def sent_texts(emulator: BotApiEmulator, chat_id: int) -> list[str]:
+    return [
+        str(call.params["text"])
+        for call in emulator.transcript
+        if call.ok and call.method == "sendMessage" and call.params["chat_id"] == chat_id
+    ]
+
+
+async def test_server_errors_are_retried_and_the_reply_arrives_once(
+    emulator: BotApiEmulator, bot: Runner
+) -> None:
+    patient = Person(emulator, 2001, "Ari")
+    async with bot():
+        emulator.inject_failure("sendMessage", status=502, description="Bad Gateway", times=2)
+        patient.send("/help")
+        await patient.sees("I help you get ready")
+        helps = [t for t in sent_texts(emulator, patient.id) if "I help you get ready" in t]
+        assert len(helps) == 1
+        failed = [c for c in emulator.transcript if c.error_code == 502]
+        assert len(failed) == 2
+
+
+async def test_a_patient_who_blocked_the_bot_does_not_stop_it(
+    emulator: BotApiEmulator, bot: Runner
+) -> None:
+    gone = Person(emulator, 2002, "Bo")
+    other = Person(emulator, 2003, "Cy")
+    async with bot():
+        # Bo blocks the bot right after writing: the reply to him is refused with 403.
+        emulator.inject_failure(
+            "sendMessage", status=403, description="Forbidden: bot was blocked by the user"
+        )
+        gone.send("/help")
+        await emulator.wait_for(lambda: any(c.error_code == 403 for c in emulator.transcript))
+        other.send("/help")
+        await other.sees("I help you get ready")
+    refused = [c for c in emulator.transcript if c.error_code == 403]
+    assert len(refused) == 1  # recorded, not retried
+
+
+async def test_an_unreachable_practitioner_does_not_cost_the_patient_anything(
+    emulator: BotApiEmulator, bot: Runner
+) -> None:
+    # The practitioner never started the bot: Telegram answers "chat not found".
+    patient = Person(emulator, 2004, "Dee")
+    async with bot():
+        patient.send("/start")
+        await patient.sees("Do you agree")
+        await patient.tap("I agree", then="Question 1 of")
+        await patient.toggles("Arms")
+        await patient.tap("Done", then="What brought the pain on?")
+        for label in ("Exercise or sport", "3", "1 to 6 weeks", "No"):
+            await patient.tap(label)
+        while "Anything else" not in patient.messages()[-1].text:
+            await patient.tap("No")
+        await patient.tap("Skip", then="Please check your answers")
+        await patient.tap("Confirm", then="Tight muscles after exercise")
+        refused = await emulator.wait_for(
+            lambda: [
+                c
+                for c in emulator.transcript
+                if c.method == "sendMessage" and c.params["chat_id"] == PRACTITIONER_ID
+            ]
+        )
+        assert [(c.ok, c.description) for c in refused] == [(False, "Bad Request: chat not found")]
+        patient.send("/guide")
+        await patient.sees("Tight muscles after exercise")
+
+
+@pytest.fixture
+async def strict_emulator() -> AsyncIterator[BotApiEmulator]:
+    emu = BotApiEmulator()  # Telegram's limits: a burst, then 1 message/s per chat
+    await emu.start()
+    yield emu
+    await emu.stop()
+    assert emu.violations == []
+
+
+async def test_replies_over_the_chat_rate_limit_wait_for_retry_after(
+    strict_emulator: BotApiEmulator, settings: Settings, tmp_path: Path
+) -> None:
+    emu = strict_emulator
+    strict = dataclasses.replace(
+        settings, token=emu.token, api_url=emu.base_url, db_path=tmp_path / "strict.sqlite3"
+    )
+    patient = Person(emu, 2005, "Eun")
+    burst = RateLimits().per_chat_burst
+    async with serving(build_application(strict), poll_timeout=1):
+        await emu.wait_for(lambda: emu.is_polling)
+        for _ in range(burst + 2):
+            patient.send("/help")
+        await emu.wait_for(
+            lambda: len([t for t in sent_texts(emu, patient.id) if "I help" in t]) == burst + 2,
+            timeout=15,
+        )
+    limited = [c for c in emu.transcript if c.error_code == 429]
+    assert limited, "the burst should have exceeded the per-chat limit"
+    helps = [t for t in sent_texts(emu, patient.id) if "I help" in t]
+    assert len(helps) == burst + 2  # every reply delivered exactly once
