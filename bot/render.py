@@ -86,33 +86,34 @@ def answered(catalog: Catalog, question_id: str, value: object) -> Reply:
     return Reply(f"{catalog.prompt(question_id)}\n\n{chosen}")
 
 
+def _row(catalog: Catalog, buttons: Iterable[tuple[str, Action]]) -> Keyboard:
+    """One row of buttons from (label key, action) pairs."""
+    return (tuple(Button(catalog.text(label), action.encode()) for label, action in buttons),)
+
+
 def welcome(catalog: Catalog, intake_id: int, clinic: str) -> Reply:
     """The greeting with the consent question."""
-    buttons = (
-        Button(
-            catalog.text("consent.agree_button"),
-            Action(Verb.CONSENT, intake_id, "", "yes").encode(),
-        ),
-        Button(
-            catalog.text("consent.decline_button"),
-            Action(Verb.CONSENT, intake_id, "", "no").encode(),
-        ),
-    )
-    return Reply(catalog.text("consent.welcome", clinic=clinic), (buttons,))
+    buttons = [
+        ("consent.agree_button", Action(Verb.CONSENT, intake_id, "", "yes")),
+        ("consent.decline_button", Action(Verb.CONSENT, intake_id, "", "no")),
+    ]
+    return Reply(catalog.text("consent.welcome", clinic=clinic), _row(catalog, buttons))
 
 
 def choice(
     catalog: Catalog, text_key: str, buttons: Iterable[tuple[str, Action]], **params: object
 ) -> Reply:
     """A message with one row of buttons: (label key, action) pairs."""
-    row = tuple(Button(catalog.text(label), action.encode()) for label, action in buttons)
-    return Reply(catalog.text(text_key, **params), (row,))
+    return Reply(catalog.text(text_key, **params), _row(catalog, buttons))
 
 
-def _answer_lines(catalog: Catalog, answers: Mapping[str, object], ids: Iterable[str]) -> list[str]:
+def answer_lines(
+    catalog: Catalog, line_key: str, answers: Mapping[str, object], ids: Iterable[str]
+) -> list[str]:
+    """One line per answered question among `ids`: its short name and the answer."""
     return [
         catalog.text(
-            "summary.line",
+            line_key,
             question=catalog.short(qid),
             answer=answer_label(catalog, qid, answers[qid]),
         )
@@ -124,18 +125,16 @@ def _answer_lines(catalog: Catalog, answers: Mapping[str, object], ids: Iterable
 def summary(catalog: Catalog, intake_id: int, answers: Mapping[str, object]) -> Reply:
     """Every answer for the patient to check, with confirm / start over."""
     ids = [qid for qid in ORDER if flow.applies(qid, answers)]
-    lines = [catalog.text("summary.heading"), "", *_answer_lines(catalog, answers, ids)]
-    buttons = (
-        Button(
-            catalog.text("summary.confirm_button"),
-            Action(Verb.SUMMARY, intake_id, "", "ok").encode(),
-        ),
-        Button(
-            catalog.text("summary.restart_button"),
-            Action(Verb.SUMMARY, intake_id, "", "again").encode(),
-        ),
-    )
-    return Reply("\n".join(lines), (buttons,))
+    lines = [
+        catalog.text("summary.heading"),
+        "",
+        *answer_lines(catalog, "summary.line", answers, ids),
+    ]
+    buttons = [
+        ("summary.confirm_button", Action(Verb.SUMMARY, intake_id, "", "ok")),
+        ("summary.restart_button", Action(Verb.SUMMARY, intake_id, "", "again")),
+    ]
+    return Reply("\n".join(lines), _row(catalog, buttons))
 
 
 def pack(pieces: Iterable[str], limit: int = MAX_MESSAGE) -> list[Reply]:
@@ -190,15 +189,7 @@ def practitioner_summary(catalog: Catalog, record: IntakeRecord, tz: ZoneInfo) -
     ]
 
     def block(heading: str, ids: list[str]) -> None:
-        rows = [
-            catalog.text(
-                "practitioner.line",
-                question=catalog.short(qid),
-                answer=answer_label(catalog, qid, answers[qid]),
-            )
-            for qid in ids
-            if qid in answers
-        ]
+        rows = answer_lines(catalog, "practitioner.line", answers, ids)
         if rows:
             lines.extend(["", catalog.text(heading), *rows])
 

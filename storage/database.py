@@ -39,9 +39,9 @@ def _dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value is not None else None
 
 
-def _patient(row: aiosqlite.Row) -> Patient:
+def _patient(row: aiosqlite.Row, id_column: str = "id") -> Patient:
     return Patient(
-        id=row["id"],
+        id=row[id_column],
         telegram_user_id=row["telegram_user_id"],
         chat_id=row["chat_id"],
         first_name=row["first_name"],
@@ -349,19 +349,10 @@ class Storage:
             )
         records = []
         for row in rows:
-            patient = Patient(
-                id=row["p_id"],
-                telegram_user_id=row["telegram_user_id"],
-                chat_id=row["chat_id"],
-                first_name=row["first_name"],
-                username=row["username"],
-                language=row["language"],
-                created_at=datetime.fromisoformat(row["created_at"]),
-            )
             records.append(
                 IntakeRecord(
                     intake=_intake(row),
-                    patient=patient,
+                    patient=_patient(row, id_column="p_id"),
                     answers=tuple(answers[row["id"]]),
                     red_flags=tuple(flags[row["id"]]),
                 )

@@ -14,6 +14,7 @@ from bot.emulator.models import ChatMessage
 from bot.emulator.ratelimit import RateLimits
 from bot.emulator.server import BotApiEmulator
 from bot.settings import Settings, parse_settings
+from storage import IntakeRecord, Storage
 
 PRACTITIONER_ID = 777
 
@@ -119,3 +120,38 @@ class Person:
         before = checked()
         self.emu.press_button(self.id, message.message_id, data)
         await self.emu.wait_for(lambda: checked() != before)
+
+
+async def stored_records(settings: Settings) -> list[IntakeRecord]:
+    """Every intake in the bot's database, read as the practitioner's export would."""
+    storage = await Storage.open(settings.db_path)
+    try:
+        return await storage.intake_records()
+    finally:
+        await storage.close()
+
+
+SCREENING_AND_RED_FLAGS = 15
+
+
+async def consent(p: Person) -> None:
+    p.send("/start")
+    await p.sees("intake assistant of Ashi Test Clinic", "Do you agree")
+    await p.tap("I agree", then="Question 1 of")
+
+
+async def pain_questions(p: Person, *areas: str) -> None:
+    for area in areas:
+        await p.toggles(area)
+    await p.tap("Done", then="What brought the pain on?")
+    await p.tap("Long sitting or desk work", then="How strong is the pain")
+    await p.tap("7", then="How long have you had this pain?")
+    await p.tap("More than 3 months", then="hurts sharply when you press it")
+    await p.tap("Yes", then="Are you pregnant")
+
+
+async def safety_questions(p: Person, yes: tuple[str, ...] = ()) -> None:
+    """Answer the one-tap safety questions: Yes where the question has one of `yes`."""
+    for _ in range(SCREENING_AND_RED_FLAGS):
+        question = p.messages()[-1].text
+        await p.tap("Yes" if any(word in question for word in yes) else "No")

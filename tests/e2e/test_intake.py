@@ -5,32 +5,15 @@ from __future__ import annotations
 from bot.emulator.server import BotApiEmulator
 from bot.settings import Settings
 from storage import Storage
-from tests.e2e.conftest import PRACTITIONER_ID, Person, Runner
-
-SCREENING_AND_RED_FLAGS = 15
-
-
-async def consent(p: Person) -> None:
-    p.send("/start")
-    await p.sees("intake assistant of Ashi Test Clinic", "Do you agree")
-    await p.tap("I agree", then="Question 1 of")
-
-
-async def pain_questions(p: Person, *areas: str) -> None:
-    for area in areas:
-        await p.toggles(area)
-    await p.tap("Done", then="What brought the pain on?")
-    await p.tap("Long sitting or desk work", then="How strong is the pain")
-    await p.tap("7", then="How long have you had this pain?")
-    await p.tap("More than 3 months", then="hurts sharply when you press it")
-    await p.tap("Yes", then="Are you pregnant")
-
-
-async def safety_questions(p: Person, yes: tuple[str, ...] = ()) -> None:
-    """Answer the one-tap safety questions: Yes where the question has one of `yes`."""
-    for _ in range(SCREENING_AND_RED_FLAGS):
-        question = p.messages()[-1].text
-        await p.tap("Yes" if any(word in question for word in yes) else "No")
+from tests.e2e.conftest import (
+    PRACTITIONER_ID,
+    Person,
+    Runner,
+    consent,
+    pain_questions,
+    safety_questions,
+    stored_records,
+)
 
 
 async def test_full_intake_with_several_areas(
@@ -77,11 +60,7 @@ async def test_full_intake_with_several_areas(
         assert note.html and "&lt;b&gt;Left&lt;/b&gt; side &amp; worse" in note.html
         assert "URGENT" not in note.text
 
-    storage = await Storage.open(settings.db_path)
-    try:
-        [record] = await storage.intake_records()
-    finally:
-        await storage.close()
+    [record] = await stored_records(settings)
     answers = record.decoded_answers()
     assert answers["areas"] == ["neck_shoulders", "lower_back_hips", "legs_calves"]
     assert answers["blood_thinners"] == "yes"
@@ -151,11 +130,7 @@ async def test_cancel_and_restart_of_the_bot_lose_nothing(
         # Even without /start, the stored step decides what a button press means.
         await patient.tap("No", then="infection, a wound or swelling")
 
-    storage = await Storage.open(settings.db_path)
-    try:
-        [record] = await storage.intake_records()
-    finally:
-        await storage.close()
+    [record] = await stored_records(settings)
     answers = record.decoded_answers()
     assert answers["areas"] == ["arms"]
     assert answers["pregnancy"] == "no"

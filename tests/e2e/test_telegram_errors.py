@@ -12,7 +12,14 @@ from bot.app import build_application, serving
 from bot.emulator.ratelimit import RateLimits
 from bot.emulator.server import BotApiEmulator
 from bot.settings import Settings
-from tests.e2e.conftest import PRACTITIONER_ID, Person, Runner
+from tests.e2e.conftest import (
+    PRACTITIONER_ID,
+    Person,
+    Runner,
+    consent,
+    pain_questions,
+    safety_questions,
+)
 
 
 def sent_texts(emulator: BotApiEmulator, chat_id: int) -> list[str]:
@@ -61,17 +68,11 @@ async def test_an_unreachable_practitioner_does_not_cost_the_patient_anything(
     # The practitioner never started the bot: Telegram answers "chat not found".
     patient = Person(emulator, 2004, "Dee")
     async with bot():
-        patient.send("/start")
-        await patient.sees("Do you agree")
-        await patient.tap("I agree", then="Question 1 of")
-        await patient.toggles("Arms")
-        await patient.tap("Done", then="What brought the pain on?")
-        for label in ("Exercise or sport", "3", "1 to 6 weeks", "No"):
-            await patient.tap(label)
-        while "Anything else" not in patient.messages()[-1].text:
-            await patient.tap("No")
+        await consent(patient)
+        await pain_questions(patient, "Arms")
+        await safety_questions(patient)
         await patient.tap("Skip", then="Please check your answers")
-        await patient.tap("Confirm", then="Tight muscles after exercise")
+        await patient.tap("Confirm", then="Neck and shoulder tension")
         refused = await emulator.wait_for(
             lambda: [
                 c
