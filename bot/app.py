@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from telegram import BotCommand, Update
+from telegram import Bot, BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -21,6 +21,7 @@ from telegram.ext import (
 )
 
 from bot.content import DEFAULT_LANGUAGE, Content
+from bot.handlers.delivery import notify
 from bot.handlers.patient import PatientHandlers, who
 from bot.intake.service import IntakeService
 from bot.settings import Settings
@@ -75,6 +76,14 @@ async def set_commands(app: Application, content: Content) -> None:  # type: ign
         await app.bot.set_my_commands(commands, language_code=code)
 
 
+async def send_missed_notifications(bot: Bot, service: IntakeService) -> None:
+    """Tell the practitioners of intakes completed while a notification could not go out
+    (the bot stopped or Telegram failed between completing and notifying)."""
+    for intake_id in await service.unnotified_intakes():
+        if await notify(bot, await service.completion_notices(intake_id)):
+            await service.mark_notified(intake_id)
+
+
 def build_application(settings: Settings, content: Content | None = None) -> Application:  # type: ignore[type-arg]
     """The bot, wired to its database, content and the Bot API at settings.api_url."""
     if settings.token is None:
@@ -84,6 +93,7 @@ def build_application(settings: Settings, content: Content | None = None) -> App
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
         await runtime.open()
         await set_commands(app, runtime.content)
+        await send_missed_notifications(app.bot, runtime.service)
 
     async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
         await runtime.close()

@@ -46,12 +46,11 @@ def _settings(require_token: bool) -> Settings:
     return parse_settings(load_environment(), require_token=require_token)
 
 
-async def _open_storage(settings: Settings) -> Storage:
-    return await Storage.open(settings.db_path)
-
-
 async def _export(settings: Settings, fmt: str, since: date | None) -> str:
-    storage = await _open_storage(settings)
+    if not settings.db_path.exists():
+        # Creating an empty database here would print "no intakes" for a mistyped path.
+        raise SettingsError([f"no database at {settings.db_path}: check ASHI_DB_PATH."])
+    storage = await Storage.open(settings.db_path)
     try:
         start = datetime.combine(since, datetime.min.time(), settings.timezone) if since else None
         records = await storage.intake_records(since=start)
@@ -76,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verb == "run":
             settings = _settings(require_token=True)
             configure_logging(settings.token)
+            if not settings.practitioner_ids:
+                logging.getLogger("ashi").warning(
+                    "ASHI_PRACTITIONER_IDS is empty: intakes are stored but nobody is notified"
+                )
             app = build_application(settings)
             app.run_polling(allowed_updates=ALLOWED_UPDATES)
         elif args.verb == "demo":

@@ -18,7 +18,7 @@ from bot.emulator.telegram_html import HtmlParseError, parse_html
 from bot.intake.actions import MAX_CALLBACK_BYTES
 from bot.intake.guide import guide_sections
 from bot.intake.outgoing import Reply
-from bot.intake.questionnaire import ORDER, QUESTIONS, Kind
+from bot.intake.questionnaire import ORDER, QUESTIONS, Group, Kind, questions_in
 from bot.intake.service import MAX_TEXT_ANSWER
 from storage import Answer, Intake, IntakeRecord, IntakeStatus, Patient
 
@@ -122,7 +122,10 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
             problems,
         )
         _check_reply(lang, f"answered {qid}", render.answered(catalog, qid, answers[qid]), problems)
-    _check_reply(lang, "welcome", render.welcome(catalog, intake_id, LONG), problems)
+    _check_reply(lang, "welcome", render.welcome(catalog, LONG), problems)
+    for q in questions_in(Group.RED_FLAG):
+        advice = render.red_flag_advice(catalog, q.id)
+        _check_reply(lang, f"red flag advice {q.id}", advice, problems)
     _check_reply(lang, "summary", render.summary(catalog, intake_id, answers), problems)
     areas = list(QUESTIONS["areas"].codes)
     for size in range(1, len(areas) + 1):
@@ -142,6 +145,8 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
     )
     summary = render.practitioner_summary(catalog, record, ZoneInfo("UTC"))
     _check_reply(lang, "practitioner summary", summary, problems)
+    alert = render.red_flag_alert(catalog, record.patient, record.intake.id, "rf_chest_pain")
+    _check_reply(lang, "practitioner red flag alert", alert, problems)
 
 
 def check_content(content: Content) -> list[Problem]:

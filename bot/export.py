@@ -75,6 +75,13 @@ def to_json(records: Iterable[IntakeRecord], catalog: Catalog) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
+def _cell(value: object) -> object:
+    """A CSV cell that a spreadsheet will not run as a formula (patient text is untrusted)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def to_csv(records: Iterable[IntakeRecord], catalog: Catalog) -> str:
     """All intakes as CSV, one row per answer (an intake without answers gets one row)."""
     out = io.StringIO()
@@ -90,18 +97,17 @@ def to_csv(records: Iterable[IntakeRecord], catalog: Catalog) -> str:
             "content_version": data["content_version"],
         }
         if not data["answers"]:
-            writer.writerow(base)
+            writer.writerow({k: _cell(v) for k, v in base.items()})
         for answer in data["answers"]:
             value = answer["value"]
-            writer.writerow(
-                {
-                    **base,
-                    "question_id": answer["question_id"],
-                    "value": json.dumps(value, ensure_ascii=False)
-                    if isinstance(value, list)
-                    else value,
-                    "label": answer["label"],
-                    "answered_at": answer["answered_at"],
-                }
-            )
+            row = {
+                **base,
+                "question_id": answer["question_id"],
+                "value": json.dumps(value, ensure_ascii=False)
+                if isinstance(value, list)
+                else value,
+                "label": answer["label"],
+                "answered_at": answer["answered_at"],
+            }
+            writer.writerow({k: _cell(v) for k, v in row.items()})
     return out.getvalue()

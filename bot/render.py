@@ -13,7 +13,7 @@ from bot.intake import flow, guide, screening
 from bot.intake.actions import Action, Verb
 from bot.intake.outgoing import Button, Keyboard, Reply
 from bot.intake.questionnaire import ORDER, Group, Kind, question, questions_in
-from storage import IntakeRecord
+from storage import IntakeRecord, Patient
 
 MAX_MESSAGE = 4096
 SCALE_ROWS = ((0, 1, 2, 3, 4, 5), (6, 7, 8, 9, 10))
@@ -91,11 +91,11 @@ def _row(catalog: Catalog, buttons: Iterable[tuple[str, Action]]) -> Keyboard:
     return (tuple(Button(catalog.text(label), action.encode()) for label, action in buttons),)
 
 
-def welcome(catalog: Catalog, intake_id: int, clinic: str) -> Reply:
+def welcome(catalog: Catalog, clinic: str) -> Reply:
     """The greeting with the consent question."""
     buttons = [
-        ("consent.agree_button", Action(Verb.CONSENT, intake_id, "", "yes")),
-        ("consent.decline_button", Action(Verb.CONSENT, intake_id, "", "no")),
+        ("consent.agree_button", Action(Verb.CONSENT, code="yes")),
+        ("consent.decline_button", Action(Verb.CONSENT, code="no")),
     ]
     return Reply(catalog.text("consent.welcome", clinic=clinic), _row(catalog, buttons))
 
@@ -168,6 +168,38 @@ def guide_replies(catalog: Catalog, answers: Mapping[str, object], *, urgent: bo
     return [Reply(p) for p in pieces[:sections]] + pack(pieces[sections:])
 
 
+def red_flag_advice(catalog: Catalog, question_id: str) -> Reply:
+    """What a patient is told at once after answering yes to a red-flag question."""
+    return Reply(
+        "\n\n".join(
+            [
+                catalog.text("safety.red_flag_heading"),
+                catalog.text(f"safety.red_flags.{question_id}"),
+                catalog.text("safety.red_flag_footer"),
+            ]
+        )
+    )
+
+
+def patient_name(catalog: Catalog, patient: Patient) -> str:
+    """How the practitioner sees a patient: name, @username and Telegram id (plain text)."""
+    handle = f"@{patient.username}" if patient.username else None
+    name = " ".join(part for part in (patient.first_name, handle) if part)
+    return f"{name or catalog.text('practitioner.unknown_patient')} (id {patient.telegram_user_id})"
+
+
+def red_flag_alert(catalog: Catalog, patient: Patient, intake_id: int, question_id: str) -> Reply:
+    """The practitioner's alert the moment a patient reports a red flag."""
+    return Reply(
+        catalog.text(
+            "practitioner.red_flag_alert",
+            patient=patient_name(catalog, patient),
+            flag=catalog.short(question_id),
+            intake=intake_id,
+        )
+    )
+
+
 def local_time(moment: datetime | None, tz: ZoneInfo) -> str:
     """A timestamp in the clinic's time zone, to the minute."""
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else "-"
@@ -176,16 +208,8 @@ def local_time(moment: datetime | None, tz: ZoneInfo) -> str:
 def practitioner_summary(catalog: Catalog, record: IntakeRecord, tz: ZoneInfo) -> Reply:
     """A completed intake as the practitioner reads it: urgent red flags first."""
     answers = record.decoded_answers()
-    patient = record.patient
-    name = " ".join(
-        part
-        for part in (patient.first_name, f"@{patient.username}" if patient.username else None)
-        if part
-    ) or catalog.text("practitioner.unknown_patient")
     lines = [
-        catalog.text(
-            "practitioner.intake_heading", patient=f"{name} (id {patient.telegram_user_id})"
-        )
+        catalog.text("practitioner.intake_heading", patient=patient_name(catalog, record.patient))
     ]
 
     def block(heading: str, ids: list[str]) -> None:

@@ -48,6 +48,7 @@ def _patient(row: aiosqlite.Row, id_column: str = "id") -> Patient:
         username=row["username"],
         language=row["language"],
         created_at=datetime.fromisoformat(row["created_at"]),
+        pending_payload=row["pending_payload"],
     )
 
 
@@ -62,6 +63,8 @@ def _intake(row: aiosqlite.Row) -> Intake:
         content_version=row["content_version"],
         started_at=datetime.fromisoformat(row["started_at"]),
         completed_at=_dt(row["completed_at"]),
+        paused=bool(row["paused"]),
+        notified_at=_dt(row["notified_at"]),
     )
 
 
@@ -95,6 +98,8 @@ class Storage:
             # FULL: a committed answer survives power loss too, not only a process crash.
             await db.execute("PRAGMA synchronous = FULL")
             await db.execute("PRAGMA foreign_keys = ON")
+            # Erased health data is overwritten, not left in free pages.
+            await db.execute("PRAGMA secure_delete = ON")
             await db.execute("PRAGMA busy_timeout = 5000")
             await apply_migrations(db)
         except BaseException:
@@ -162,18 +167,31 @@ class Storage:
             (first_name, username, patient_id),
         )
 
+    async def set_pending_payload(self, patient_id: int, payload: str | None) -> None:
+        """Keep a deep-link payload until the patient answers the consent question."""
+        await self._db.execute(
+            "UPDATE patients SET pending_payload = ? WHERE id = ?", (payload, patient_id)
+        )
+
     async def delete_patient(self, patient_id: int) -> None:
         """Erase the patient and everything stored about them."""
         await self._db.execute("DELETE FROM patients WHERE id = ?", (patient_id,))
+        await self._purge_log()
 
     async def forget_patient_data(self, patient_id: int) -> None:
-        """Erase everything but the bare patient row (used when consent is refused)."""
+        """Erase everything but the bare patient row and consents (consent refused)."""
         async with self._transaction() as db:
             await db.execute("DELETE FROM intakes WHERE patient_id = ?", (patient_id,))
             await db.execute(
-                "UPDATE patients SET first_name = NULL, username = NULL WHERE id = ?",
+                "UPDATE patients SET first_name = NULL, username = NULL, pending_payload = NULL"
+                " WHERE id = ?",
                 (patient_id,),
             )
+        await self._purge_log()
+
+    async def _purge_log(self) -> None:
+        # Erased rows would otherwise live on in the write-ahead log until the next checkpoint.
+        await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # Consent --------------------------------------------------------------------------
 
@@ -249,8 +267,16 @@ class Storage:
         await self._db.execute("DELETE FROM intakes WHERE id = ?", (intake_id,))
 
     async def set_step(self, intake_id: int, step: str) -> None:
-        """Move the intake's conversation position to `step`."""
-        await self._db.execute("UPDATE intakes SET step = ? WHERE id = ?", (step, intake_id))
+        """Move the intake's conversation position to `step` (which also ends a pause)."""
+        await self._db.execute(
+            "UPDATE intakes SET step = ?, paused = 0 WHERE id = ?", (step, intake_id)
+        )
+
+    async def set_paused(self, intake_id: int, paused: bool) -> None:
+        """Pause or continue an intake."""
+        await self._db.execute(
+            "UPDATE intakes SET paused = ? WHERE id = ?", (int(paused), intake_id)
+        )
 
     async def save_answer(
         self,
@@ -294,12 +320,28 @@ class Storage:
         )
         return {row["question_id"]: json.loads(row["value"]) for row in rows}
 
-    async def complete_intake(self, intake_id: int) -> None:
-        """Mark the intake completed now."""
+    async def complete_intake(self, intake_id: int, *, notified: bool = False) -> None:
+        """Mark the intake completed now; `notified` when nobody needs to be told."""
+        now = _ts(self._clock())
         await self._db.execute(
-            "UPDATE intakes SET status = ?, step = 'done', completed_at = ? WHERE id = ?",
-            (IntakeStatus.COMPLETED, _ts(self._clock()), intake_id),
+            "UPDATE intakes SET status = ?, step = 'done', paused = 0, completed_at = ?,"
+            " notified_at = ? WHERE id = ?",
+            (IntakeStatus.COMPLETED, now, now if notified else None, intake_id),
         )
+
+    async def mark_notified(self, intake_id: int) -> None:
+        """Record that the practitioners were told of the completed intake."""
+        await self._db.execute(
+            "UPDATE intakes SET notified_at = ? WHERE id = ?", (_ts(self._clock()), intake_id)
+        )
+
+    async def unnotified_intakes(self) -> list[int]:
+        """Completed intakes whose practitioner notification has not gone out yet."""
+        rows = await self._all(
+            "SELECT id FROM intakes WHERE status = ? AND notified_at IS NULL ORDER BY id",
+            (IntakeStatus.COMPLETED,),
+        )
+        return [int(row["id"]) for row in rows]
 
     # Reading for the practitioner -----------------------------------------------------
 
@@ -317,7 +359,7 @@ class Storage:
     async def _records(self, where: str, params: Sequence[Any]) -> list[IntakeRecord]:
         rows = await self._all(
             "SELECT i.*, p.id AS p_id, p.telegram_user_id, p.chat_id, p.first_name,"
-            " p.username, p.language, p.created_at FROM intakes i"
+            " p.username, p.language, p.created_at, p.pending_payload FROM intakes i"
             f" JOIN patients p ON p.id = i.patient_id {where} ORDER BY i.started_at, i.id",
             params,
         )

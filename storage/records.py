@@ -25,6 +25,7 @@ class Patient:
     username: str | None
     language: str
     created_at: datetime
+    pending_payload: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,8 @@ class Intake:
     content_version: str
     started_at: datetime
     completed_at: datetime | None
+    paused: bool = False
+    notified_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

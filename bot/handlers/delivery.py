@@ -13,9 +13,16 @@ from typing import TypeVar
 
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
-from bot.intake.outgoing import Keyboard, Outcome, Reply
+from bot.intake.outgoing import Keyboard, Notification, Outcome, Reply
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -69,17 +76,42 @@ async def _edit(query: CallbackQuery, reply: Reply) -> None:
             log.warning("could not edit message: %s", exc.message)
 
 
-async def deliver(
-    bot: Bot, chat_id: int, outcome: Outcome, query: CallbackQuery | None = None
-) -> None:
-    """Send an outcome: edit the pressed button's message, reply, answer the press, notify.
+async def notify(bot: Bot, notes: list[Notification]) -> bool:
+    """Send practitioner notifications; False if one may not have arrived (worth a retry)."""
+    complete = True
+    for note in notes:
+        try:
+            await send(bot, note.chat_id, note.reply)
+        except (BadRequest, Forbidden) as exc:
+            # Permanent: a practitioner who has not started the bot cannot be written to.
+            log.warning("practitioner %s not reachable: %s", note.chat_id, exc.message)
+        except TelegramError as exc:
+            log.warning("notification to %s failed: %s", note.chat_id, type(exc).__name__)
+            complete = False
+    return complete
 
-    The press is answered last, so the button shows as busy until the next question is
-    there (and is answered even when sending failed).
+
+async def deliver(
+    bot: Bot,
+    chat_id: int,
+    outcome: Outcome,
+    query: CallbackQuery | None = None,
+    on_notified: Callable[[int], Awaitable[None]] | None = None,
+) -> None:
+    """Send an outcome: edit the pressed button's message, notify the practitioners,
+    reply, and answer the press.
+
+    Practitioners come before the patient's (longer) replies, so a failure there cannot
+    cost them the news; the press is answered last, so the button shows as busy until the
+    next question is there (and is answered even when sending failed).
     """
     try:
         if query is not None and outcome.edit is not None and query.message is not None:
             await _edit(query, outcome.edit)
+        if outcome.notifications:
+            sent = await notify(bot, outcome.notifications)
+            if sent and outcome.notified_intake is not None and on_notified is not None:
+                await on_notified(outcome.notified_intake)
         for reply in outcome.replies:
             await send(bot, chat_id, reply)
     finally:
@@ -88,9 +120,3 @@ async def deliver(
                 await query.answer(outcome.toast)
             except BadRequest as exc:
                 log.info("button answer not accepted: %s", exc.message)
-    for note in outcome.notifications:
-        try:
-            await send(bot, note.chat_id, note.reply)
-        except (BadRequest, Forbidden) as exc:
-            # A practitioner who has not started the bot cannot be written to.
-            log.warning("practitioner %s not reachable: %s", note.chat_id, exc.message)

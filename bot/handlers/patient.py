@@ -43,7 +43,10 @@ class PatientHandlers:
     ) -> None:
         sender = who(update)
         if sender is not None:
-            await deliver(context.bot, sender.chat_id, outcome, update.callback_query)
+            service = self._service()
+            await deliver(
+                context.bot, sender.chat_id, outcome, update.callback_query, service.mark_notified
+            )
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/start [PAYLOAD]."""

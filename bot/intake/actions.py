@@ -38,7 +38,7 @@ class Action:
     def decode(cls, data: str) -> Action | None:
         """The action in callback data, or None when it is not one of ours."""
         parts = data.split(":")
-        if len(parts) != 4 or not parts[1].isdigit():
+        if len(parts) != 4 or not (parts[1].isascii() and parts[1].isdigit()):
             return None
         try:
             verb = Verb(parts[0])

@@ -35,3 +35,5 @@ class Outcome:
     # Short text shown by Telegram as the answer to a button press.
     toast: str | None = None
     notifications: list[Notification] = field(default_factory=list)
+    # The completed intake these notifications announce: recorded as notified once sent.
+    notified_intake: int | None = None

@@ -61,6 +61,13 @@ _QUESTIONS: tuple[Question, ...] = (
     Question("intensity", Kind.SCALE, Group.PAIN),
     Question("duration", Kind.CHOICE, Group.PAIN, ("lt_1w", "w1_6", "w6_12", "gt_3m")),
     Question("ashi_point", Kind.CHOICE, Group.PAIN, ("yes", "no", "not_sure")),
+    # Red flags come before the other safety questions: they matter most if a patient stops.
+    Question("rf_numbness_weakness", Kind.YES_NO, Group.RED_FLAG),
+    Question("rf_bladder_bowel", Kind.YES_NO, Group.RED_FLAG),
+    Question("rf_fever_back_pain", Kind.YES_NO, Group.RED_FLAG),
+    Question("rf_fall_accident", Kind.YES_NO, Group.RED_FLAG),
+    Question("rf_weight_loss", Kind.YES_NO, Group.RED_FLAG),
+    Question("rf_chest_pain", Kind.YES_NO, Group.RED_FLAG),
     Question("pregnancy", Kind.YES_NO, Group.SCREENING),
     Question("blood_thinners", Kind.YES_NO, Group.SCREENING),
     Question("needle_fear", Kind.YES_NO, Group.SCREENING),
@@ -70,12 +77,6 @@ _QUESTIONS: tuple[Question, ...] = (
     Question("metal_allergy", Kind.YES_NO, Group.SCREENING),
     Question("epilepsy", Kind.YES_NO, Group.SCREENING),
     Question("immune_diabetes", Kind.YES_NO, Group.SCREENING),
-    Question("rf_numbness_weakness", Kind.YES_NO, Group.RED_FLAG),
-    Question("rf_bladder_bowel", Kind.YES_NO, Group.RED_FLAG),
-    Question("rf_fever_back_pain", Kind.YES_NO, Group.RED_FLAG),
-    Question("rf_fall_accident", Kind.YES_NO, Group.RED_FLAG),
-    Question("rf_weight_loss", Kind.YES_NO, Group.RED_FLAG),
-    Question("rf_chest_pain", Kind.YES_NO, Group.RED_FLAG),
     Question("notes", Kind.TEXT, Group.NOTES, optional=True),
 )
 

@@ -58,35 +58,47 @@ class IntakeService:
         """The catalog in the user's Telegram language (or the default)."""
         return self._content.catalog(who.language_code)
 
+    @property
+    def _staff(self) -> Catalog:
+        """Practitioners read the clinic's default language, whatever the patient's."""
+        return self._content.catalog(DEFAULT_LANGUAGE)
+
     async def _patient(self, who: Who) -> Patient:
         language = self._content.catalog(who.language_code).language
         return await self._storage.ensure_patient(who.user_id, who.chat_id, language)
 
+    async def _known(self, who: Who) -> tuple[Patient | None, Intake | None]:
+        """The stored patient (never created here) and their intake in progress."""
+        patient = await self._storage.patient_by_telegram_id(who.user_id)
+        intake = await self._storage.open_intake(patient.id) if patient else None
+        return patient, intake
+
     def _consent_version(self, catalog: Catalog) -> str:
         return hashlib.sha256(catalog.raw("consent.welcome").encode()).hexdigest()[:12]
 
-    async def _consent_current(self, patient: Patient, catalog: Catalog) -> bool:
+    async def _consented(self, patient: Patient, catalog: Catalog) -> bool:
         consent = await self._storage.latest_consent(patient.id)
         return bool(
             consent and consent.given and consent.text_version == self._consent_version(catalog)
         )
 
+    def _welcome(self, catalog: Catalog) -> Reply:
+        return render.welcome(catalog, self._clinic)
+
     async def _prompt(self, catalog: Catalog, intake: Intake) -> Reply:
         """The message for the intake's current step."""
-        if intake.step == flow.CONSENT:
-            return render.welcome(catalog, intake.id, self._clinic)
         answers = await self._storage.answers(intake.id)
         if intake.step == flow.SUMMARY:
             return render.summary(catalog, intake.id, answers)
         return render.question_reply(catalog, intake.id, intake.step, answers)
 
-    async def _begin(self, who: Who, patient: Patient, payload: str | None) -> Outcome:
-        """Open a new intake: at the consent step unless consent is already on record."""
-        catalog = self.catalog_for(who)
-        consented = await self._consent_current(patient, catalog)
-        step = flow.FIRST_QUESTION if consented else flow.CONSENT
+    async def _begin(self, catalog: Catalog, patient: Patient, payload: str | None) -> Outcome:
+        """Open a new intake at its first question (consent is on record)."""
         intake = await self._storage.start_intake(
-            patient.id, step=step, content_version=self._content.version, start_payload=payload
+            patient.id,
+            step=flow.FIRST_QUESTION,
+            content_version=self._content.version,
+            start_payload=payload,
         )
         return Outcome(replies=[await self._prompt(catalog, intake)])
 
@@ -98,8 +110,6 @@ class IntakeService:
         patient = await self._patient(who)
         intake = await self._storage.open_intake(patient.id)
         if intake is not None:
-            if intake.step == flow.CONSENT:
-                return Outcome(replies=[await self._prompt(catalog, intake)])
             resume = render.choice(
                 catalog,
                 "flow.resume",
@@ -109,6 +119,10 @@ class IntakeService:
                 ],
             )
             return Outcome(replies=[resume])
+        if not await self._consented(patient, catalog):
+            # Only the payload waits for the answer; the intake is created on consent.
+            await self._storage.set_pending_payload(patient.id, payload)
+            return Outcome(replies=[self._welcome(catalog)])
         done = await self._storage.latest_completed_intake(patient.id)
         if done is not None and payload is None:
             offer = render.choice(
@@ -118,15 +132,16 @@ class IntakeService:
                 date=render.local_time(done.completed_at, self._tz)[:10],
             )
             return Outcome(replies=[offer])
-        return await self._begin(who, patient, payload)
+        return await self._begin(catalog, patient, payload)
 
     async def cancel(self, who: Who) -> Outcome:
-        """/cancel: leave the current step; the answers so far stay stored."""
+        """/cancel: pause the current step; the answers so far stay stored."""
         catalog = self.catalog_for(who)
-        patient = await self._storage.patient_by_telegram_id(who.user_id)
-        intake = await self._storage.open_intake(patient.id) if patient else None
-        key = "flow.paused" if intake is not None else "flow.nothing_to_cancel"
-        return Outcome(replies=[Reply(catalog.text(key))])
+        _, intake = await self._known(who)
+        if intake is None:
+            return Outcome(replies=[Reply(catalog.text("flow.nothing_to_cancel"))])
+        await self._storage.set_paused(intake.id, True)
+        return Outcome(replies=[Reply(catalog.text("flow.paused"))])
 
     async def guide(self, who: Who) -> Outcome:
         """/guide: the guide for the latest completed intake."""
@@ -140,9 +155,8 @@ class IntakeService:
 
     def help(self, who: Who) -> Outcome:
         """/help."""
-        return Outcome(
-            replies=[Reply(self.catalog_for(who).text("help.text", clinic=self._clinic))]
-        )
+        catalog = self.catalog_for(who)
+        return Outcome(replies=[Reply(catalog.text("help.text", clinic=self._clinic))])
 
     def privacy(self, who: Who) -> Outcome:
         """/privacy."""
@@ -173,23 +187,20 @@ class IntakeService:
     async def text(self, who: Who, text: str) -> Outcome:
         """A text message: the answer to a text question, or a nudge back to the buttons."""
         catalog = self.catalog_for(who)
-        patient = await self._storage.patient_by_telegram_id(who.user_id)
-        intake = await self._storage.open_intake(patient.id) if patient else None
+        _, intake = await self._known(who)
         if intake is None:
             return Outcome(replies=[Reply(catalog.text("flow.idle"))])
-        if (
-            intake.step in (flow.CONSENT, flow.SUMMARY)
-            or question(intake.step).kind is not Kind.TEXT
-        ):
+        if intake.paused:
+            return Outcome(replies=[Reply(catalog.text("flow.paused_text"))])
+        if intake.step == flow.SUMMARY or question(intake.step).kind is not Kind.TEXT:
             nudge = Reply(catalog.text("flow.use_buttons"))
             return Outcome(replies=[nudge, await self._prompt(catalog, intake)])
         answer = text.strip()
         if not answer:
             return Outcome(replies=[await self._prompt(catalog, intake)])
         if len(answer) > MAX_TEXT_ANSWER:
-            return Outcome(
-                replies=[Reply(catalog.text("flow.text_too_long", limit=MAX_TEXT_ANSWER))]
-            )
+            limit = Reply(catalog.text("flow.text_too_long", limit=MAX_TEXT_ANSWER))
+            return Outcome(replies=[limit])
         return await self._answer(catalog, intake, intake.step, answer, edit=False)
 
     async def unexpected(self, who: Who, *, edited: bool) -> Outcome:
@@ -197,9 +208,8 @@ class IntakeService:
         catalog = self.catalog_for(who)
         key = "errors.edited" if edited else "errors.not_text"
         outcome = Outcome(replies=[Reply(catalog.text(key))])
-        patient = await self._storage.patient_by_telegram_id(who.user_id)
-        intake = await self._storage.open_intake(patient.id) if patient else None
-        if intake is not None:
+        _, intake = await self._known(who)
+        if intake is not None and not intake.paused:
             outcome.replies.append(await self._prompt(catalog, intake))
         else:
             outcome.replies.append(Reply(catalog.text("flow.idle")))
@@ -211,31 +221,36 @@ class IntakeService:
         """A button press. Buttons from old messages or forged data are answered safely."""
         catalog = self.catalog_for(who)
         action = Action.decode(data)
-        patient = await self._storage.patient_by_telegram_id(who.user_id)
+        patient, intake = await self._known(who)
         if action is None or patient is None:
-            return await self._stale(catalog, None)
+            return await self._stale(catalog, intake)
         if action.verb is Verb.DELETE:
             return await self._delete(catalog, patient, action.code)
-        intake = await self._storage.open_intake(patient.id)
-        if action.verb is Verb.NEW:
-            if intake is not None:
-                return await self._stale(catalog, intake)
-            return await self._begin(who, patient, None)
+        if action.verb is Verb.CONSENT and intake is None:
+            return await self._consent(who, catalog, patient, given=action.code == "yes")
+        if action.verb is Verb.NEW and intake is None:
+            return await self._begin(catalog, patient, None)
         if intake is None or intake.id != action.intake_id:
             return await self._stale(catalog, intake)
         if action.verb is Verb.RESUME:
             if action.code == "again":
-                return await self._begin(who, patient, intake.start_payload)
+                return await self._begin(catalog, patient, intake.start_payload)
+            await self._storage.set_paused(intake.id, False)
             return Outcome(replies=[await self._prompt(catalog, intake)])
-        if action.verb is Verb.CONSENT and intake.step == flow.CONSENT:
-            return await self._consent(who, catalog, patient, intake, action.code == "yes")
         if action.verb is Verb.SUMMARY and intake.step == flow.SUMMARY:
-            if action.code == "ok":
-                return await self._complete(catalog, intake)
             if action.code == "again":
-                return await self._begin(who, patient, intake.start_payload)
-        if action.question != intake.step or action.question not in QUESTIONS:
+                return await self._begin(catalog, patient, intake.start_payload)
+            return await self._complete(catalog, intake)
+        if action.question not in QUESTIONS:
             return await self._stale(catalog, intake)
+        if action.question != intake.step:
+            if action.question in await self._storage.answers(intake.id):
+                # A second tap on an answered question (a double tap): nothing to redo.
+                return Outcome(toast=catalog.text("errors.already_answered"))
+            return await self._stale(catalog, intake)
+        return await self._question_button(catalog, intake, action)
+
+    async def _question_button(self, catalog: Catalog, intake: Intake, action: Action) -> Outcome:
         q = question(action.question)
         if action.verb is Verb.ANSWER and action.code in q.codes:
             value: object = int(action.code) if q.kind is Kind.SCALE else action.code
@@ -249,37 +264,38 @@ class IntakeService:
         return await self._stale(catalog, intake)
 
     async def _stale(self, catalog: Catalog, intake: Intake | None) -> Outcome:
+        toast = catalog.text("errors.stale")
         if intake is None:
-            return Outcome(
-                toast=catalog.text("errors.stale"),
-                replies=[Reply(catalog.text("flow.idle"))],
-            )
-        return Outcome(
-            toast=catalog.text("errors.stale"),
-            replies=[
-                Reply(catalog.text("errors.stale")),
-                await self._prompt(catalog, intake),
-            ],
-        )
+            return Outcome(toast=toast, replies=[Reply(catalog.text("flow.idle"))])
+        prompt = await self._prompt(catalog, intake)
+        return Outcome(toast=toast, replies=[Reply(toast), prompt])
 
     async def _consent(
-        self, who: Who, catalog: Catalog, patient: Patient, intake: Intake, given: bool
+        self, who: Who, catalog: Catalog, patient: Patient, *, given: bool
     ) -> Outcome:
         await self._storage.record_consent(patient.id, given, self._consent_version(catalog))
         label = catalog.text("consent.agree_button" if given else "consent.decline_button")
-        welcome = catalog.text("consent.welcome", clinic=self._clinic)
-        edit = Reply(f"{welcome}\n\n{catalog.text('flow.chosen', answer=label)}")
+        chosen = catalog.text("flow.chosen", answer=label)
+        edit = Reply(f"{self._welcome(catalog).html}\n\n{chosen}")
         if not given:
-            # Nothing but the refusal is kept: the intake (and its deep-link payload) goes.
-            await self._storage.discard_intake(intake.id)
+            # Withdrawn or refused: nothing but the refusal is kept.
+            await self._storage.forget_patient_data(patient.id)
             return Outcome(edit=edit, replies=[Reply(catalog.text("consent.declined"))])
         await self._storage.update_profile(patient.id, who.first_name, who.username)
-        await self._storage.set_step(intake.id, flow.FIRST_QUESTION)
-        first = render.question_reply(catalog, intake.id, flow.FIRST_QUESTION, {})
-        return Outcome(edit=edit, replies=[Reply(catalog.text("consent.agreed")), first])
+        await self._storage.set_pending_payload(patient.id, None)
+        outcome = await self._begin(catalog, patient, patient.pending_payload)
+        outcome.edit = edit
+        outcome.replies.insert(0, Reply(catalog.text("consent.agreed")))
+        return outcome
 
     async def _answer(
-        self, catalog: Catalog, intake: Intake, question_id: str, value: object, *, edit: bool
+        self,
+        catalog: Catalog,
+        intake: Intake,
+        question_id: str,
+        value: object,
+        *,
+        edit: bool,
     ) -> Outcome:
         answers = await self._storage.answers(intake.id)
         answers[question_id] = value
@@ -290,7 +306,8 @@ class IntakeService:
         )
         outcome = Outcome(edit=render.answered(catalog, question_id, value) if edit else None)
         if flagged:
-            outcome.replies.append(Reply(catalog.text("safety.red_flag")))
+            outcome.replies.append(render.red_flag_advice(catalog, question_id))
+            outcome.notifications += await self._red_flag_alerts(intake, question_id)
         if step == flow.SUMMARY:
             if cautions(answers):
                 outcome.replies.append(Reply(catalog.text("safety.cautions")))
@@ -298,6 +315,12 @@ class IntakeService:
         else:
             outcome.replies.append(render.question_reply(catalog, intake.id, step, answers))
         return outcome
+
+    async def _red_flag_alerts(self, intake: Intake, question_id: str) -> list[Notification]:
+        patient = await self._storage.patient(intake.patient_id)
+        assert patient is not None
+        alert = render.red_flag_alert(self._staff, patient, intake.id, question_id)
+        return [Notification(chat_id, alert) for chat_id in self._practitioners]
 
     async def _toggle(
         self, catalog: Catalog, intake: Intake, question_id: str, code: str
@@ -307,7 +330,7 @@ class IntakeService:
         chosen = [c for c in current if isinstance(c, str)] if isinstance(current, list) else []
         chosen = [c for c in chosen if c != code] if code in chosen else [*chosen, code]
         ordered = [c for c in question(question_id).codes if c in chosen]
-        await self._storage.save_answer(intake.id, question_id, ordered)
+        await self._storage.save_answer(intake.id, question_id, ordered, next_step=question_id)
         answers[question_id] = ordered
         return Outcome(edit=render.question_reply(catalog, intake.id, question_id, answers))
 
@@ -328,21 +351,33 @@ class IntakeService:
         )
 
     async def _complete(self, catalog: Catalog, intake: Intake) -> Outcome:
-        await self._storage.complete_intake(intake.id)
+        await self._storage.complete_intake(intake.id, notified=not self._practitioners)
         answers = await self._storage.answers(intake.id)
-        record = await self._storage.intake_record(intake.id)
-        assert record is not None
-        outcome = Outcome(
+        return Outcome(
             edit=Reply(render.summary(catalog, intake.id, answers).html),
             replies=[
                 Reply(catalog.text("done.thanks", clinic=self._clinic)),
-                *render.guide_replies(catalog, answers, urgent=record.intake.urgent),
+                *render.guide_replies(catalog, answers, urgent=intake.urgent),
             ],
+            notifications=await self.completion_notices(intake.id),
+            notified_intake=intake.id if self._practitioners else None,
         )
-        staff = self._content.catalog(DEFAULT_LANGUAGE)
-        note = render.practitioner_summary(staff, record, self._tz)
-        outcome.notifications = [Notification(chat_id, note) for chat_id in self._practitioners]
-        return outcome
+
+    async def completion_notices(self, intake_id: int) -> list[Notification]:
+        """The summary each practitioner receives for a completed intake."""
+        record = await self._storage.intake_record(intake_id)
+        if record is None:
+            return []
+        note = render.practitioner_summary(self._staff, record, self._tz)
+        return [Notification(chat_id, note) for chat_id in self._practitioners]
+
+    async def unnotified_intakes(self) -> list[int]:
+        """Completed intakes the practitioners have not been told of (after a crash)."""
+        return await self._storage.unnotified_intakes()
+
+    async def mark_notified(self, intake_id: int) -> None:
+        """Record that the practitioners have been told of a completed intake."""
+        await self._storage.mark_notified(intake_id)
 
     async def _delete(self, catalog: Catalog, patient: Patient, code: str) -> Outcome:
         if code != "yes":

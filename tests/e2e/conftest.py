@@ -143,15 +143,22 @@ async def consent(p: Person) -> None:
 async def pain_questions(p: Person, *areas: str) -> None:
     for area in areas:
         await p.toggles(area)
-    await p.tap("Done", then="What brought the pain on?")
+    if "Somewhere else" in areas:
+        await p.tap("Done", then="Where else do you feel pain?")
+        p.send("left foot")
+        await p.sees("What brought the pain on?")
+    else:
+        await p.tap("Done", then="What brought the pain on?")
     await p.tap("Long sitting or desk work", then="How strong is the pain")
     await p.tap("7", then="How long have you had this pain?")
     await p.tap("More than 3 months", then="hurts sharply when you press it")
-    await p.tap("Yes", then="Are you pregnant")
+    await p.tap("Yes", then="spreading in an arm or a leg")
 
 
-async def safety_questions(p: Person, yes: tuple[str, ...] = ()) -> None:
-    """Answer the one-tap safety questions: Yes where the question has one of `yes`."""
-    for _ in range(SCREENING_AND_RED_FLAGS):
+async def safety_questions(
+    p: Person, yes: tuple[str, ...] = (), count: int = SCREENING_AND_RED_FLAGS
+) -> None:
+    """Answer `count` one-tap safety questions: Yes where the question has one of `yes`."""
+    for _ in range(count):
         question = p.messages()[-1].text
         await p.tap("Yes" if any(word in question for word in yes) else "No")

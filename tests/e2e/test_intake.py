@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import sys
+
 from bot.emulator.server import BotApiEmulator
 from bot.settings import Settings
 from storage import Storage
 from tests.e2e.conftest import (
     PRACTITIONER_ID,
+    SCREENING_AND_RED_FLAGS,
     Person,
     Runner,
     consent,
@@ -44,7 +50,7 @@ async def test_full_intake_with_several_areas(
         summary = await patient.sees("Please check your answers")
         assert "Neck & shoulders, Lower back & hips, Legs & calves" in summary.text
         assert "Desk job. <b>Left</b> side & worse at night" in summary.text
-        await patient.tap("Confirm", then="Thank you! Your answers have been sent")
+        await patient.tap("Confirm", then="Thank you! Your answers are saved")
 
         guide = await patient.sees("Neck and shoulder tension")
         await patient.sees("Lower back, hip and pelvic discomfort")
@@ -62,6 +68,7 @@ async def test_full_intake_with_several_areas(
 
     [record] = await stored_records(settings)
     answers = record.decoded_answers()
+    assert len(answers) == 21  # every question but the "somewhere else" follow-up
     assert answers["areas"] == ["neck_shoulders", "lower_back_hips", "legs_calves"]
     assert answers["blood_thinners"] == "yes"
     assert answers["notes"] == "Desk job. <b>Left</b> side & worse at night"
@@ -75,7 +82,7 @@ async def test_consent_refused_stores_nothing_but_the_refusal(
     async with bot():
         patient.send("/start spring_flyer")
         await patient.sees("Do you agree")
-        await patient.tap("No thanks", then="Nothing you tell me here will be stored")
+        await patient.tap("No thanks", then="None of your answers are kept")
         patient.send("my back hurts")
         await patient.sees("To start or continue your intake, send /start")
     storage = await Storage.open(settings.db_path)
@@ -97,12 +104,20 @@ async def test_red_flag_gets_urgent_advice_and_an_urgent_summary(
         await practitioner.sees("/delete")
         await consent(patient)
         await pain_questions(patient, "Lower back & hips")
-        await safety_questions(patient, yes=("bladder or bowel",))
-        advice = next(m for m in patient.messages() if "Please get medical advice now" in m.text)
-        asked = next(m for m in patient.messages() if "lost control of your bladder" in m.text)
-        assert advice.message_id > asked.message_id
+        await patient.tap("No", then="lost control of your bladder")
+        await patient.tap("Yes", then="This is an emergency")
+        advice = patient.messages()[-2]
+        assert "call your local emergency number" in advice.text
+        assert "fever together with back pain" in patient.messages()[-1].text
+        # The practitioner hears at once, not only when the intake is finished.
+        alert = await practitioner.sees("Red flag from Ola (id 1003)")
+        assert "Loss of bladder or bowel control" in alert.text
+        assert "still in progress" in alert.text
+
+        await safety_questions(patient, count=SCREENING_AND_RED_FLAGS - 2)
         await patient.tap("Skip", then="Please check your answers")
         await patient.tap("Confirm", then="speak to a doctor or urgent care")
+        practitioner.seen = alert.message_id
         note = await practitioner.sees("URGENT red flags")
         assert note.text.index("URGENT") < note.text.index("Loss of bladder or bowel control")
         assert note.text.index("Loss of bladder") < note.text.index("Pain\n")
@@ -114,28 +129,31 @@ async def test_cancel_and_restart_of_the_bot_lose_nothing(
     patient = Person(emulator, 1004, "Sam")
     async with bot():
         await consent(patient)
-        await pain_questions(patient, "Arms")
-        await patient.tap("No", then="Do you take blood-thinning medicine")
+        await pain_questions(patient, "Arms", "Somewhere else")
+        await patient.tap("No", then="lost control of your bladder")
         patient.send("/cancel")
         await patient.sees("Your answers so far are kept")
+        patient.send("when is my appointment?")
+        await patient.sees("I have not used that as an answer")
 
     # A new application on the same database: the conversation position was stored.
     async with bot():
         patient.send("/start")
         await patient.sees("continue where you left off")
-        await patient.tap("Continue", then="Do you take blood-thinning medicine")
-        await patient.tap("No", then="afraid of needles")
+        await patient.tap("Continue", then="lost control of your bladder")
+        await patient.tap("No", then="fever together with back pain")
 
     async with bot():
         # Even without /start, the stored step decides what a button press means.
-        await patient.tap("No", then="infection, a wound or swelling")
+        await patient.tap("No", then="after a fall or an accident")
 
     [record] = await stored_records(settings)
     answers = record.decoded_answers()
-    assert answers["areas"] == ["arms"]
-    assert answers["pregnancy"] == "no"
-    assert answers["blood_thinners"] == "no"
-    assert answers["needle_fear"] == "no"
+    assert answers["areas"] == ["arms", "other"]
+    assert answers["rf_numbness_weakness"] == "no"
+    assert answers["rf_bladder_bowel"] == "no"
+    assert answers["rf_fever_back_pain"] == "no"
+    assert "when is my appointment?" not in answers.values()
 
 
 async def test_delete_erases_everything_after_confirmation(
@@ -199,3 +217,36 @@ async def test_unexpected_input_gets_a_reply_and_the_way_back(
         ]:
             patient.send(command)
             await patient.sees(text)
+
+
+async def test_the_export_shows_every_answer_of_a_completed_intake(
+    emulator: BotApiEmulator, bot: Runner, settings: Settings
+) -> None:
+    patient = Person(emulator, 1007, "Rae")
+    async with bot():
+        await consent(patient)
+        await pain_questions(patient, "Neck & shoulders", "Somewhere else")
+        await safety_questions(patient, yes=("epilepsy",))
+        patient.send("Prefers mornings")
+        await patient.sees("Please check your answers")
+        await patient.tap("Confirm", then="Thank you!")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASHI_", "TELEGRAM_"))}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "export",
+        "--format",
+        "json",
+        env={**env, "ASHI_DB_PATH": str(settings.db_path)},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    stdout, _ = await process.communicate()
+    [intake] = json.loads(stdout)["intakes"]
+    assert intake["status"] == "completed"
+    labels = {a["question_id"]: a["label"] for a in intake["answers"]}
+    assert len(labels) == 22
+    assert labels["areas"] == "Neck & shoulders, Somewhere else"
+    assert labels["areas_other"] == "left foot"
+    assert labels["epilepsy"] == "Yes"
+    assert labels["notes"] == "Prefers mornings"

@@ -72,7 +72,7 @@ async def test_an_unreachable_practitioner_does_not_cost_the_patient_anything(
         await pain_questions(patient, "Arms")
         await safety_questions(patient)
         await patient.tap("Skip", then="Please check your answers")
-        await patient.tap("Confirm", then="Neck and shoulder tension")
+        await patient.tap("Confirm", then="Tight muscles after exercise")
         refused = await emulator.wait_for(
             lambda: [
                 c
@@ -115,3 +115,27 @@ async def test_replies_over_the_chat_rate_limit_wait_for_retry_after(
     assert limited, "the burst should have exceeded the per-chat limit"
     helps = [t for t in sent_texts(emu, patient.id) if "I help" in t]
     assert len(helps) == burst + 2  # every reply delivered exactly once
+
+
+async def test_a_notification_lost_to_telegram_errors_is_sent_after_a_restart(
+    emulator: BotApiEmulator, bot: Runner
+) -> None:
+    practitioner = Person(emulator, PRACTITIONER_ID, "Dr Na")
+    patient = Person(emulator, 2006, "Fay")
+    async with bot():
+        practitioner.send("/help")
+        await practitioner.sees("/delete")
+        await consent(patient)
+        await pain_questions(patient, "Arms")
+        await safety_questions(patient)
+        await patient.tap("Skip", then="Please check your answers")
+        # Telegram fails every attempt at the practitioner's summary (sent first).
+        emulator.inject_failure("sendMessage", status=502, description="Bad Gateway", times=4)
+        await patient.tap("Confirm", then="Tight muscles after exercise")
+        assert not [m for m in practitioner.messages() if "New intake" in m.text]
+    async with bot():
+        note = await practitioner.sees("New intake: Fay")
+        assert "Pain now (0-10): 7" in note.text
+    async with bot():
+        pass  # already told: a further restart sends nothing again
+    assert len([m for m in practitioner.messages() if "New intake" in m.text]) == 1

@@ -8,7 +8,9 @@ def test_actions_round_trip_through_callback_data() -> None:
     assert Action.decode(action.encode()) == action
 
 
-@pytest.mark.parametrize("data", ["", "hello", "a:x:q:c", "z:1:q:c", "a:1:q", "a:1:q:c:extra"])
+@pytest.mark.parametrize(
+    "data", ["", "hello", "a:x:q:c", "z:1:q:c", "a:1:q", "a:1:q:c:extra", "a:²:q:c", "a:\u0661:q:c"]
+)
 def test_foreign_or_forged_data_is_not_an_action(data: str) -> None:
     assert Action.decode(data) is None
 

@@ -119,8 +119,12 @@ async def test_red_flag_gets_urgent_advice_at_once_and_marks_the_intake(
     while "chest pain" not in texts(outcome):
         outcome = await press(service, outcome, "No")
     outcome = await press(service, outcome, "Yes")
-    assert "Please get medical advice now" in texts(outcome)
-    assert "Anything else the practitioner should know" in texts(outcome)
+    assert "Please get medical advice before any needling" in texts(outcome)
+    assert "Call your local emergency number now" in texts(outcome)
+    [alert] = outcome.notifications
+    assert alert.chat_id == PRACTITIONER
+    assert "Red flag</b> from Mina @mina (id 42): Chest pain" in alert.reply.html
+    outcome = await answer_all(service, outcome)
     outcome = await press(service, outcome, "Skip")
     outcome = await press(service, outcome, "Confirm")
     assert texts(outcome).index("speak to a doctor") < texts(outcome).index("Neck and shoulder")
@@ -188,7 +192,7 @@ async def test_cancel_keeps_answers_and_start_offers_to_continue(
     resumed = await service.start(PAT)
     assert "continue where you left off" in texts(resumed)
     outcome = await press(service, resumed, "Continue")
-    assert "pregnant" in texts(outcome)
+    assert "spreading in an arm or a leg" in texts(outcome)
     [record] = await storage.intake_records()
     assert record.decoded_answers()["ashi_point"] == "yes"
 
@@ -239,3 +243,83 @@ async def test_guide_is_available_again_after_completion(service: IntakeService)
     assert "already completed an intake" in texts(restart)
     new = await press(service, restart, "Start a new intake")
     assert "Where do you feel pain" in texts(new)  # consent on record: straight to questions
+
+
+async def test_text_after_cancel_is_not_taken_as_an_answer(
+    service: IntakeService, storage: Storage
+) -> None:
+    outcome = await service.start(PAT)
+    outcome = await press(service, outcome, "I agree")
+    outcome = await press(service, outcome, "Somewhere else")
+    outcome = await press(service, outcome, "Done")
+    assert "Where else do you feel pain" in texts(outcome)
+    await service.cancel(PAT)
+    ignored = await service.text(PAT, "when is my appointment?")
+    assert "paused" in texts(ignored)
+    resumed = await press(service, await service.start(PAT), "Continue")
+    assert "Where else do you feel pain" in texts(resumed)
+    await service.text(PAT, "left foot")
+    [record] = await storage.intake_records()
+    assert record.decoded_answers()["areas_other"] == "left foot"
+
+
+async def test_a_double_tap_is_acknowledged_without_repeating_anything(
+    service: IntakeService, storage: Storage
+) -> None:
+    outcome = await service.start(PAT)
+    outcome = await press(service, outcome, "I agree")
+    outcome = await press(service, outcome, "Arms")
+    outcome = await press(service, outcome, "Done")
+    question = last_keyboard(outcome)
+    await service.button(PAT, data_for(question, "Exercise or sport"))
+    again = await service.button(PAT, data_for(question, "Not sure"))
+    assert again.toast == "You have already answered this question."
+    assert again.replies == [] and again.edit is None
+    [record] = await storage.intake_records()
+    assert record.decoded_answers()["cause"] == "exercise"
+    assert record.intake.step == "intensity"
+
+
+async def test_nothing_is_stored_before_consent_and_the_payload_follows_it(
+    service: IntakeService, storage: Storage
+) -> None:
+    outcome = await service.start(PAT, "flyer_7")
+    assert await storage.intake_records() == []
+    await press(service, outcome, "I agree")
+    [record] = await storage.intake_records()
+    assert record.intake.start_payload == "flyer_7"
+    assert record.patient.first_name == "Mina"
+
+
+async def test_start_over_from_the_summary_opens_a_fresh_intake(
+    service: IntakeService, storage: Storage
+) -> None:
+    outcome = await through_pain_questions(service)
+    outcome = await answer_all(service, outcome)
+    outcome = await press(service, outcome, "Skip")
+    outcome = await press(service, outcome, "Start over")
+    assert "Question 1 of" in texts(outcome)
+    first, second = await storage.intake_records()
+    assert first.intake.status is IntakeStatus.RESTARTED
+    assert second.intake.status is IntakeStatus.IN_PROGRESS
+    assert second.intake.start_payload == "clinic_ref-1"
+    assert second.answers == ()
+
+
+async def test_declining_consent_later_erases_earlier_intakes(
+    service: IntakeService, storage: Storage
+) -> None:
+    outcome = await through_pain_questions(service)
+    outcome = await answer_all(service, outcome)
+    outcome = await press(service, outcome, "Skip")
+    await press(service, outcome, "Confirm")
+    patient = await storage.patient_by_telegram_id(PAT.user_id)
+    assert patient is not None
+    # The consent text has changed since, so the patient is asked again, and says no.
+    await storage.record_consent(patient.id, True, "an older consent text")
+    outcome = await service.start(PAT)
+    assert "Do you agree" in texts(outcome)
+    await press(service, outcome, "No thanks")
+    assert await storage.intake_records() == []
+    forgotten = await storage.patient_by_telegram_id(PAT.user_id)
+    assert forgotten is not None and forgotten.first_name is None
