@@ -162,3 +162,11 @@ async def safety_questions(
     for _ in range(count):
         question = p.messages()[-1].text
         await p.tap("Yes" if any(word in question for word in yes) else "No")
+
+
+async def reachable_practitioner(emulator: BotApiEmulator) -> Person:
+    """The practitioner, who has written to the bot once so that it can write back."""
+    practitioner = Person(emulator, PRACTITIONER_ID, "Dr Na")
+    practitioner.send("/help")
+    await practitioner.sees("/delete")
+    return practitioner

@@ -11,12 +11,12 @@ from bot.emulator.server import BotApiEmulator
 from bot.settings import Settings
 from storage import Storage
 from tests.e2e.conftest import (
-    PRACTITIONER_ID,
     SCREENING_AND_RED_FLAGS,
     Person,
     Runner,
     consent,
     pain_questions,
+    reachable_practitioner,
     safety_questions,
     stored_records,
 )
@@ -25,11 +25,9 @@ from tests.e2e.conftest import (
 async def test_full_intake_with_several_areas(
     emulator: BotApiEmulator, bot: Runner, settings: Settings
 ) -> None:
-    practitioner = Person(emulator, PRACTITIONER_ID, "Dr Na")
     patient = Person(emulator, 1001, "Mina", username="mina_k")
     async with bot():
-        practitioner.send("/help")
-        await practitioner.sees("/delete")
+        practitioner = await reachable_practitioner(emulator)
         commands = [c for c in emulator.transcript if c.method == "setMyCommands"]
         assert commands
         published = commands[0].params["commands"]
@@ -97,11 +95,9 @@ async def test_consent_refused_stores_nothing_but_the_refusal(
 async def test_red_flag_gets_urgent_advice_and_an_urgent_summary(
     emulator: BotApiEmulator, bot: Runner
 ) -> None:
-    practitioner = Person(emulator, PRACTITIONER_ID, "Dr Na")
     patient = Person(emulator, 1003, "Ola")
     async with bot():
-        practitioner.send("/help")
-        await practitioner.sees("/delete")
+        practitioner = await reachable_practitioner(emulator)
         await consent(patient)
         await pain_questions(patient, "Lower back & hips")
         await patient.tap("No", then="lost control of your bladder")

@@ -18,6 +18,7 @@ from tests.e2e.conftest import (
     Runner,
     consent,
     pain_questions,
+    reachable_practitioner,
     safety_questions,
 )
 
@@ -120,11 +121,9 @@ async def test_replies_over_the_chat_rate_limit_wait_for_retry_after(
 async def test_a_notification_lost_to_telegram_errors_is_sent_after_a_restart(
     emulator: BotApiEmulator, bot: Runner
 ) -> None:
-    practitioner = Person(emulator, PRACTITIONER_ID, "Dr Na")
     patient = Person(emulator, 2006, "Fay")
     async with bot():
-        practitioner.send("/help")
-        await practitioner.sees("/delete")
+        practitioner = await reachable_practitioner(emulator)
         await consent(patient)
         await pain_questions(patient, "Arms")
         await safety_questions(patient)

@@ -49,6 +49,11 @@ async def answer_all(service: IntakeService, outcome: Outcome, **overrides: str)
     return outcome
 
 
+async def agreed(service: IntakeService) -> Outcome:
+    """Start and consent: the outcome holds the first question."""
+    return await press(service, await service.start(PAT), "I agree")
+
+
 async def through_pain_questions(service: IntakeService) -> Outcome:
     outcome = await service.start(PAT, "clinic_ref-1")
     outcome = await press(service, outcome, "I agree")
@@ -154,16 +159,14 @@ async def test_stale_and_forged_buttons_are_answered_with_the_current_question(
 async def test_text_where_a_button_is_expected_shows_the_question_again(
     service: IntakeService,
 ) -> None:
-    outcome = await service.start(PAT)
-    outcome = await press(service, outcome, "I agree")
+    outcome = await agreed(service)
     outcome = await service.text(PAT, "my neck")
     assert "answer with the buttons" in texts(outcome)
     assert "Where do you feel pain" in texts(outcome)
 
 
 async def test_done_without_a_choice_asks_for_one(service: IntakeService) -> None:
-    outcome = await service.start(PAT)
-    outcome = await press(service, outcome, "I agree")
+    outcome = await agreed(service)
     outcome = await press(service, outcome, "Done")
     assert outcome.toast == "Please choose at least one answer first."
 
@@ -171,8 +174,7 @@ async def test_done_without_a_choice_asks_for_one(service: IntakeService) -> Non
 async def test_other_area_asks_for_a_description_and_forgets_it_when_unticked(
     service: IntakeService, storage: Storage
 ) -> None:
-    outcome = await service.start(PAT)
-    outcome = await press(service, outcome, "I agree")
+    outcome = await agreed(service)
     areas = await press(service, outcome, "Somewhere else")
     outcome = await press(service, areas, "Done")
     assert "Where else do you feel pain" in texts(outcome)
@@ -248,8 +250,7 @@ async def test_guide_is_available_again_after_completion(service: IntakeService)
 async def test_text_after_cancel_is_not_taken_as_an_answer(
     service: IntakeService, storage: Storage
 ) -> None:
-    outcome = await service.start(PAT)
-    outcome = await press(service, outcome, "I agree")
+    outcome = await agreed(service)
     outcome = await press(service, outcome, "Somewhere else")
     outcome = await press(service, outcome, "Done")
     assert "Where else do you feel pain" in texts(outcome)
@@ -266,8 +267,7 @@ async def test_text_after_cancel_is_not_taken_as_an_answer(
 async def test_a_double_tap_is_acknowledged_without_repeating_anything(
     service: IntakeService, storage: Storage
 ) -> None:
-    outcome = await service.start(PAT)
-    outcome = await press(service, outcome, "I agree")
+    outcome = await agreed(service)
     outcome = await press(service, outcome, "Arms")
     outcome = await press(service, outcome, "Done")
     question = last_keyboard(outcome)
