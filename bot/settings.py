@@ -11,6 +11,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from bot.scheduling.plan import (
+    DEFAULT_PLAN,
+    DEFAULT_QUIET_HOURS,
+    STANDARD_PLAN,
+    STANDARD_QUIET_HOURS,
+    PlanEntry,
+    QuietHours,
+    parse_plan,
+    parse_quiet_hours,
+)
+
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 
@@ -33,6 +44,10 @@ class Settings:
     practitioner_ids: frozenset[int]
     clinic_name: str
     timezone: ZoneInfo
+    clinic_address: str = ""
+    bot_username: str | None = None
+    reminder_plan: tuple[PlanEntry, ...] = STANDARD_PLAN
+    quiet_hours: QuietHours | None = STANDARD_QUIET_HOURS
 
     def __repr__(self) -> str:
         return (
@@ -94,6 +109,26 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
             f"ASHI_TIMEZONE must be an IANA time zone such as Europe/London, got {tz_name!r}."
         )
 
+    clinic_address = env.get("ASHI_CLINIC_ADDRESS", "").strip()
+    if len(clinic_address) > 200:
+        problems.append("ASHI_CLINIC_ADDRESS must be at most 200 characters.")
+
+    bot_username = env.get("ASHI_BOT_USERNAME", "").strip().removeprefix("@") or None
+    if bot_username is not None and not re.match(r"^[A-Za-z][A-Za-z0-9_]{3,31}$", bot_username):
+        problems.append(f"ASHI_BOT_USERNAME is not a Telegram bot username: {bot_username!r}.")
+
+    reminder_plan = STANDARD_PLAN
+    try:
+        reminder_plan = parse_plan(env.get("ASHI_REMINDER_OFFSETS", "").strip() or DEFAULT_PLAN)
+    except ValueError as exc:
+        problems.append(f"ASHI_REMINDER_OFFSETS: {exc}.")
+
+    quiet_hours = STANDARD_QUIET_HOURS
+    try:
+        quiet_hours = parse_quiet_hours(env.get("ASHI_QUIET_HOURS", DEFAULT_QUIET_HOURS))
+    except ValueError as exc:
+        problems.append(f"ASHI_QUIET_HOURS: {exc}.")
+
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -103,4 +138,8 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
         practitioner_ids=frozenset(practitioner_ids),
         clinic_name=clinic_name,
         timezone=timezone,
+        clinic_address=clinic_address,
+        bot_username=bot_username,
+        reminder_plan=reminder_plan,
+        quiet_hours=quiet_hours,
     )

@@ -1,16 +1,33 @@
 """Ashi's persistence: the only package that holds SQL."""
 
-from storage.database import Storage, utc_now
-from storage.records import Answer, Consent, Intake, IntakeRecord, IntakeStatus, Patient, RedFlag
+from storage.base import utc_now
+from storage.database import Storage
+from storage.records import (
+    Answer,
+    Appointment,
+    Consent,
+    DueMessage,
+    Intake,
+    IntakeRecord,
+    IntakeStatus,
+    Patient,
+    PlannedMessage,
+    RedFlag,
+    ScheduledMessage,
+)
 
 __all__ = [
     "Answer",
+    "Appointment",
     "Consent",
+    "DueMessage",
     "Intake",
     "IntakeRecord",
     "IntakeStatus",
     "Patient",
+    "PlannedMessage",
     "RedFlag",
+    "ScheduledMessage",
     "Storage",
     "utc_now",
 ]

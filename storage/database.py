@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from storage.appointments import AppointmentStore
+from storage.base import Clock, intake_row, patient_row, ts, utc_now
 from storage.migrate import apply_migrations, schema_version
 from storage.records import (
     Answer,
@@ -23,50 +24,6 @@ from storage.records import (
     RedFlag,
 )
 
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The current time in UTC, to the second."""
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def _ts(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat()
-
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value is not None else None
-
-
-def _patient(row: aiosqlite.Row, id_column: str = "id") -> Patient:
-    return Patient(
-        id=row[id_column],
-        telegram_user_id=row["telegram_user_id"],
-        chat_id=row["chat_id"],
-        first_name=row["first_name"],
-        username=row["username"],
-        language=row["language"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        pending_payload=row["pending_payload"],
-    )
-
-
-def _intake(row: aiosqlite.Row) -> Intake:
-    return Intake(
-        id=row["id"],
-        patient_id=row["patient_id"],
-        status=IntakeStatus(row["status"]),
-        step=row["step"],
-        urgent=bool(row["urgent"]),
-        start_payload=row["start_payload"],
-        content_version=row["content_version"],
-        started_at=datetime.fromisoformat(row["started_at"]),
-        completed_at=_dt(row["completed_at"]),
-        paused=bool(row["paused"]),
-        notified_at=_dt(row["notified_at"]),
-    )
-
 
 def _create_private_file(path: Path) -> None:
     """Create the database file readable by its owner only: it holds health data."""
@@ -75,16 +32,13 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-class Storage:
-    """Async access to patients, consents, intakes, answers and red flags.
+class Storage(AppointmentStore):
+    """Async access to patients, consents, intakes, answers, red flags, appointments and
+    the outbox.
 
     Every write is committed before the method returns, so an answer survives a crash
     the moment it has been acknowledged.
     """
-
-    def __init__(self, db: aiosqlite.Connection, clock: Clock = utc_now) -> None:
-        self._db = db
-        self._clock = clock
 
     @classmethod
     async def open(cls, path: str | Path, *, clock: Clock = utc_now) -> Storage:
@@ -115,24 +69,6 @@ class Storage:
         """The number of the last migration applied."""
         return await schema_version(self._db)
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
-
-    async def _one(self, sql: str, params: Sequence[Any]) -> aiosqlite.Row | None:
-        async with self._db.execute(sql, params) as cursor:
-            return await cursor.fetchone()
-
-    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
-
     # Patients -------------------------------------------------------------------------
 
     async def ensure_patient(self, telegram_user_id: int, chat_id: int, language: str) -> Patient:
@@ -140,7 +76,7 @@ class Storage:
         await self._db.execute(
             "INSERT INTO patients (telegram_user_id, chat_id, language, created_at)"
             " VALUES (?, ?, ?, ?) ON CONFLICT (telegram_user_id) DO UPDATE SET chat_id = ?",
-            (telegram_user_id, chat_id, language, _ts(self._clock()), chat_id),
+            (telegram_user_id, chat_id, language, self._now(), chat_id),
         )
         patient = await self.patient_by_telegram_id(telegram_user_id)
         assert patient is not None
@@ -151,12 +87,12 @@ class Storage:
         row = await self._one(
             "SELECT * FROM patients WHERE telegram_user_id = ?", (telegram_user_id,)
         )
-        return _patient(row) if row else None
+        return patient_row(row) if row else None
 
     async def patient(self, patient_id: int) -> Patient | None:
         """The patient with this id, if any."""
         row = await self._one("SELECT * FROM patients WHERE id = ?", (patient_id,))
-        return _patient(row) if row else None
+        return patient_row(row) if row else None
 
     async def update_profile(
         self, patient_id: int, first_name: str | None, username: str | None
@@ -200,7 +136,7 @@ class Storage:
         await self._db.execute(
             "INSERT INTO consents (patient_id, given, text_version, recorded_at)"
             " VALUES (?, ?, ?, ?)",
-            (patient_id, int(given), text_version, _ts(self._clock())),
+            (patient_id, int(given), text_version, self._now()),
         )
 
     async def latest_consent(self, patient_id: int) -> Consent | None:
@@ -221,10 +157,16 @@ class Storage:
     # Intakes --------------------------------------------------------------------------
 
     async def start_intake(
-        self, patient_id: int, *, step: str, content_version: str, start_payload: str | None
+        self,
+        patient_id: int,
+        *,
+        step: str,
+        content_version: str,
+        start_payload: str | None,
+        appointment_id: int | None = None,
     ) -> Intake:
         """Open a new intake at `step`; any intake still in progress is marked restarted."""
-        now = _ts(self._clock())
+        now = self._now()
         async with self._transaction() as db:
             await db.execute(
                 "UPDATE intakes SET status = ? WHERE patient_id = ? AND status = ?",
@@ -232,8 +174,16 @@ class Storage:
             )
             cursor = await db.execute(
                 "INSERT INTO intakes (patient_id, status, step, start_payload, content_version,"
-                " started_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (patient_id, IntakeStatus.IN_PROGRESS, step, start_payload, content_version, now),
+                " started_at, appointment_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    patient_id,
+                    IntakeStatus.IN_PROGRESS,
+                    step,
+                    start_payload,
+                    content_version,
+                    now,
+                    appointment_id,
+                ),
             )
             intake_id = cursor.lastrowid
         intake = await self.intake(int(intake_id or 0))
@@ -243,7 +193,7 @@ class Storage:
     async def intake(self, intake_id: int) -> Intake | None:
         """The intake with this id, if any."""
         row = await self._one("SELECT * FROM intakes WHERE id = ?", (intake_id,))
-        return _intake(row) if row else None
+        return intake_row(row) if row else None
 
     async def open_intake(self, patient_id: int) -> Intake | None:
         """The patient's intake in progress, if any."""
@@ -251,7 +201,7 @@ class Storage:
             "SELECT * FROM intakes WHERE patient_id = ? AND status = ?",
             (patient_id, IntakeStatus.IN_PROGRESS),
         )
-        return _intake(row) if row else None
+        return intake_row(row) if row else None
 
     async def latest_completed_intake(self, patient_id: int) -> Intake | None:
         """The patient's most recently completed intake, if any."""
@@ -260,7 +210,7 @@ class Storage:
             " ORDER BY completed_at DESC, id DESC LIMIT 1",
             (patient_id, IntakeStatus.COMPLETED),
         )
-        return _intake(row) if row else None
+        return intake_row(row) if row else None
 
     async def discard_intake(self, intake_id: int) -> None:
         """Delete an intake and its answers."""
@@ -289,7 +239,7 @@ class Storage:
     ) -> None:
         """Store one answer (JSON-encoded) at once, optionally moving to `next_step` and
         raising a red flag, all in one transaction."""
-        now = _ts(self._clock())
+        now = self._now()
         async with self._transaction() as db:
             await db.execute(
                 "INSERT INTO answers (intake_id, question_id, value, answered_at)"
@@ -322,7 +272,7 @@ class Storage:
 
     async def complete_intake(self, intake_id: int, *, notified: bool = False) -> None:
         """Mark the intake completed now; `notified` when nobody needs to be told."""
-        now = _ts(self._clock())
+        now = self._now()
         await self._db.execute(
             "UPDATE intakes SET status = ?, step = 'done', paused = 0, completed_at = ?,"
             " notified_at = ? WHERE id = ?",
@@ -332,7 +282,7 @@ class Storage:
     async def mark_notified(self, intake_id: int) -> None:
         """Record that the practitioners were told of the completed intake."""
         await self._db.execute(
-            "UPDATE intakes SET notified_at = ? WHERE id = ?", (_ts(self._clock()), intake_id)
+            "UPDATE intakes SET notified_at = ? WHERE id = ?", (self._now(), intake_id)
         )
 
     async def unnotified_intakes(self) -> list[int]:
@@ -354,12 +304,13 @@ class Storage:
         """Every intake (optionally started at or after `since`), oldest first."""
         if since is None:
             return await self._records("", ())
-        return await self._records("WHERE i.started_at >= ?", (_ts(since),))
+        return await self._records("WHERE i.started_at >= ?", (ts(since),))
 
     async def _records(self, where: str, params: Sequence[Any]) -> list[IntakeRecord]:
         rows = await self._all(
             "SELECT i.*, p.id AS p_id, p.telegram_user_id, p.chat_id, p.first_name,"
-            " p.username, p.language, p.created_at, p.pending_payload FROM intakes i"
+            " p.username, p.language, p.created_at, p.pending_payload, p.reminders_enabled,"
+            " p.unreachable_at FROM intakes i"
             f" JOIN patients p ON p.id = i.patient_id {where} ORDER BY i.started_at, i.id",
             params,
         )
@@ -393,8 +344,8 @@ class Storage:
         for row in rows:
             records.append(
                 IntakeRecord(
-                    intake=_intake(row),
-                    patient=_patient(row, id_column="p_id"),
+                    intake=intake_row(row),
+                    patient=patient_row(row, id_column="p_id"),
                     answers=tuple(answers[row["id"]]),
                     red_flags=tuple(flags[row["id"]]),
                 )

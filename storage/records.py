@@ -26,6 +26,8 @@ class Patient:
     language: str
     created_at: datetime
     pending_payload: str | None = None
+    reminders_enabled: bool = True
+    unreachable_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,7 @@ class Intake:
     completed_at: datetime | None
     paused: bool = False
     notified_at: datetime | None = None
+    appointment_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +78,50 @@ class IntakeRecord:
     def decoded_answers(self) -> dict[str, object]:
         """The answers' values decoded from JSON, by question id."""
         return {answer.question_id: json.loads(answer.value) for answer in self.answers}
+
+
+@dataclass(frozen=True, slots=True)
+class Appointment:
+    id: int
+    patient_id: int | None
+    name: str | None
+    starts_at: datetime
+    note: str | None
+    link_token: str | None
+    external_id: str | None
+    status: str  # scheduled | cancelled
+    attendance: str | None  # confirmed | reschedule
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledMessage:
+    """A row of the outbox."""
+
+    id: int
+    appointment_id: int
+    kind: str  # intake | reminder | followup
+    offset_seconds: int
+    due_at: datetime
+    status: str  # pending | sending | sent | skipped | dropped | cancelled | failed
+    attempts: int
+    sent_at: datetime | None
+    outcome: str | None
+    step: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DueMessage:
+    """A claimed outbox row with what is needed to send it."""
+
+    message: ScheduledMessage
+    appointment: Appointment
+    patient: Patient
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedMessage:
+    """One message to schedule for a new appointment."""
+
+    kind: str
+    offset_seconds: int
+    due_at: datetime

@@ -1,0 +1,131 @@
+"""The connection wrapper every store builds on: transactions, queries, row mapping."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.records import (
+    Appointment,
+    Intake,
+    IntakeStatus,
+    Patient,
+    ScheduledMessage,
+)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The current time in UTC, to the second."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def ts(value: datetime) -> str:
+    """A datetime as stored: ISO 8601 in UTC."""
+    return value.astimezone(UTC).isoformat()
+
+
+def dt(value: str | None) -> datetime | None:
+    """A stored timestamp back as an aware datetime."""
+    return datetime.fromisoformat(value) if value is not None else None
+
+
+def patient_row(row: aiosqlite.Row, id_column: str = "id") -> Patient:
+    """A patients row (possibly joined, with its id under another name) as a record."""
+    return Patient(
+        id=row[id_column],
+        telegram_user_id=row["telegram_user_id"],
+        chat_id=row["chat_id"],
+        first_name=row["first_name"],
+        username=row["username"],
+        language=row["language"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        pending_payload=row["pending_payload"],
+        reminders_enabled=bool(row["reminders_enabled"]),
+        unreachable_at=dt(row["unreachable_at"]),
+    )
+
+
+def intake_row(row: aiosqlite.Row) -> Intake:
+    """An intakes row as a record."""
+    return Intake(
+        id=row["id"],
+        patient_id=row["patient_id"],
+        status=IntakeStatus(row["status"]),
+        step=row["step"],
+        urgent=bool(row["urgent"]),
+        start_payload=row["start_payload"],
+        content_version=row["content_version"],
+        started_at=datetime.fromisoformat(row["started_at"]),
+        completed_at=dt(row["completed_at"]),
+        paused=bool(row["paused"]),
+        notified_at=dt(row["notified_at"]),
+        appointment_id=row["appointment_id"],
+    )
+
+
+def appointment_row(
+    row: aiosqlite.Row, id_column: str = "id", status_column: str = "status"
+) -> Appointment:
+    """An appointments row (possibly joined, with columns renamed) as a record."""
+    return Appointment(
+        id=row[id_column],
+        patient_id=row["patient_id"],
+        name=row["name"],
+        starts_at=datetime.fromisoformat(row["starts_at"]),
+        note=row["note"],
+        link_token=row["link_token"],
+        external_id=row["external_id"],
+        status=row[status_column],
+        attendance=row["attendance"],
+    )
+
+
+def message_row(row: aiosqlite.Row) -> ScheduledMessage:
+    """An outbox row as a record."""
+    return ScheduledMessage(
+        id=row["id"],
+        appointment_id=row["appointment_id"],
+        kind=row["kind"],
+        offset_seconds=row["offset_seconds"],
+        due_at=datetime.fromisoformat(row["due_at"]),
+        status=row["status"],
+        attempts=row["attempts"],
+        sent_at=dt(row["sent_at"]),
+        outcome=row["outcome"],
+        step=row["step"],
+    )
+
+
+class StoreBase:
+    """Holds the connection and the clock; subclasses add the queries."""
+
+    def __init__(self, db: aiosqlite.Connection, clock: Clock = utc_now) -> None:
+        self._db = db
+        self._clock = clock
+
+    def _now(self) -> str:
+        return ts(self._clock())
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
+
+    async def _one(self, sql: str, params: Sequence[Any]) -> aiosqlite.Row | None:
+        async with self._db.execute(sql, params) as cursor:
+            return await cursor.fetchone()
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._db.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
