@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from telegram import Bot, BotCommand, Update
+from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -21,14 +21,17 @@ from telegram.ext import (
 )
 
 from bot.content import DEFAULT_LANGUAGE, Content
+from bot.dispatch import Dispatcher
 from bot.handlers.delivery import notify
 from bot.handlers.patient import PatientHandlers, who
 from bot.intake.service import IntakeService
+from bot.scheduling.checkins import CheckIns
 from bot.settings import Settings
 from storage import Storage
 
 log = logging.getLogger(__name__)
-COMMANDS = ("start", "guide", "help", "cancel", "privacy", "delete")
+COMMANDS = ("start", "guide", "help", "cancel", "privacy", "delete", "reminders")
+PRACTITIONER_COMMANDS = ("today",)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 
 
@@ -40,6 +43,7 @@ class Runtime:
         self.content = content
         self._storage: Storage | None = None
         self._service: IntakeService | None = None
+        self._dispatcher: Dispatcher | None = None
 
     @property
     def service(self) -> IntakeService:
@@ -48,32 +52,71 @@ class Runtime:
             raise RuntimeError("the application has not been initialised")
         return self._service
 
-    async def open(self) -> None:
-        """Open the database and create the service."""
-        self._storage = await Storage.open(self.settings.db_path)
+    @property
+    def storage(self) -> Storage:
+        """The open database; available between post_init and shutdown."""
+        if self._storage is None:
+            raise RuntimeError("the application has not been initialised")
+        return self._storage
+
+    async def open(self, bot: Bot) -> None:
+        """Open the database, create the services and start the dispatcher."""
+        settings = self.settings
+        self._storage = await Storage.open(settings.db_path)
+        checkins = CheckIns(
+            self._storage,
+            self.content,
+            clinic_name=settings.clinic_name,
+            clinic_address=settings.clinic_address,
+            practitioner_ids=settings.practitioner_ids,
+            timezone=settings.timezone,
+        )
         self._service = IntakeService(
             self._storage,
             self.content,
-            clinic_name=self.settings.clinic_name,
-            practitioner_ids=self.settings.practitioner_ids,
-            timezone=self.settings.timezone,
+            clinic_name=settings.clinic_name,
+            practitioner_ids=settings.practitioner_ids,
+            timezone=settings.timezone,
+            checkins=checkins,
         )
+        self._dispatcher = Dispatcher(
+            self._storage, checkins, bot, quiet=settings.quiet_hours, timezone=settings.timezone
+        )
+        self._dispatcher.start()
 
     async def close(self) -> None:
-        """Close the database."""
+        """Stop the dispatcher and close the database."""
+        if self._dispatcher is not None:
+            await self._dispatcher.stop()
+            self._dispatcher = None
         if self._storage is not None:
             await self._storage.close()
             self._storage = None
             self._service = None
 
 
-async def set_commands(app: Application, content: Content) -> None:  # type: ignore[type-arg]
-    """Publish the command menu in every language the content has."""
+async def set_commands(
+    app: Application,  # type: ignore[type-arg]
+    content: Content,
+    practitioner_ids: frozenset[int],
+) -> None:
+    """Publish the command menu in every language; practitioners' chats also get theirs."""
     for language in content.languages:
         catalog = content.catalog(language)
         commands = [BotCommand(name, catalog.text(f"commands.{name}")) for name in COMMANDS]
         code = None if language == DEFAULT_LANGUAGE else language
         await app.bot.set_my_commands(commands, language_code=code)
+    staff = content.catalog(DEFAULT_LANGUAGE)
+    names = COMMANDS + PRACTITIONER_COMMANDS
+    for chat_id in sorted(practitioner_ids):
+        try:
+            await app.bot.set_my_commands(
+                [BotCommand(name, staff.text(f"commands.{name}")) for name in names],
+                scope=BotCommandScopeChat(chat_id),
+            )
+        except TelegramError as exc:
+            # A practitioner who has not started the bot yet: the menu comes next start.
+            log.warning("no command menu for practitioner %s: %s", chat_id, exc.message)
 
 
 async def send_missed_notifications(bot: Bot, service: IntakeService) -> None:
@@ -91,8 +134,8 @@ def build_application(settings: Settings, content: Content | None = None) -> App
     runtime = Runtime(settings, content or Content.load())
 
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
-        await runtime.open()
-        await set_commands(app, runtime.content)
+        await runtime.open(app.bot)
+        await set_commands(app, runtime.content, runtime.settings.practitioner_ids)
         await send_missed_notifications(app.bot, runtime.service)
 
     async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
@@ -107,7 +150,7 @@ def build_application(settings: Settings, content: Content | None = None) -> App
         .post_shutdown(post_shutdown)
         .build()
     )
-    handlers = PatientHandlers(lambda: runtime.service)
+    handlers = PatientHandlers(lambda: runtime.service, lambda: runtime.storage, settings)
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE & private
     commands = {
@@ -117,6 +160,8 @@ def build_application(settings: Settings, content: Content | None = None) -> App
         "cancel": handlers.cancel,
         "privacy": handlers.privacy,
         "delete": handlers.delete,
+        "reminders": handlers.reminders,
+        "today": handlers.today,
     }
     app.add_handler(
         MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, handlers.unexpected)

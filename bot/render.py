@@ -12,7 +12,14 @@ from bot.content import Catalog
 from bot.intake import flow, guide, screening
 from bot.intake.actions import Action, Verb
 from bot.intake.outgoing import Button, Keyboard, Reply
-from bot.intake.questionnaire import ORDER, Group, Kind, question, questions_in
+from bot.intake.questionnaire import (
+    FOLLOWUP_QUESTIONS,
+    ORDER,
+    Group,
+    Kind,
+    question,
+    questions_in,
+)
 from storage import IntakeRecord, Patient
 
 MAX_MESSAGE = 4096
@@ -33,12 +40,19 @@ def answer_label(catalog: Catalog, question_id: str, value: object) -> str:
 
 
 def _keyboard(
-    catalog: Catalog, intake_id: int, question_id: str, answers: Mapping[str, object]
+    catalog: Catalog,
+    owner_id: int,
+    question_id: str,
+    answers: Mapping[str, object],
+    followup: bool = False,
 ) -> Keyboard:
+    """The buttons of a question; `owner_id` is the intake's (or follow-up message's) id."""
     q = question(question_id)
+    answer_verb = Verb.FOLLOWUP_ANSWER if followup else Verb.ANSWER
+    skip_verb = Verb.FOLLOWUP_SKIP if followup else Verb.SKIP
 
     def answer(code: str, label: str) -> Button:
-        return Button(label, Action(Verb.ANSWER, intake_id, q.id, code).encode())
+        return Button(label, Action(answer_verb, owner_id, q.id, code).encode())
 
     if q.kind is Kind.SCALE:
         return tuple(tuple(answer(str(n), str(n)) for n in row) for row in SCALE_ROWS)
@@ -53,15 +67,15 @@ def _keyboard(
             (
                 Button(
                     (CHECK if code in selected else "") + catalog.option(q.id, code),
-                    Action(Verb.TOGGLE, intake_id, q.id, code).encode(),
+                    Action(Verb.TOGGLE, owner_id, q.id, code).encode(),
                 ),
             )
             for code in q.codes
         ]
-        done = Button(catalog.text("flow.done_button"), Action(Verb.DONE, intake_id, q.id).encode())
+        done = Button(catalog.text("flow.done_button"), Action(Verb.DONE, owner_id, q.id).encode())
         return (*rows, (done,))
     if q.optional:
-        skip = Button(catalog.text("flow.skip_button"), Action(Verb.SKIP, intake_id, q.id).encode())
+        skip = Button(catalog.text("flow.skip_button"), Action(skip_verb, owner_id, q.id).encode())
         return ((skip,),)
     return ()
 
@@ -69,15 +83,27 @@ def _keyboard(
 def question_reply(
     catalog: Catalog, intake_id: int, question_id: str, answers: Mapping[str, object]
 ) -> Reply:
-    """A question as sent: progress, prompt, hint and its buttons."""
+    """An intake question as sent: progress, prompt, hint and its buttons."""
     number, total = flow.position(question_id, answers)
+    keyboard = _keyboard(catalog, intake_id, question_id, answers)
+    return _ask(catalog, question_id, number, total, keyboard)
+
+
+def followup_reply(catalog: Catalog, message_id: int, question_id: str) -> Reply:
+    """A follow-up question as sent, its buttons bound to the follow-up message."""
+    ids = [q.id for q in FOLLOWUP_QUESTIONS]
+    keyboard = _keyboard(catalog, message_id, question_id, {}, followup=True)
+    return _ask(catalog, question_id, ids.index(question_id) + 1, len(ids), keyboard)
+
+
+def _ask(catalog: Catalog, question_id: str, number: int, total: int, keyboard: Keyboard) -> Reply:
     parts = [catalog.text("flow.progress", number=number, total=total), catalog.prompt(question_id)]
     kind = question(question_id).kind
     if kind is Kind.MULTI:
         parts.append(catalog.text("flow.choose_many"))
     elif kind is Kind.TEXT:
         parts.append(catalog.text("flow.type_answer"))
-    return Reply("\n\n".join(parts), _keyboard(catalog, intake_id, question_id, answers))
+    return Reply("\n\n".join(parts), keyboard)
 
 
 def answered(catalog: Catalog, question_id: str, value: object) -> Reply:
@@ -137,12 +163,12 @@ def summary(catalog: Catalog, intake_id: int, answers: Mapping[str, object]) -> 
     return Reply("\n".join(lines), _row(catalog, buttons))
 
 
-def pack(pieces: Iterable[str], limit: int = MAX_MESSAGE) -> list[Reply]:
+def pack(pieces: Iterable[str], limit: int = MAX_MESSAGE, separator: str = "\n\n") -> list[Reply]:
     """Join pieces into as few messages as fit Telegram's length limit."""
     messages: list[str] = []
     for piece in pieces:
-        if messages and len(messages[-1]) + 2 + len(piece) <= limit:
-            messages[-1] += "\n\n" + piece
+        if messages and len(messages[-1]) + len(separator) + len(piece) <= limit:
+            messages[-1] += separator + piece
         else:
             messages.append(piece)
     return [Reply(text) for text in messages]

@@ -9,6 +9,9 @@ from datetime import datetime
 from storage.base import StoreBase, appointment_row, message_row, patient_row, ts
 from storage.records import Appointment, DueMessage, PlannedMessage, ScheduledMessage
 
+# A sent follow-up waits for its first answer (the question ids live in bot.intake).
+FIRST_FOLLOWUP_STEP = "fu_soreness"
+
 _DUE_JOIN = (
     " FROM outbox o JOIN appointments a ON a.id = o.appointment_id"
     " JOIN patients p ON p.id = a.patient_id"
@@ -204,7 +207,7 @@ class AppointmentStore(StoreBase):
     ) -> None:
         """Record how a claimed message ended: sent, skipped, dropped or failed."""
         sent_at = self._now() if status == "sent" else None
-        step = "soreness" if status == "sent" else None
+        step = FIRST_FOLLOWUP_STEP if status == "sent" else None
         await self._db.execute(
             "UPDATE outbox SET status = ?, outcome = ?, sent_at = ?, message_id = ?,"
             " step = CASE WHEN kind = 'followup' THEN ? ELSE step END WHERE id = ?",

@@ -6,6 +6,7 @@ import pytest
 
 from bot.content import Content
 from bot.intake.service import IntakeService
+from bot.scheduling.checkins import CheckIns
 from storage import Storage
 
 PRACTITIONER = 900
@@ -23,12 +24,28 @@ async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
     await db.close()
 
 
+CLINIC_TZ = ZoneInfo("Europe/London")
+
+
 @pytest.fixture
-def service(storage: Storage, content: Content) -> IntakeService:
+def checkins(storage: Storage, content: Content) -> CheckIns:
+    return CheckIns(
+        storage,
+        content,
+        clinic_name="Test Clinic",
+        clinic_address="1 Needle Lane",
+        practitioner_ids=[PRACTITIONER],
+        timezone=CLINIC_TZ,
+    )
+
+
+@pytest.fixture
+def service(storage: Storage, content: Content, checkins: CheckIns) -> IntakeService:
     return IntakeService(
         storage,
         content,
         clinic_name="Test Clinic",
         practitioner_ids=[PRACTITIONER],
-        timezone=ZoneInfo("Europe/London"),
+        timezone=CLINIC_TZ,
+        checkins=checkins,
     )

@@ -10,8 +10,11 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.delivery import deliver
-from bot.intake.outgoing import Outcome
+from bot.intake.outgoing import Outcome, Reply
 from bot.intake.service import IntakeService, Who
+from bot.scheduling.agenda import agenda
+from bot.settings import Settings
+from storage import Storage, utc_now
 
 log = logging.getLogger(__name__)
 START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -35,8 +38,15 @@ def who(update: Update) -> Who | None:
 class PatientHandlers:
     """The callbacks registered with the application; each is a thin translation."""
 
-    def __init__(self, service: Callable[[], IntakeService]) -> None:
+    def __init__(
+        self,
+        service: Callable[[], IntakeService],
+        storage: Callable[[], Storage],
+        settings: Settings,
+    ) -> None:
         self._service = service
+        self._storage = storage
+        self._settings = settings
 
     async def _reply(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: Outcome
@@ -81,6 +91,27 @@ class PatientHandlers:
         """/delete."""
         if sender := who(update):
             await self._reply(update, context, await self._service().delete(sender))
+
+    async def reminders(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/reminders on|off."""
+        if sender := who(update):
+            argument = context.args[0].lower() if context.args else None
+            await self._reply(update, context, await self._service().reminders(sender, argument))
+
+    async def today(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/today: practitioners only."""
+        sender = who(update)
+        if sender is None:
+            return
+        catalog = self._service().catalog_for(sender)
+        if sender.user_id not in self._settings.practitioner_ids:
+            log.warning("refused /today for a non-practitioner")
+            outcome = Outcome(replies=[Reply(catalog.text("practitioner.not_available"))])
+        else:
+            tz = self._settings.timezone
+            staff = self._service().staff_catalog
+            outcome = Outcome(replies=await agenda(self._storage(), staff, utc_now(), tz))
+        await self._reply(update, context, outcome)
 
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Any other /command."""

@@ -18,6 +18,11 @@ class Verb(StrEnum):
     RESUME = "r"  # code: go / again
     NEW = "n"  # start a new intake after a completed one
     DELETE = "x"  # code: yes / no
+    # Scheduled messages: intake_id holds the appointment or outbox id instead.
+    APPOINTMENT_INTAKE = "i"  # start the intake for an appointment
+    ATTEND = "v"  # code: yes / reschedule
+    FOLLOWUP_ANSWER = "f"  # a one-tap follow-up answer
+    FOLLOWUP_SKIP = "g"  # skip the optional follow-up note
 
 
 @dataclass(frozen=True, slots=True)

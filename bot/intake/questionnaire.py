@@ -26,6 +26,7 @@ class Group(StrEnum):
     SCREENING = "screening"
     RED_FLAG = "red_flag"
     NOTES = "notes"
+    FOLLOWUP = "followup"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +84,19 @@ _QUESTIONS: tuple[Question, ...] = (
 QUESTIONS: dict[str, Question] = {q.id: q for q in _QUESTIONS}
 ORDER: tuple[str, ...] = tuple(q.id for q in _QUESTIONS)
 
+# The follow-up check-in after treatment, asked in this order.
+FOLLOWUP_QUESTIONS: tuple[Question, ...] = (
+    Question("fu_soreness", Kind.SCALE, Group.FOLLOWUP),
+    Question("fu_compared", Kind.CHOICE, Group.FOLLOWUP, ("better", "same", "worse")),
+    Question("fu_warning_signs", Kind.YES_NO, Group.FOLLOWUP),
+    Question("fu_note", Kind.TEXT, Group.FOLLOWUP, optional=True),
+)
+FOLLOWUP: dict[str, Question] = {q.id: q for q in FOLLOWUP_QUESTIONS}
+
 
 def question(question_id: str) -> Question:
-    """The question with this id; KeyError if there is none."""
-    return QUESTIONS[question_id]
+    """The intake or follow-up question with this id; KeyError if there is none."""
+    return QUESTIONS.get(question_id) or FOLLOWUP[question_id]
 
 
 def questions_in(group: Group) -> list[Question]:

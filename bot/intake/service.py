@@ -18,6 +18,8 @@ from bot.intake.actions import Action, Verb
 from bot.intake.outgoing import Notification, Outcome, Reply
 from bot.intake.questionnaire import AREA_OTHER, QUESTIONS, Kind, question
 from bot.intake.screening import cautions, is_red_flag
+from bot.scheduling.appointments import LINK_PREFIX
+from bot.scheduling.checkins import CheckIns
 from storage import Intake, Patient, Storage
 
 MAX_TEXT_ANSWER = 1000
@@ -45,8 +47,10 @@ class IntakeService:
         clinic_name: str,
         practitioner_ids: Collection[int],
         timezone: ZoneInfo,
+        checkins: CheckIns,
     ) -> None:
         self._storage = storage
+        self._checkins = checkins
         self._content = content
         self._clinic = clinic_name
         self._practitioners = sorted(practitioner_ids)
@@ -59,7 +63,7 @@ class IntakeService:
         return self._content.catalog(who.language_code)
 
     @property
-    def _staff(self) -> Catalog:
+    def staff_catalog(self) -> Catalog:
         """Practitioners read the clinic's default language, whatever the patient's."""
         return self._content.catalog(DEFAULT_LANGUAGE)
 
@@ -70,6 +74,9 @@ class IntakeService:
     async def _known(self, who: Who) -> tuple[Patient | None, Intake | None]:
         """The stored patient (never created here) and their intake in progress."""
         patient = await self._storage.patient_by_telegram_id(who.user_id)
+        if patient is not None and patient.unreachable_at is not None:
+            # Writing again means they unblocked the bot.
+            await self._storage.mark_reachable(patient.id)
         intake = await self._storage.open_intake(patient.id) if patient else None
         return patient, intake
 
@@ -93,14 +100,39 @@ class IntakeService:
         return render.question_reply(catalog, intake.id, intake.step, answers)
 
     async def _begin(self, catalog: Catalog, patient: Patient, payload: str | None) -> Outcome:
-        """Open a new intake at its first question (consent is on record)."""
+        """Open a new intake at its first question (consent is on record), for the
+        appointment whose link the payload is, if it is one."""
+        appointment = None
+        if payload and payload.startswith(LINK_PREFIX):
+            appointment = await self._storage.appointment_by_token(payload)
         intake = await self._storage.start_intake(
             patient.id,
             step=flow.FIRST_QUESTION,
             content_version=self._content.version,
             start_payload=payload,
+            appointment_id=appointment.id if appointment else None,
         )
         return Outcome(replies=[await self._prompt(catalog, intake)])
+
+    async def _link(
+        self, catalog: Catalog, patient: Patient, payload: str | None
+    ) -> tuple[str | None, list[Reply]]:
+        """Attach the appointment of a personal deep link to the patient who opened it.
+
+        Returns the payload to keep (None for a link that is unknown or someone else's)
+        and what to tell the patient.
+        """
+        if not payload or not payload.startswith(LINK_PREFIX):
+            return payload, []
+        appointment = await self._storage.appointment_by_token(payload)
+        if appointment is None or appointment.patient_id not in (None, patient.id):
+            return None, [Reply(catalog.text("appointments.unknown_link"))]
+        await self._storage.link_appointment(appointment.id, patient.id)
+        local = appointment.starts_at.astimezone(self._tz)
+        linked = catalog.text(
+            "appointments.linked", date=f"{local:%Y-%m-%d}", time=f"{local:%H:%M}"
+        )
+        return payload, [Reply(linked)]
 
     # Commands -------------------------------------------------------------------------
 
@@ -108,6 +140,12 @@ class IntakeService:
         """/start, optionally with a deep-link payload."""
         catalog = self.catalog_for(who)
         patient = await self._patient(who)
+        payload, notes = await self._link(catalog, patient, payload)
+        outcome = await self._start(catalog, patient, payload)
+        outcome.replies[:0] = notes
+        return outcome
+
+    async def _start(self, catalog: Catalog, patient: Patient, payload: str | None) -> Outcome:
         intake = await self._storage.open_intake(patient.id)
         if intake is not None:
             resume = render.choice(
@@ -133,6 +171,16 @@ class IntakeService:
             )
             return Outcome(replies=[offer])
         return await self._begin(catalog, patient, payload)
+
+    async def reminders(self, who: Who, argument: str | None) -> Outcome:
+        """/reminders on|off: the patient's choice about appointment messages, kept."""
+        catalog = self.catalog_for(who)
+        patient = await self._patient(who)
+        if argument in ("on", "off"):
+            await self._storage.set_reminders(patient.id, argument == "on")
+            return Outcome(replies=[Reply(catalog.text(f"reminders.{argument}"))])
+        key = "reminders.status_on" if patient.reminders_enabled else "reminders.status_off"
+        return Outcome(replies=[Reply(catalog.text(key))])
 
     async def cancel(self, who: Who) -> Outcome:
         """/cancel: pause the current step; the answers so far stay stored."""
@@ -187,7 +235,11 @@ class IntakeService:
     async def text(self, who: Who, text: str) -> Outcome:
         """A text message: the answer to a text question, or a nudge back to the buttons."""
         catalog = self.catalog_for(who)
-        _, intake = await self._known(who)
+        patient, intake = await self._known(who)
+        if patient is not None:
+            followup = await self._checkins.open_followup_text(catalog, patient, text)
+            if followup is not None:
+                return followup
         if intake is None:
             return Outcome(replies=[Reply(catalog.text("flow.idle"))])
         if intake.paused:
@@ -226,6 +278,9 @@ class IntakeService:
             return await self._stale(catalog, intake)
         if action.verb is Verb.DELETE:
             return await self._delete(catalog, patient, action.code)
+        scheduled = await self._scheduled_button(catalog, patient, intake, action)
+        if scheduled is not None:
+            return scheduled
         if action.verb is Verb.CONSENT and intake is None:
             return await self._consent(who, catalog, patient, given=action.code == "yes")
         if action.verb is Verb.NEW and intake is None:
@@ -249,6 +304,23 @@ class IntakeService:
                 return Outcome(toast=catalog.text("errors.already_answered"))
             return await self._stale(catalog, intake)
         return await self._question_button(catalog, intake, action)
+
+    async def _scheduled_button(
+        self, catalog: Catalog, patient: Patient, intake: Intake | None, action: Action
+    ) -> Outcome | None:
+        """Buttons of scheduled messages; None for any other button."""
+        if action.verb is Verb.ATTEND:
+            answered = await self._checkins.attend(catalog, patient, action)
+        elif action.verb in (Verb.FOLLOWUP_ANSWER, Verb.FOLLOWUP_SKIP):
+            answered = await self._checkins.followup_button(catalog, patient, action)
+        elif action.verb is Verb.APPOINTMENT_INTAKE:
+            appointment = await self._storage.appointment(action.intake_id)
+            if appointment is None or appointment.patient_id != patient.id:
+                return await self._stale(catalog, intake)
+            return await self._start(catalog, patient, appointment.link_token)
+        else:
+            return None
+        return answered or await self._stale(catalog, intake)
 
     async def _question_button(self, catalog: Catalog, intake: Intake, action: Action) -> Outcome:
         q = question(action.question)
@@ -319,7 +391,7 @@ class IntakeService:
     async def _red_flag_alerts(self, intake: Intake, question_id: str) -> list[Notification]:
         patient = await self._storage.patient(intake.patient_id)
         assert patient is not None
-        alert = render.red_flag_alert(self._staff, patient, intake.id, question_id)
+        alert = render.red_flag_alert(self.staff_catalog, patient, intake.id, question_id)
         return [Notification(chat_id, alert) for chat_id in self._practitioners]
 
     async def _toggle(
@@ -368,7 +440,7 @@ class IntakeService:
         record = await self._storage.intake_record(intake_id)
         if record is None:
             return []
-        note = render.practitioner_summary(self._staff, record, self._tz)
+        note = render.practitioner_summary(self.staff_catalog, record, self._tz)
         return [Notification(chat_id, note) for chat_id in self._practitioners]
 
     async def unnotified_intakes(self) -> list[int]:

@@ -39,6 +39,7 @@ async def test_full_intake_with_several_areas(
             "cancel",
             "privacy",
             "delete",
+            "reminders",
         ]
 
         await consent(patient)

@@ -1,0 +1,111 @@
+"""Booking appointments: by Telegram id or by name with a personal deep link, imports,
+listing and cancelling. Each appointment schedules its messages from the plan."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from bot.scheduling.plan import PlanEntry
+from storage import Appointment, PlannedMessage, Storage
+
+LINK_PREFIX = "apt_"
+
+
+class AppointmentError(ValueError):
+    """An appointment cannot be booked as asked; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewAppointment:
+    """One appointment to book (from the command line or an imported file)."""
+
+    starts_at: datetime  # aware
+    telegram_user_id: int | None = None
+    name: str | None = None
+    note: str | None = None
+    external_id: str | None = None
+
+
+def new_link_token() -> str:
+    """An unguessable deep-link payload (A-Z a-z 0-9 _ -, well under 64 characters)."""
+    return LINK_PREFIX + secrets.token_urlsafe(24)
+
+
+def deep_link(bot_username: str, token: str) -> str:
+    """The t.me link that opens the bot with this payload."""
+    return f"https://t.me/{bot_username}?start={token}"
+
+
+def local_to_utc(naive: datetime, tz: ZoneInfo) -> datetime:
+    """A wall-clock time in the clinic's zone as UTC; AppointmentError in a DST gap."""
+    aware = naive.replace(tzinfo=tz)
+    # A time skipped by the clock change does not survive the round trip through UTC.
+    if aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
+        raise AppointmentError(f"{naive:%Y-%m-%d %H:%M} does not exist in {tz.key} (clock change)")
+    return aware.astimezone(UTC)
+
+
+class AppointmentBook:
+    """Appointments and the messages they schedule."""
+
+    def __init__(self, storage: Storage, *, plan: Sequence[PlanEntry]) -> None:
+        self._storage = storage
+        self._plan = tuple(plan)
+
+    def planned(self, starts_at: datetime) -> list[PlannedMessage]:
+        """The messages the plan schedules around an appointment."""
+        return [
+            PlannedMessage(entry.kind.value, entry.offset_seconds, starts_at + entry.offset)
+            for entry in self._plan
+        ]
+
+    async def book(self, new: NewAppointment) -> Appointment | None:
+        """Store an appointment; None if its external id was imported before.
+
+        With a Telegram id the patient must have started the bot (a bot cannot write
+        first); otherwise the appointment's deep-link token is the way in.
+        """
+        patient_id = None
+        if new.telegram_user_id is not None:
+            patient = await self._storage.patient_by_telegram_id(new.telegram_user_id)
+            if patient is None:
+                raise AppointmentError(
+                    f"Telegram user {new.telegram_user_id} has not started the bot yet;"
+                    " book by --name to get a link to send them"
+                )
+            patient_id = patient.id
+        elif not new.name:
+            raise AppointmentError("an appointment needs a patient's Telegram id or a name")
+        return await self._storage.add_appointment(
+            new.starts_at,
+            self.planned(new.starts_at),
+            patient_id=patient_id,
+            name=new.name,
+            note=new.note,
+            link_token=new_link_token(),
+            external_id=new.external_id,
+        )
+
+    async def book_all(self, appointments: Iterable[NewAppointment]) -> tuple[int, int]:
+        """Book many (an import); returns (added, skipped as already imported)."""
+        added = skipped = 0
+        for new in appointments:
+            if await self.book(new) is None:
+                skipped += 1
+            else:
+                added += 1
+        return added, skipped
+
+    async def cancel(self, appointment_id: int) -> bool:
+        """Cancel an appointment and its pending messages."""
+        return await self._storage.cancel_appointment(appointment_id)
+
+    async def between(
+        self, start: datetime | None, end: datetime | None
+    ) -> list[tuple[Appointment, str | None]]:
+        """Appointments starting in [start, end) with the linked patient's name."""
+        return await self._storage.appointments_between(start, end)

@@ -1,0 +1,56 @@
+"""What to do with a due message: send it, hold it for quiet hours, or end it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.scheduling.plan import MessageKind, QuietHours, is_stale
+from storage import DueMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    until: datetime  # the end of quiet hours
+
+
+@dataclass(frozen=True, slots=True)
+class End:
+    status: str  # skipped | dropped
+    reason: str
+
+
+Decision = Send | Hold | End
+
+
+def decide(
+    due: DueMessage,
+    now: datetime,
+    *,
+    quiet: QuietHours | None,
+    tz: ZoneInfo,
+    intake_done: bool,
+) -> Decision:
+    """The fate of a claimed message at `now`, in order of precedence."""
+    kind = MessageKind(due.message.kind)
+    if due.patient.unreachable_at is not None:
+        return End("skipped", "patient unreachable")
+    if not due.patient.reminders_enabled:
+        return End("skipped", "reminders turned off")
+    if kind is MessageKind.INTAKE and intake_done:
+        return End("skipped", "intake already done")
+    if quiet is not None:
+        release = quiet.release(now, tz)
+        if release > now:
+            if is_stale(kind, due.appointment.starts_at, release):
+                return End("dropped", "stale after quiet hours")
+            return Hold(release)
+    if is_stale(kind, due.appointment.starts_at, now):
+        return End("dropped", "stale: the appointment has started")
+    return Send()

@@ -1,0 +1,688 @@
+"""Appointments exported from a clinic's calendar, read as plain records.
+
+``read_appointments(path, timezone)`` reads a CSV file or an iCalendar (``.ics``) file
+and returns one :class:`ImportedAppointment` per appointment. It does no database
+work: the caller decides what to do with duplicates, using ``external_id``, which
+stays the same when the same file is imported again.
+
+CSV format
+----------
+The first row is a header. The file is UTF-8, with or without a byte-order mark
+(Excel's "CSV UTF-8" export), comma- or semicolon-delimited (detected from the
+header row). Column names are case-insensitive; surrounding spaces are ignored and
+inner spaces or hyphens count as underscores (``Telegram User ID`` is
+``telegram_user_id``). Columns:
+
+* ``date`` (``YYYY-MM-DD``) and ``time`` (``HH:MM``, 24-hour; ``H:MM`` and
+  ``HH:MM:SS`` are accepted too), or instead a single ``start`` column
+  (``YYYY-MM-DD HH:MM``, or ISO 8601 such as ``2025-03-27T09:30:00+01:00``);
+* ``name``: the patient's name;
+* ``telegram_user_id`` (optional): the patient's numeric Telegram user id;
+* ``note`` (optional): free text;
+* ``id`` (optional): the clinic system's appointment id.
+
+Other columns are ignored. A time without a UTC offset is the clinic's local time:
+a time that does not exist because the clocks go forward is an error, and a time
+that happens twice because the clocks go back means the first of the two. Every
+row needs a time and a name or a Telegram user id. Blank rows are skipped. Rows
+are returned in file order. The identity of a row (``external_id``) is ``csv:``
+followed by its ``id`` if it has one, otherwise ``csv:h-`` followed by a hash of
+its start time, its name (case and spacing ignored) and its Telegram user id.
+All bad rows are reported together, by row number as a spreadsheet shows it (the
+header is row 1).
+
+iCalendar format
+----------------
+Each VEVENT is an appointment (see :func:`parse_ics`): SUMMARY is the name,
+DESCRIPTION the note, and a Telegram user id is taken from an
+``X-ASHI-TELEGRAM-ID`` property or a ``telegram: 123456`` line in DESCRIPTION.
+Cancelled events, all-day events and events that started more than a day before the
+import are skipped; recurring events are expanded over the next 365 days.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil.rrule import rruleset, rrulestr  # type: ignore[import-untyped]
+from icalendar import Calendar
+
+__all__ = [
+    "RECURRENCE_HORIZON",
+    "AppointmentFileError",
+    "ImportedAppointment",
+    "expand_recurrence",
+    "parse_csv",
+    "parse_ics",
+    "read_appointments",
+]
+
+#: How far ahead occurrences of a recurring event are expanded.
+RECURRENCE_HORIZON = timedelta(days=365)
+#: Events that started before ``now`` minus this are in the past and skipped.
+PAST_GRACE = timedelta(days=1)
+
+_TELEGRAM_ID_MAX = 2**53  # Telegram user ids fit in 52 bits
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedAppointment:
+    """One appointment read from a file."""
+
+    external_id: str
+    """Stable identity for duplicate detection when the file is imported again."""
+    starts_at: datetime
+    """Timezone-aware, in UTC."""
+    name: str | None
+    """The patient's name as written in the calendar."""
+    telegram_user_id: int | None
+    note: str | None
+
+
+class AppointmentFileError(ValueError):
+    """A file that cannot be imported; the message names the file and each problem."""
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems: tuple[str, ...] = tuple(problems)
+        if len(self.problems) == 1:
+            message = f"{source}: {self.problems[0]}"
+        else:
+            listed = "\n".join(f"  {problem}" for problem in self.problems)
+            message = f"{source}: {len(self.problems)} problems:\n{listed}"
+        super().__init__(message)
+
+
+def read_appointments(
+    path: Path, timezone: ZoneInfo, *, now: datetime | None = None
+) -> list[ImportedAppointment]:
+    """Appointments in a ``.csv`` or ``.ics`` file (by suffix, case-insensitive).
+
+    Naive times are in the clinic's ``timezone``. ``now`` (default: the current
+    time) only matters for ``.ics`` files: it sets which events are past and how
+    far recurring events are expanded.
+    """
+    source = str(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".ics"):
+        raise AppointmentFileError(
+            source,
+            [f"unknown file type {path.suffix or '(no suffix)'!r}: expected .csv or .ics"],
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise AppointmentFileError(source, [f"cannot read the file: {exc.strerror}"]) from exc
+    if suffix == ".ics":
+        return parse_ics(data, timezone, source=source, now=now)
+    text = _decode(data, source, " (in Excel, save as 'CSV UTF-8')")
+    return parse_csv(text, timezone, source=source)
+
+
+def _decode(data: bytes, source: str, hint: str = "") -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise AppointmentFileError(
+            source,
+            [f"line {line}: the file is not UTF-8 text{hint}"],
+        ) from exc
+
+
+# --- CSV -----------------------------------------------------------------
+
+_KNOWN_COLUMNS = ("date", "time", "start", "name", "telegram_user_id", "note", "id")
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+_START_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*")
+
+
+class _RowError(Exception):
+    """One problem with one CSV row or calendar event."""
+
+
+def parse_csv(text: str, timezone: ZoneInfo, *, source: str = "<csv>") -> list[ImportedAppointment]:
+    """Appointments in CSV text (format in the module docstring)."""
+    text = text.removeprefix("\ufeff")
+    records = [(number, cells) for number, cells in _csv_records(text) if _filled(cells)]
+    if not records:
+        raise AppointmentFileError(source, ["the file is empty: expected a header row"])
+    header_row, header = records[0]
+    columns = _csv_columns(header, header_row, source)
+
+    appointments: list[ImportedAppointment] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for number, cells in records[1:]:
+        try:
+            appointment = _csv_appointment(cells, columns, len(header), timezone)
+            first = seen.setdefault(appointment.external_id, number)
+            if first != number:
+                raise _RowError(f"same appointment as row {first}")
+        except _RowError as exc:
+            problems.append(f"row {number}: {exc}")
+        else:
+            appointments.append(appointment)
+    if problems:
+        raise AppointmentFileError(source, problems)
+    return appointments
+
+
+def _csv_records(text: str) -> Iterator[tuple[int, list[str]]]:
+    """Records with the row number a spreadsheet shows (blank rows included)."""
+    lines = text.splitlines()
+    header_line = next((line for line in lines if line.strip(" \t,;")), "")
+    delimiter = ";" if header_line.count(";") > header_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    yield from enumerate(reader, start=1)
+
+
+def _filled(cells: Sequence[str]) -> bool:
+    return any(cell.strip() for cell in cells)
+
+
+def _column_key(heading: str) -> str:
+    return re.sub(r"[\s\-]+", "_", heading.strip().lower())
+
+
+def _csv_columns(header: Sequence[str], row: int, source: str) -> dict[str, int]:
+    columns: dict[str, int] = {}
+    problems: list[str] = []
+    for index, heading in enumerate(header):
+        key = _column_key(heading)
+        if key not in _KNOWN_COLUMNS:
+            continue
+        if key in columns:
+            problems.append(f"row {row}: column {key!r} appears twice in the header")
+        columns.setdefault(key, index)
+    if "start" in columns and ("date" in columns or "time" in columns):
+        problems.append(f"row {row}: use either a 'start' column or 'date' and 'time', not both")
+    elif "start" not in columns and not ("date" in columns and "time" in columns):
+        missing = [key for key in ("date", "time") if key not in columns]
+        if len(missing) == 2:
+            problems.append(
+                f"row {row}: the header needs 'date' and 'time' columns, or a 'start' column"
+            )
+        else:
+            problems.append(f"row {row}: the header has no {missing[0]!r} column")
+    if "name" not in columns:
+        problems.append(f"row {row}: the header has no 'name' column")
+    if problems:
+        found = ", ".join(repr(heading.strip()) for heading in header)
+        problems.append(f"row {row}: header read as {found}")
+        raise AppointmentFileError(source, problems)
+    return columns
+
+
+def _csv_appointment(
+    cells: Sequence[str], columns: dict[str, int], header_width: int, timezone: ZoneInfo
+) -> ImportedAppointment:
+    if len(cells) > header_width and _filled(cells[header_width:]):
+        raise _RowError(
+            f"has {len(cells)} cells but the header has {header_width} columns "
+            "(is a value with a delimiter in it missing its quotes?)"
+        )
+
+    def cell(key: str) -> str:
+        index = columns.get(key)
+        if index is None or index >= len(cells):
+            return ""
+        return cells[index].strip()
+
+    problems: list[str] = []
+    starts_at: datetime | None = None
+    try:
+        if "start" in columns:
+            starts_at = _csv_start(cell("start"), timezone)
+        else:
+            starts_at = _csv_date_time(cell("date"), cell("time"), timezone)
+    except _RowError as exc:
+        problems.append(str(exc))
+
+    telegram_user_id: int | None = None
+    try:
+        telegram_user_id = _telegram_id(cell("telegram_user_id"), "telegram_user_id")
+    except _RowError as exc:
+        problems.append(str(exc))
+
+    name = cell("name") or None
+    if name is None and telegram_user_id is None and not problems:
+        problems.append("needs a name or a telegram_user_id")
+    if problems or starts_at is None:
+        raise _RowError("; ".join(problems))
+
+    clinic_id = cell("id")
+    external_id = (
+        f"csv:{clinic_id}"
+        if clinic_id
+        else "csv:h-" + _fingerprint(starts_at, name, telegram_user_id)
+    )
+    return ImportedAppointment(
+        external_id=external_id,
+        starts_at=starts_at,
+        name=name,
+        telegram_user_id=telegram_user_id,
+        note=cell("note") or None,
+    )
+
+
+def _fingerprint(starts_at: datetime, name: str | None, telegram_user_id: int | None) -> str:
+    normalized_name = " ".join((name or "").split()).casefold()
+    key = "\x1f".join(
+        (
+            _utc_iso(starts_at),
+            normalized_name,
+            "" if telegram_user_id is None else str(telegram_user_id),
+        )
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:24]
+
+
+def _csv_date_time(day: str, clock: str, timezone: ZoneInfo) -> datetime:
+    if not day and not clock:
+        raise _RowError("no date and time")
+    problems: list[str] = []
+    parsed_day: date | None = None
+    parsed_time: time | None = None
+    if not day:
+        problems.append("no date")
+    else:
+        try:
+            if not _DATE_RE.fullmatch(day):
+                raise ValueError
+            parsed_day = date.fromisoformat(day)
+        except ValueError:
+            problems.append(f"date {day!r} is not YYYY-MM-DD")
+    if not clock:
+        problems.append("no time")
+    else:
+        match = _TIME_RE.fullmatch(clock)
+        try:
+            if match is None:
+                raise ValueError
+            hour, minute, second = match.groups()
+            parsed_time = time(int(hour), int(minute), int(second or 0))
+        except ValueError:
+            problems.append(f"time {clock!r} is not HH:MM (24-hour)")
+    if problems or parsed_day is None or parsed_time is None:
+        raise _RowError("; ".join(problems))
+    return _localize(datetime.combine(parsed_day, parsed_time), timezone)
+
+
+def _csv_start(value: str, timezone: ZoneInfo) -> datetime:
+    if not value:
+        raise _RowError("no start")
+    try:
+        if not _START_RE.fullmatch(value):
+            raise ValueError
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _RowError(
+            f"start {value!r} is not YYYY-MM-DD HH:MM or ISO 8601 (2025-03-27T09:30+01:00)"
+        ) from None
+    if parsed.tzinfo is None:
+        return _localize(parsed, timezone)
+    return parsed.astimezone(UTC)
+
+
+def _telegram_id(value: str, what: str) -> int | None:
+    if not value:
+        return None
+    if not value.isascii() or not value.isdigit() or int(value) == 0:
+        raise _RowError(f"{what} {value!r} is not a Telegram user id (a positive whole number)")
+    number = int(value)
+    if number >= _TELEGRAM_ID_MAX:
+        raise _RowError(f"{what} {value!r} is too large to be a Telegram user id")
+    return number
+
+
+# --- time zones ----------------------------------------------------------
+
+
+def _localize(local: datetime, timezone: tzinfo) -> datetime:
+    """A naive wall-clock time in ``timezone``, in UTC.
+
+    A time skipped when the clocks go forward is an error; a time that happens
+    twice when they go back is the first of the two (``fold=0``).
+    """
+    aware = local.replace(tzinfo=timezone, fold=0)
+    utc = aware.astimezone(UTC)
+    if utc.astimezone(timezone).replace(tzinfo=None) != local:
+        raise _RowError(
+            f"{local:%Y-%m-%d %H:%M} does not exist in {timezone} (the clocks go forward then)"
+        )
+    return utc
+
+
+def _utc_iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+# --- iCalendar -----------------------------------------------------------
+
+_TELEGRAM_LINE_RE = re.compile(
+    r"^[ \t]*telegram(?:[ _-]?(?:user[ _-]?)?id)?[ \t]*[:=][ \t]*(\S+)[ \t]*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_TELEGRAM_PROPERTY = "X-ASHI-TELEGRAM-ID"
+_UNSUPPORTED_FREQUENCIES = ("SECONDLY", "MINUTELY")
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    earliest: datetime
+    latest: datetime
+
+
+def parse_ics(
+    data: bytes,
+    timezone: ZoneInfo,
+    *,
+    source: str = "<ics>",
+    now: datetime | None = None,
+) -> list[ImportedAppointment]:
+    """Appointments in an iCalendar file, sorted by start time.
+
+    * Each VEVENT is one appointment; ``external_id`` is ``ics:`` + UID, plus
+      ``:`` + the RECURRENCE-ID in UTC ISO 8601 for one occurrence of a
+      recurring event.
+    * DTSTART with a TZID (an IANA name, a Windows name such as
+      ``W. Europe Standard Time``, or any zone defined by a VTIMEZONE in the
+      file) or in UTC is converted to UTC; a floating DTSTART is in the clinic's
+      ``timezone``. A TZID that is none of these is an error.
+    * All-day events (DTSTART is a DATE) and STATUS:CANCELLED events are skipped,
+      as are events that started more than a day before ``now``.
+    * SUMMARY is the name, DESCRIPTION the note. A Telegram user id is read from
+      an ``X-ASHI-TELEGRAM-ID`` property or a ``telegram: 123456`` line in
+      DESCRIPTION.
+    * A recurring event (RRULE, RDATE, EXDATE) yields each occurrence from a day
+      before ``now`` to 365 days after it, each with the occurrence's original
+      start appended to its ``external_id`` (the same value a RECURRENCE-ID for
+      that occurrence has, so a moved occurrence keeps its identity). A VEVENT
+      with a RECURRENCE-ID replaces that occurrence, or cancels it.
+    """
+    if now is None:
+        now = datetime.now(UTC)
+    elif now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    now = now.astimezone(UTC)
+    window = _Window(now - PAST_GRACE, now + RECURRENCE_HORIZON)
+    text = _decode(data, source)
+    try:
+        calendars = Calendar.from_ical(text, multiple=True)
+    except ValueError as exc:
+        raise AppointmentFileError(source, [f"not a valid iCalendar file: {exc}"]) from exc
+    if not calendars:
+        raise AppointmentFileError(source, ["not an iCalendar file: no complete VCALENDAR found"])
+
+    events: list[Any] = [event for calendar in calendars for event in calendar.walk("VEVENT")]
+    problems: list[str] = []
+    overridden = _overridden_occurrences(events, timezone)
+
+    appointments: list[ImportedAppointment] = []
+    for number, event in enumerate(events, start=1):
+        try:
+            appointments.extend(_event_appointments(event, timezone, window, overridden))
+        except (_RowError, ValueError) as exc:  # ValueError: icalendar could not parse it
+            problems.append(f"{_event_label(number, event)}: {exc}")
+
+    seen: set[str] = set()
+    for appointment in appointments:
+        if appointment.external_id in seen:
+            problems.append(f"{appointment.external_id!r} appears more than once")
+        seen.add(appointment.external_id)
+    if problems:
+        raise AppointmentFileError(source, problems)
+    appointments.sort(key=lambda appointment: (appointment.starts_at, appointment.external_id))
+    return appointments
+
+
+def _event_label(number: int, event: Any) -> str:
+    label = f"event {number}"
+    uid = _text(event.get("UID"))
+    summary = _text(event.get("SUMMARY"))
+    if uid:
+        label += f" (UID {uid}"
+        label += f", {summary!r})" if summary else ")"
+    elif summary:
+        label += f" ({summary!r})"
+    return label
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list):  # a property given more than once: take the first
+        value = value[0] if value else ""
+    stripped = str(value).strip()
+    return stripped or None
+
+
+def _overridden_occurrences(events: Iterable[Any], timezone: ZoneInfo) -> set[tuple[str, datetime]]:
+    """(UID, RECURRENCE-ID in UTC) of every occurrence that a VEVENT replaces."""
+    overridden: set[tuple[str, datetime]] = set()
+    for event in events:
+        uid = _text(event.get("UID"))
+        if uid is None or event.get("RECURRENCE-ID") is None:
+            continue
+        try:
+            recurrence_id = _event_time(event, "RECURRENCE-ID", timezone)
+        except (_RowError, ValueError):
+            continue  # reported with the event itself
+        if recurrence_id is not None:
+            overridden.add((uid, recurrence_id))
+    return overridden
+
+
+def _event_time(event: Any, name: str, timezone: ZoneInfo) -> datetime | None:
+    """The property as UTC, or None for a DATE (all-day) value."""
+    prop = event.get(name)
+    if prop is None:
+        raise _RowError(f"no {name}")
+    value = prop.dt
+    if not isinstance(value, datetime):
+        return None
+    if value.tzinfo is None:
+        tzid = prop.params.get("TZID")
+        if tzid:
+            raise _RowError(
+                f"{name} has an unknown time zone {tzid!r} "
+                "(not an IANA or Windows zone name, and not defined in the file)"
+            )
+        return _localize(value, timezone)
+    return value.astimezone(UTC)
+
+
+def _event_appointments(
+    event: Any,
+    timezone: ZoneInfo,
+    window: _Window,
+    overridden: set[tuple[str, datetime]],
+) -> list[ImportedAppointment]:
+    uid = _text(event.get("UID"))
+    if uid is None:
+        raise _RowError("no UID")
+    status = _text(event.get("STATUS"))
+    if status is not None and status.upper() == "CANCELLED":
+        return []
+    starts_at = _event_time(event, "DTSTART", timezone)
+    if starts_at is None:
+        return []  # all-day: not an appointment
+
+    name = _text(event.get("SUMMARY"))
+    note = _text(event.get("DESCRIPTION"))
+    telegram_user_id = _event_telegram_id(event, note)
+    if name is None and telegram_user_id is None:
+        raise _RowError(f"needs a SUMMARY (the patient's name) or {_TELEGRAM_PROPERTY}")
+
+    def appointment(external_id: str, start: datetime) -> ImportedAppointment:
+        return ImportedAppointment(
+            external_id=external_id,
+            starts_at=start,
+            name=name,
+            telegram_user_id=telegram_user_id,
+            note=note,
+        )
+
+    if event.get("RECURRENCE-ID") is not None:
+        recurrence_id = _event_time(event, "RECURRENCE-ID", timezone)
+        if recurrence_id is None or starts_at < window.earliest:
+            return []
+        return [appointment(f"ics:{uid}:{_utc_iso(recurrence_id)}", starts_at)]
+
+    if event.get("RRULE") is None and event.get("RDATE") is None:
+        if starts_at < window.earliest:
+            return []
+        return [appointment(f"ics:{uid}", starts_at)]
+
+    local_start: datetime = event.get("DTSTART").dt
+    if local_start.tzinfo is None:
+        local_start = local_start.replace(tzinfo=timezone)
+    result = []
+    for occurrence in expand_recurrence(
+        local_start,
+        rrules=[rule.to_ical().decode() for rule in _as_list(event.get("RRULE"))],
+        rdates=_date_values(event.get("RDATE")),
+        exdates=_date_values(event.get("EXDATE")),
+        earliest=window.earliest,
+        latest=window.latest,
+    ):
+        if (uid, occurrence) not in overridden:
+            result.append(appointment(f"ics:{uid}:{_utc_iso(occurrence)}", occurrence))
+    return result
+
+
+def _event_telegram_id(event: Any, note: str | None) -> int | None:
+    from_property = _telegram_id(_text(event.get(_TELEGRAM_PROPERTY)) or "", _TELEGRAM_PROPERTY)
+    from_note: int | None = None
+    if note is not None:
+        for match in _TELEGRAM_LINE_RE.finditer(note):
+            value = match.group(1)
+            if value.isascii() and value.isdigit():
+                from_note = _telegram_id(value, "the 'telegram:' line in DESCRIPTION")
+                break
+    if from_property is not None and from_note is not None and from_property != from_note:
+        raise _RowError(
+            f"{_TELEGRAM_PROPERTY} {from_property} and the 'telegram: {from_note}' line "
+            "in DESCRIPTION disagree"
+        )
+    return from_property if from_property is not None else from_note
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _date_values(value: Any) -> list[date | datetime]:
+    """The dates and date-times of RDATE or EXDATE properties (PERIODs: their start)."""
+    values: list[date | datetime] = []
+    for prop in _as_list(value):
+        for item in prop.dts:
+            dt = item.dt
+            if isinstance(dt, tuple):  # PERIOD: (start, end or duration)
+                dt = dt[0]
+            if isinstance(dt, date):
+                values.append(dt)
+    return values
+
+
+def expand_recurrence(
+    start: datetime,
+    *,
+    rrules: Sequence[str],
+    rdates: Sequence[date | datetime] = (),
+    exdates: Sequence[date | datetime] = (),
+    earliest: datetime,
+    latest: datetime,
+) -> list[datetime]:
+    """Starts (UTC) of a recurring event's occurrences between two instants.
+
+    ``start`` is the event's DTSTART, aware, in its own time zone; ``rrules`` are
+    RRULE values (``FREQ=WEEKLY;COUNT=3``). Rules are expanded in local wall-clock
+    time, as RFC 5545 says, so a 18:00 weekly event stays at 18:00 across a
+    daylight-saving change. An occurrence that falls in the hour skipped when the
+    clocks go forward takes the offset from before the change (RFC 5545 3.3.5).
+    RDATE and EXDATE values that are aware are compared in ``start``'s zone,
+    naive ones as wall-clock times; an EXDATE that is a DATE removes that day.
+    """
+    zone = start.tzinfo
+    if zone is None:
+        raise ValueError("start must be timezone-aware")
+
+    def wall_clock(value: datetime) -> datetime:
+        return value.astimezone(zone).replace(tzinfo=None) if value.tzinfo else value
+
+    def utc(local: datetime) -> datetime:
+        return local.replace(tzinfo=zone, fold=0).astimezone(UTC)
+
+    dtstart = start.replace(tzinfo=None)
+    rules = rruleset()
+    rules.rdate(dtstart)  # DTSTART is always the first occurrence
+    for rule in rrules:
+        rules.rrule(_rrule(rule, dtstart, wall_clock))
+    excluded_days: set[date] = set()
+    for value in rdates:
+        if isinstance(value, datetime):
+            rules.rdate(wall_clock(value))
+        else:
+            rules.rdate(datetime.combine(value, dtstart.time()))
+    for value in exdates:
+        if isinstance(value, datetime):
+            rules.exdate(wall_clock(value))
+        else:
+            excluded_days.add(value)
+
+    # Wall-clock bounds a day wider than needed; exact bounds are checked in UTC.
+    low = wall_clock(earliest.astimezone(UTC)) - timedelta(days=1)
+    high = wall_clock(latest.astimezone(UTC)) + timedelta(days=1)
+    found: list[datetime] = []
+    for local in rules.between(low, high, inc=True):
+        if local.date() in excluded_days:
+            continue
+        moment = utc(local)
+        if earliest <= moment <= latest:
+            found.append(moment)
+    return found
+
+
+def _rrule(text: str, dtstart: datetime, wall_clock: Callable[[datetime], datetime]) -> Any:
+    """A dateutil rule for one RRULE value, with UNTIL made wall-clock."""
+    parts = []
+    for part in text.split(";"):
+        key, _, value = part.partition("=")
+        key = key.strip().upper()
+        if key == "FREQ" and value.strip().upper() in _UNSUPPORTED_FREQUENCIES:
+            raise _RowError(f"RRULE frequency {value} is not supported")
+        if key == "UNTIL":
+            value = _wall_clock_until(value, wall_clock)
+        parts.append(f"{key}={value}")
+    try:
+        return rrulestr(";".join(parts), dtstart=dtstart)
+    except (ValueError, TypeError) as exc:
+        raise _RowError(f"RRULE {text!r} cannot be read: {exc}") from None
+
+
+def _wall_clock_until(value: str, wall_clock: Callable[[datetime], datetime]) -> str:
+    value = value.strip()
+    try:
+        if re.fullmatch(r"\d{8}", value):  # a DATE: the whole day is included
+            return datetime.strptime(value, "%Y%m%d").strftime("%Y%m%dT235959")
+        if value.endswith(("Z", "z")):
+            until = datetime.strptime(value[:-1], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+            return wall_clock(until).strftime("%Y%m%dT%H%M%S")
+        datetime.strptime(value, "%Y%m%dT%H%M%S")
+    except ValueError:
+        raise _RowError(f"RRULE UNTIL {value!r} is not a date or date-time") from None
+    return value
