@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
-from bot import export
+from bot import appointments_cli, export
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.content import DEFAULT_LANGUAGE, Content, ContentError
 from bot.logs import configure_logging
@@ -39,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
         help="intakes started that day or later",
     )
     verbs.add_parser("migrate", help="create the database or bring it up to date")
+    appointments_cli.add_parsers(verbs)
     return parser
 
 
@@ -90,10 +91,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.verb == "export":
             settings = _settings(require_token=False)
             sys.stdout.write(asyncio.run(_export(settings, args.format, args.since)))
+        elif args.verb == "appointments":
+            settings = _settings(require_token=False)
+            sys.stdout.write(asyncio.run(appointments_cli.run(args, settings)))
         elif args.verb == "migrate":
             settings = _settings(require_token=False)
             version = asyncio.run(_migrate(settings))
             print(f"database {settings.db_path} is at schema version {version}")
+    except appointments_cli.CliError as exc:
+        print(f"ashi: {exc}", file=sys.stderr)
+        return 1
     except SettingsError as exc:
         for problem in exc.problems:
             print(f"ashi: {problem}", file=sys.stderr)
