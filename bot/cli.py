@@ -55,10 +55,16 @@ async def _export(settings: Settings, fmt: str, since: date | None) -> str:
     try:
         start = datetime.combine(since, datetime.min.time(), settings.timezone) if since else None
         records = await storage.intake_records(since=start)
+        followups = [
+            f
+            for f in await storage.followup_records()
+            if start is None or (f.message.sent_at and f.message.sent_at >= start)
+        ]
     finally:
         await storage.close()
     catalog = Content.load().catalog(DEFAULT_LANGUAGE)
-    return export.to_json(records, catalog) if fmt == "json" else export.to_csv(records, catalog)
+    write = export.to_json if fmt == "json" else export.to_csv
+    return write(records, catalog, followups)
 
 
 async def _migrate(settings: Settings) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot import render
 from bot.content import Catalog
-from storage import IntakeRecord
+from storage import FollowupRecord, IntakeRecord
 
 CSV_COLUMNS = (
     "intake_id",
@@ -27,6 +27,7 @@ CSV_COLUMNS = (
     "value",
     "label",
     "answered_at",
+    "appointment_id",
 )
 
 
@@ -69,9 +70,33 @@ def intake_dict(record: IntakeRecord, catalog: Catalog) -> dict[str, Any]:
     }
 
 
-def to_json(records: Iterable[IntakeRecord], catalog: Catalog) -> str:
-    """All intakes as a JSON document."""
-    data = {"intakes": [intake_dict(record, catalog) for record in records]}
+def followup_dict(record: FollowupRecord, catalog: Catalog) -> dict[str, Any]:
+    """One follow-up check-in as a JSON-ready dictionary."""
+    return {
+        "appointment_id": record.appointment.id,
+        "appointment_starts_at": _iso(record.appointment.starts_at),
+        "telegram_user_id": record.patient.telegram_user_id,
+        "first_name": record.patient.first_name,
+        "sent_at": _iso(record.message.sent_at),
+        "answers": [
+            {
+                "question_id": question_id,
+                "value": value,
+                "label": render.answer_label(catalog, question_id, value),
+            }
+            for question_id, value in record.answers.items()
+        ],
+    }
+
+
+def to_json(
+    records: Iterable[IntakeRecord], catalog: Catalog, followups: Iterable[FollowupRecord] = ()
+) -> str:
+    """All intakes and follow-up check-ins as a JSON document."""
+    data = {
+        "intakes": [intake_dict(record, catalog) for record in records],
+        "followups": [followup_dict(record, catalog) for record in followups],
+    }
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -82,8 +107,11 @@ def _cell(value: object) -> object:
     return value
 
 
-def to_csv(records: Iterable[IntakeRecord], catalog: Catalog) -> str:
-    """All intakes as CSV, one row per answer (an intake without answers gets one row)."""
+def to_csv(
+    records: Iterable[IntakeRecord], catalog: Catalog, followups: Iterable[FollowupRecord] = ()
+) -> str:
+    """All intakes as CSV, one row per answer (an intake without answers gets one row),
+    then one row per follow-up answer (status 'followup', with its appointment id)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -108,6 +136,20 @@ def to_csv(records: Iterable[IntakeRecord], catalog: Catalog) -> str:
                 else value,
                 "label": answer["label"],
                 "answered_at": answer["answered_at"],
+            }
+            writer.writerow({k: _cell(v) for k, v in row.items()})
+    for followup in followups:
+        data = followup_dict(followup, catalog)
+        for answer in data["answers"]:
+            row = {
+                "telegram_user_id": data["telegram_user_id"],
+                "first_name": data["first_name"],
+                "status": "followup",
+                "started_at": data["sent_at"],
+                "question_id": answer["question_id"],
+                "value": answer["value"],
+                "label": answer["label"],
+                "appointment_id": data["appointment_id"],
             }
             writer.writerow({k: _cell(v) for k, v in row.items()})
     return out.getvalue()

@@ -7,7 +7,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from storage.base import StoreBase, appointment_row, message_row, patient_row, ts
-from storage.records import Appointment, DueMessage, PlannedMessage, ScheduledMessage
+from storage.records import (
+    Appointment,
+    DueMessage,
+    FollowupRecord,
+    PlannedMessage,
+    ScheduledMessage,
+)
 
 # A sent follow-up waits for its first answer (the question ids live in bot.intake).
 FIRST_FOLLOWUP_STEP = "fu_soreness"
@@ -274,3 +280,24 @@ class AppointmentStore(StoreBase):
             "SELECT question_id, value FROM followup_answers WHERE outbox_id = ?", (message_id,)
         )
         return {row["question_id"]: json.loads(row["value"]) for row in rows}
+
+    async def followup_records(self) -> list[FollowupRecord]:
+        """Every sent follow-up with its appointment, patient and answers, oldest first."""
+        rows = await self._all(
+            "SELECT o.*, a.id AS a_id, a.patient_id, a.name, a.starts_at, a.note, a.link_token,"
+            " a.external_id, a.status AS a_status, a.attendance, p.id AS p_id,"
+            " p.telegram_user_id, p.chat_id, p.first_name, p.username, p.language,"
+            " p.created_at, p.pending_payload, p.reminders_enabled, p.unreachable_at"
+            " FROM outbox o JOIN appointments a ON a.id = o.appointment_id"
+            " JOIN patients p ON p.id = a.patient_id"
+            " WHERE o.kind = 'followup' AND o.status = 'sent' ORDER BY o.sent_at, o.id"
+        )
+        return [
+            FollowupRecord(
+                appointment=appointment_row(row, id_column="a_id", status_column="a_status"),
+                patient=patient_row(row, id_column="p_id"),
+                message=message_row(row),
+                answers=await self.followup_answers(row["id"]),
+            )
+            for row in rows
+        ]

@@ -125,3 +125,13 @@ class PlannedMessage:
     kind: str
     offset_seconds: int
     due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupRecord:
+    """A sent follow-up check-in and the patient's answers to it."""
+
+    appointment: Appointment
+    patient: Patient
+    message: ScheduledMessage
+    answers: dict[str, object]

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import json
+import os
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -170,3 +175,17 @@ async def reachable_practitioner(emulator: BotApiEmulator) -> Person:
     practitioner.send("/help")
     await practitioner.sees("/delete")
     return practitioner
+
+
+async def export_json(settings: Settings) -> dict[str, Any]:
+    """What `ashi export --format json` prints for the bot's database."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASHI_", "TELEGRAM_"))}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "bot", "export", "--format", "json"),
+        env={**env, "ASHI_DB_PATH": str(settings.db_path)},
+        stdout=asyncio.subprocess.PIPE,
+    )
+    stdout, _ = await process.communicate()
+    data: dict[str, Any] = json.loads(stdout)
+    return data

@@ -14,7 +14,14 @@ from bot.scheduling.appointments import AppointmentBook, NewAppointment
 from bot.scheduling.plan import parse_plan
 from bot.settings import Settings
 from storage import Appointment, Storage, utc_now
-from tests.e2e.conftest import Person, Runner, reachable_practitioner
+from tests.e2e.conftest import (
+    Person,
+    Runner,
+    export_json,
+    pain_questions,
+    reachable_practitioner,
+    safety_questions,
+)
 
 PLAN = "intake:-5s,reminder:-3s,followup:+1s,followup:+4s"
 
@@ -123,5 +130,96 @@ async def test_messages_arrive_on_plan_and_the_answers_are_kept(
         }
         booked = await storage.appointment(appointment.id)
         assert booked is not None and booked.attendance == "confirmed"
+    finally:
+        await storage.close()
+
+    exported = await export_json(settings)
+    first, second = exported["followups"]
+    assert {a["question_id"]: a["label"] for a in first["answers"]} == {
+        "fu_soreness": "8",
+        "fu_compared": "Worse",
+        "fu_warning_signs": "No",
+        "fu_note": "Stiff in the morning",
+    }
+    assert second["telegram_user_id"] == patient.id
+
+
+async def statuses(settings: Settings, appointment: Appointment) -> list[tuple[str, str]]:
+    storage = await Storage.open(settings.db_path)
+    try:
+        return [(m.kind, m.status) for m in await storage.messages_for(appointment.id)]
+    finally:
+        await storage.close()
+
+
+async def test_cancelled_and_opted_out_appointments_send_nothing(
+    emulator: BotApiEmulator, bot: Runner, clinic: AppointmentBook, settings: Settings
+) -> None:
+    async with bot():
+        cancelled = await started(emulator, 4101, "Ann")
+        opted_out = await started(emulator, 4102, "Bea")
+        control = await started(emulator, 4103, "Cal")
+        opted_out.send("/reminders off")
+        await opted_out.sees("Appointment messages are off")
+        gone = await book_in(clinic, 6, telegram_user_id=cancelled.id)
+        assert await clinic.cancel(gone.id)
+        quiet = await book_in(clinic, 6, telegram_user_id=opted_out.id)
+        await book_in(clinic, 6, telegram_user_id=control.id)
+        # Once the control patient's reminder is there, the others' would have been too.
+        await control.sees("Reminder: your appointment", within=8)
+    for person in (cancelled, opted_out):
+        assert not arrived(emulator, person.id, "Reminder: your appointment")
+        assert not arrived(emulator, person.id, "please answer a few questions")
+    assert await statuses(settings, gone) == [
+        ("intake", "cancelled"),
+        ("reminder", "cancelled"),
+        ("followup", "cancelled"),
+        ("followup", "cancelled"),
+    ]
+    assert (await statuses(settings, quiet))[:2] == [("intake", "skipped"), ("reminder", "skipped")]
+
+
+async def test_the_invitation_is_skipped_once_the_intake_is_done(
+    emulator: BotApiEmulator, bot: Runner, clinic: AppointmentBook, settings: Settings
+) -> None:
+    async with bot():
+        patient = await started(emulator, 4201, "Dae")
+        await pain_questions(patient, "Arms")
+        await safety_questions(patient)
+        await patient.tap("Skip", then="Please check your answers")
+        await patient.tap("Confirm", then="Thank you!")
+        appointment = await book_in(clinic, 6, telegram_user_id=patient.id)
+        await patient.sees("Reminder: your appointment", within=8)
+    assert not arrived(emulator, patient.id, "please answer a few questions")
+    assert (await statuses(settings, appointment))[:2] == [
+        ("intake", "skipped"),
+        ("reminder", "sent"),
+    ]
+
+
+async def test_a_personal_link_connects_the_booking_and_starts_its_intake(
+    emulator: BotApiEmulator, bot: Runner, clinic: AppointmentBook, settings: Settings
+) -> None:
+    appointment = await book_in(clinic, 30, name="Eun Lee")
+    assert appointment.link_token and len(appointment.link_token) <= 64
+    patient = Person(emulator, 4301, "Eun")
+    async with bot():
+        patient.send(f"/start {appointment.link_token}")
+        await patient.sees("is now linked to this chat")
+        await patient.sees("Do you agree")
+        await patient.tap("I agree", then="Question 1 of")
+        patient.send("/start not_a_real_apt_link")
+        await patient.sees("continue where you left off")
+        stranger = Person(emulator, 4302, "Mallory")
+        stranger.send(f"/start {appointment.link_token}")
+        await stranger.sees("This link is not valid any more")
+    storage = await Storage.open(settings.db_path)
+    try:
+        linked = await storage.appointment(appointment.id)
+        patient_row = await storage.patient_by_telegram_id(4301)
+        assert linked is not None and patient_row is not None
+        assert linked.patient_id == patient_row.id
+        intake = await storage.open_intake(patient_row.id)
+        assert intake is not None and intake.appointment_id == appointment.id
     finally:
         await storage.close()

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import sys
-
 from bot.emulator.server import BotApiEmulator
 from bot.settings import Settings
 from storage import Storage
@@ -15,6 +10,7 @@ from tests.e2e.conftest import (
     Person,
     Runner,
     consent,
+    export_json,
     pain_questions,
     reachable_practitioner,
     safety_questions,
@@ -227,19 +223,7 @@ async def test_the_export_shows_every_answer_of_a_completed_intake(
         patient.send("Prefers mornings")
         await patient.sees("Please check your answers")
         await patient.tap("Confirm", then="Thank you!")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ASHI_", "TELEGRAM_"))}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "export",
-        "--format",
-        "json",
-        env={**env, "ASHI_DB_PATH": str(settings.db_path)},
-        stdout=asyncio.subprocess.PIPE,
-    )
-    stdout, _ = await process.communicate()
-    [intake] = json.loads(stdout)["intakes"]
+    [intake] = (await export_json(settings))["intakes"]
     assert intake["status"] == "completed"
     labels = {a["question_id"]: a["label"] for a in intake["answers"]}
     assert len(labels) == 22

@@ -79,4 +79,4 @@ async def test_export_prints_every_answer_as_json_and_csv(
     ]
 
     later = ashi("export", "--since", "2999-01-01", cwd=tmp_path, ASHI_DB_PATH=db)
-    assert json.loads(later.stdout) == {"intakes": []}
+    assert json.loads(later.stdout) == {"intakes": [], "followups": []}
