@@ -48,9 +48,9 @@ def decide(
     if quiet is not None:
         release = quiet.release(now, tz)
         if release > now:
-            if is_stale(kind, due.appointment.starts_at, release):
+            if is_stale(kind, due.appointment.starts_at, due.message.due_at, release):
                 return End("dropped", "stale after quiet hours")
             return Hold(release)
-    if is_stale(kind, due.appointment.starts_at, now):
+    if is_stale(kind, due.appointment.starts_at, due.message.due_at, now):
         return End("dropped", "stale: the appointment has started")
     return Send()

@@ -96,10 +96,16 @@ def parse_quiet_hours(text: str) -> QuietHours | None:
     return QuietHours(start, end)
 
 
-def is_stale(kind: MessageKind, appointment_at: datetime, now: datetime) -> bool:
+FOLLOWUP_GRACE = timedelta(days=2)
+
+
+def is_stale(kind: MessageKind, appointment_at: datetime, due_at: datetime, now: datetime) -> bool:
     """Whether a message has lost its point: an intake invitation or a reminder for an
-    appointment that has already started."""
-    return kind is not MessageKind.FOLLOWUP and now >= appointment_at
+    appointment that has already started, or a follow-up more than two days late (the
+    bot was down, or a past appointment was imported)."""
+    if kind is MessageKind.FOLLOWUP:
+        return now - due_at > FOLLOWUP_GRACE
+    return now >= appointment_at
 
 
 STANDARD_PLAN = parse_plan(DEFAULT_PLAN)

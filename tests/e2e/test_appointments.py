@@ -223,3 +223,23 @@ async def test_a_personal_link_connects_the_booking_and_starts_its_intake(
         assert intake is not None and intake.appointment_id == appointment.id
     finally:
         await storage.close()
+
+
+async def test_reschedule_requests_reach_the_practitioner_who_sees_the_day(
+    emulator: BotApiEmulator, bot: Runner, clinic: AppointmentBook
+) -> None:
+    async with bot():
+        practitioner = await reachable_practitioner(emulator)
+        patient = await started(emulator, 4401, "Gil")
+        await book_in(clinic, 3600, telegram_user_id=patient.id)
+        await book_in(clinic, 4, telegram_user_id=patient.id)
+        await patient.sees("Reminder: your appointment", within=8)
+        await patient.tap("I need to reschedule", then="The clinic will contact you")
+        note = await practitioner.sees("Reschedule requested")
+        assert "Gil (id 4401)" in note.text
+
+        practitioner.send("/today")
+        today = await practitioner.sees("Today (")
+        assert today.text.count("Gil: intake in progress") >= 1
+        patient.send("/today")
+        await patient.sees("Sorry, this is not available.")

@@ -65,10 +65,14 @@ def test_quiet_hours_within_a_day_and_off() -> None:
             parse_quiet_hours(bad)
 
 
-def test_only_followups_survive_the_appointment_start() -> None:
+def test_only_followups_survive_the_appointment_start_and_not_for_long() -> None:
     start = datetime(2026, 3, 3, 10, tzinfo=UTC)
+    due = start - timedelta(days=1)
     after = start + timedelta(minutes=1)
-    assert is_stale(MessageKind.REMINDER, start, after)
-    assert is_stale(MessageKind.INTAKE, start, start)
-    assert not is_stale(MessageKind.REMINDER, start, start - timedelta(seconds=1))
-    assert not is_stale(MessageKind.FOLLOWUP, start, after)
+    assert is_stale(MessageKind.REMINDER, start, due, after)
+    assert is_stale(MessageKind.INTAKE, start, due, start)
+    assert not is_stale(MessageKind.REMINDER, start, due, start - timedelta(seconds=1))
+    followup_due = start + timedelta(days=1)
+    assert not is_stale(MessageKind.FOLLOWUP, start, followup_due, followup_due)
+    assert not is_stale(MessageKind.FOLLOWUP, start, followup_due, followup_due + timedelta(days=2))
+    assert is_stale(MessageKind.FOLLOWUP, start, followup_due, followup_due + timedelta(days=3))

@@ -1,0 +1,129 @@
+"""`ashi appointments ...` as the clinic runs it: real processes on a shared database."""
+
+import re
+import shutil
+from pathlib import Path
+
+from bot.intake.service import IntakeService, Who
+from storage import Storage
+from tests.unit.test_cli import ashi
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "ASHI_DB_PATH": str(tmp_path / "ashi.sqlite3"),
+        "ASHI_TIMEZONE": "Europe/London",
+        "ASHI_BOT_USERNAME": "ashi_clinic_bot",
+    }
+
+
+def test_booking_by_name_prints_a_personal_deep_link(tmp_path: Path) -> None:
+    result = ashi(
+        "appointments",
+        "add",
+        "--at",
+        "2031-06-02 09:30",
+        "--name",
+        "Jane Doe",
+        cwd=tmp_path,
+        **env(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "appointment #1 on 2031-06-02 09:30 (Europe/London)" in result.stdout
+    assert "reminder message due 2031-06-01 09:30" in result.stdout
+    link = re.search(r"https://t\.me/ashi_clinic_bot\?start=(\S+)", result.stdout)
+    assert link, result.stdout
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,64}", link.group(1))
+
+    listed = ashi("appointments", "list", "--from", "2031-06-01", cwd=tmp_path, **env(tmp_path))
+    assert "#1  2031-06-02 09:30  Jane Doe  scheduled  not linked" in listed.stdout
+    assert "reminder pending" in listed.stdout
+
+    cancelled = ashi("appointments", "cancel", "1", cwd=tmp_path, **env(tmp_path))
+    assert cancelled.returncode == 0
+    listed = ashi("appointments", "list", "--from", "2031-06-01", cwd=tmp_path, **env(tmp_path))
+    assert "cancelled" in listed.stdout and "reminder cancelled" in listed.stdout
+    again = ashi("appointments", "cancel", "1", cwd=tmp_path, **env(tmp_path))
+    assert again.returncode == 1 and "no scheduled appointment #1" in again.stderr
+
+
+async def test_booking_a_patient_who_started_the_bot_links_at_once(
+    tmp_path: Path, service: IntakeService, storage: Storage
+) -> None:
+    await service.start(Who(user_id=31337, chat_id=31337, first_name="Kim"))
+    result = ashi(
+        "appointments",
+        "add",
+        "--at",
+        "2031-06-02 10:00",
+        "--patient",
+        "31337",
+        cwd=tmp_path,
+        **env(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "t.me" not in result.stdout
+    unknown = ashi(
+        "appointments",
+        "add",
+        "--at",
+        "2031-06-02 10:00",
+        "--patient",
+        "42",
+        cwd=tmp_path,
+        **env(tmp_path),
+    )
+    assert unknown.returncode == 1
+    assert "has not started the bot" in unknown.stderr
+
+
+def test_bad_times_are_refused_clearly(tmp_path: Path) -> None:
+    for at, message in [
+        ("2031-13-01 10:00", "YYYY-MM-DD HH:MM"),
+        ("2031-03-30 01:30", "does not exist in Europe/London"),
+    ]:
+        result = ashi(
+            "appointments", "add", "--at", at, "--name", "X", cwd=tmp_path, **env(tmp_path)
+        )
+        assert result.returncode == 1
+        assert message in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_csv_import_twice_adds_once(tmp_path: Path) -> None:
+    source = tmp_path / "export.csv"
+    shutil.copy(FIXTURES / "appointments.csv", source)
+    first = ashi("appointments", "import", str(source), cwd=tmp_path, **env(tmp_path))
+    assert first.returncode == 0, first.stderr
+    # A-1045 has only an unknown Telegram id and no name: it cannot be reached, so it is skipped.
+    assert "warning: skipped csv:A-1045" in first.stdout
+    assert "imported 4 appointments, 0 already imported" in first.stdout
+    second = ashi("appointments", "import", str(source), cwd=tmp_path, **env(tmp_path))
+    assert "imported 0 appointments, 4 already imported" in second.stdout
+
+
+def test_ics_import_twice_adds_once(tmp_path: Path) -> None:
+    calendar = tmp_path / "clinic.ics"
+    calendar.write_text(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Google Inc//Google Calendar 70.9054//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:one@google.com\r\nDTSTART;TZID=Europe/London:20310602T093000\r\n"
+        "DTEND;TZID=Europe/London:20310602T101500\r\nSUMMARY:Jane Doe\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:two@google.com\r\nDTSTART:20310603T080000Z\r\n"
+        "SUMMARY:John Smith\r\nSTATUS:CANCELLED\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    first = ashi("appointments", "import", str(calendar), cwd=tmp_path, **env(tmp_path))
+    assert "imported 1 appointments, 0 already imported" in first.stdout, first.stderr
+    second = ashi("appointments", "import", str(calendar), cwd=tmp_path, **env(tmp_path))
+    assert "imported 0 appointments, 1 already imported" in second.stdout
+    listed = ashi("appointments", "list", "--from", "2031-06-01", cwd=tmp_path, **env(tmp_path))
+    assert "2031-06-02 09:30  Jane Doe" in listed.stdout
+
+
+def test_an_unreadable_file_is_one_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "appointments.xlsx"
+    bad.write_bytes(b"PK")
+    result = ashi("appointments", "import", str(bad), cwd=tmp_path, **env(tmp_path))
+    assert result.returncode == 1
+    assert "expected .csv or .ics" in result.stderr
