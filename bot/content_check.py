@@ -18,7 +18,14 @@ from bot.emulator.telegram_html import HtmlParseError, parse_html
 from bot.intake.actions import MAX_CALLBACK_BYTES
 from bot.intake.guide import guide_sections
 from bot.intake.outgoing import Reply
-from bot.intake.questionnaire import ORDER, QUESTIONS, Group, Kind, questions_in
+from bot.intake.questionnaire import (
+    FOLLOWUP_QUESTIONS,
+    ORDER,
+    QUESTIONS,
+    Group,
+    Kind,
+    questions_in,
+)
 from bot.intake.service import MAX_TEXT_ANSWER
 from storage import Answer, Intake, IntakeRecord, IntakeStatus, Patient
 
@@ -122,6 +129,9 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
             problems,
         )
         _check_reply(lang, f"answered {qid}", render.answered(catalog, qid, answers[qid]), problems)
+    for q in FOLLOWUP_QUESTIONS:
+        reply = render.followup_reply(catalog, intake_id, q.id)
+        _check_reply(lang, f"follow-up {q.id}", reply, problems)
     _check_reply(lang, "welcome", render.welcome(catalog, LONG), problems)
     for q in questions_in(Group.RED_FLAG):
         advice = render.red_flag_advice(catalog, q.id)
