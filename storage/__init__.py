@@ -5,6 +5,7 @@ from storage.database import Storage
 from storage.records import (
     Answer,
     Appointment,
+    AuditEntry,
     Consent,
     DueMessage,
     FollowupRecord,
@@ -20,6 +21,7 @@ from storage.records import (
 __all__ = [
     "Answer",
     "Appointment",
+    "AuditEntry",
     "Consent",
     "DueMessage",
     "FollowupRecord",

@@ -66,6 +66,7 @@ def intake_row(row: aiosqlite.Row) -> Intake:
         paused=bool(row["paused"]),
         notified_at=dt(row["notified_at"]),
         appointment_id=row["appointment_id"],
+        reviewed_at=dt(row["reviewed_at"]),
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import aiosqlite
 
 from storage.appointments import AppointmentStore
+from storage.audit import AuditStore
 from storage.base import Clock, intake_row, patient_row, ts, utc_now
 from storage.migrate import apply_migrations, schema_version
 from storage.records import (
@@ -32,7 +32,7 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
-class Storage(AppointmentStore):
+class Storage(AppointmentStore, AuditStore):
     """Async access to patients, consents, intakes, answers, red flags, appointments and
     the outbox.
 
@@ -297,21 +297,58 @@ class Storage(AppointmentStore):
 
     async def intake_record(self, intake_id: int) -> IntakeRecord | None:
         """One intake with its patient, answers and red flags."""
-        records = await self._records("WHERE i.id = ?", (intake_id,))
-        return records[0] if records else None
+        intake = await self.intake(intake_id)
+        if intake is None:
+            return None
+        patient = await self.patient(intake.patient_id)
+        if patient is None:
+            return None
+        for record in await self.intake_records(telegram_user_id=patient.telegram_user_id):
+            if record.intake.id == intake_id:
+                return record
+        return None
 
-    async def intake_records(self, *, since: datetime | None = None) -> list[IntakeRecord]:
-        """Every intake (optionally started at or after `since`), oldest first."""
-        if since is None:
-            return await self._records("", ())
-        return await self._records("WHERE i.started_at >= ?", (ts(since),))
+    async def intake_records(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        telegram_user_id: int | None = None,
+        flagged: bool = False,
+        newest_first: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[IntakeRecord]:
+        """Intakes with their patients, answers and red flags, oldest first by default.
 
-    async def _records(self, where: str, params: Sequence[Any]) -> list[IntakeRecord]:
+        Filters: started in [since, until), one patient, or `flagged` (urgent, or completed
+        and not yet reviewed); `limit`/`offset` page through them.
+        """
+        conditions: list[str] = []
+        params: list[Any] = []
+        if since is not None:
+            conditions.append("i.started_at >= ?")
+            params.append(ts(since))
+        if until is not None:
+            conditions.append("i.started_at < ?")
+            params.append(ts(until))
+        if telegram_user_id is not None:
+            conditions.append("p.telegram_user_id = ?")
+            params.append(telegram_user_id)
+        if flagged:
+            conditions.append(
+                "(i.urgent = 1 OR (i.status = 'completed' AND i.reviewed_at IS NULL))"
+            )
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        direction = "DESC" if newest_first else "ASC"
+        page = " LIMIT ? OFFSET ?" if limit is not None else ""
+        if limit is not None:
+            params += [limit, offset]
         rows = await self._all(
             "SELECT i.*, p.id AS p_id, p.telegram_user_id, p.chat_id, p.first_name,"
             " p.username, p.language, p.created_at, p.pending_payload, p.reminders_enabled,"
-            " p.unreachable_at FROM intakes i"
-            f" JOIN patients p ON p.id = i.patient_id {where} ORDER BY i.started_at, i.id",
+            " p.unreachable_at FROM intakes i JOIN patients p ON p.id = i.patient_id"
+            f" {where} ORDER BY i.started_at {direction}, i.id {direction}{page}",
             params,
         )
         if not rows:

@@ -51,6 +51,7 @@ class Intake:
     paused: bool = False
     notified_at: datetime | None = None
     appointment_id: int | None = None
+    reviewed_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,3 +136,14 @@ class FollowupRecord:
     patient: Patient
     message: ScheduledMessage
     answers: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """Who did what to which record, and when."""
+
+    at: datetime
+    actor: int | None
+    action: str
+    subject: int | None
+    detail: str | None
