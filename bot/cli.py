@@ -7,12 +7,11 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime
 from pathlib import Path
 
-from bot import appointments_cli, export
+from bot import appointments_cli, records_cli
 from bot.app import ALLOWED_UPDATES, build_application
-from bot.content import DEFAULT_LANGUAGE, Content, ContentError
+from bot.content import ContentError
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_environment, parse_settings
 from storage import Storage
@@ -30,41 +29,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--db", type=Path, help="database file to use (default: a throw-away temporary one)"
     )
-    exp = verbs.add_parser("export", help="print all intakes to stdout")
-    exp.add_argument("--format", choices=("json", "csv"), default="json")
-    exp.add_argument(
-        "--since",
-        type=date.fromisoformat,
-        metavar="YYYY-MM-DD",
-        help="intakes started that day or later",
-    )
     verbs.add_parser("migrate", help="create the database or bring it up to date")
     appointments_cli.add_parsers(verbs)
+    records_cli.add_parsers(verbs)
     return parser
 
 
 def _settings(require_token: bool) -> Settings:
     return parse_settings(load_environment(), require_token=require_token)
-
-
-async def _export(settings: Settings, fmt: str, since: date | None) -> str:
-    if not settings.db_path.exists():
-        # Creating an empty database here would print "no intakes" for a mistyped path.
-        raise SettingsError([f"no database at {settings.db_path}: check ASHI_DB_PATH."])
-    storage = await Storage.open(settings.db_path)
-    try:
-        start = datetime.combine(since, datetime.min.time(), settings.timezone) if since else None
-        records = await storage.intake_records(since=start)
-        followups = [
-            f
-            for f in await storage.followup_records()
-            if start is None or (f.message.sent_at and f.message.sent_at >= start)
-        ]
-    finally:
-        await storage.close()
-    catalog = Content.load().catalog(DEFAULT_LANGUAGE)
-    write = export.to_json if fmt == "json" else export.to_csv
-    return write(records, catalog, followups)
 
 
 async def _migrate(settings: Settings) -> int:
@@ -96,7 +68,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(run_demo(settings, db_path=args.db))
         elif args.verb == "export":
             settings = _settings(require_token=False)
-            sys.stdout.write(asyncio.run(_export(settings, args.format, args.since)))
+            sys.stdout.write(asyncio.run(records_cli.run_export(args, settings)))
+        elif args.verb == "audit":
+            settings = _settings(require_token=False)
+            sys.stdout.write(asyncio.run(records_cli.run_audit(args, settings)))
         elif args.verb == "appointments":
             settings = _settings(require_token=False)
             sys.stdout.write(asyncio.run(appointments_cli.run(args, settings)))

@@ -1,4 +1,5 @@
-"""Intakes as JSON or CSV for the practitioner's own records."""
+"""Intakes and follow-ups as JSON (the full record) or CSV (one row per intake, one column
+per question, for spreadsheets). Dates are ISO 8601 in the clinic's time zone."""
 
 from __future__ import annotations
 
@@ -6,36 +7,40 @@ import csv
 import io
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot import render
 from bot.content import Catalog
+from bot.intake.questionnaire import ORDER
 from storage import FollowupRecord, IntakeRecord
 
+BOM = "\ufeff"
 CSV_COLUMNS = (
     "intake_id",
     "telegram_user_id",
     "first_name",
     "username",
+    "language",
     "status",
     "urgent",
+    "red_flags",
     "started_at",
     "completed_at",
+    "reviewed_at",
     "start_payload",
-    "content_version",
-    "question_id",
-    "value",
-    "label",
-    "answered_at",
     "appointment_id",
+    "content_version",
+    *ORDER,
 )
 
 
-def _iso(value: Any) -> str | None:
-    return value.isoformat() if value is not None else None
+def _iso(value: datetime | None, tz: ZoneInfo) -> str | None:
+    return value.astimezone(tz).isoformat() if value is not None else None
 
 
-def intake_dict(record: IntakeRecord, catalog: Catalog) -> dict[str, Any]:
+def intake_dict(record: IntakeRecord, catalog: Catalog, tz: ZoneInfo) -> dict[str, Any]:
     """One intake as a JSON-ready dictionary."""
     intake, patient = record.intake, record.patient
     answers = record.decoded_answers()
@@ -49,12 +54,14 @@ def intake_dict(record: IntakeRecord, catalog: Catalog) -> dict[str, Any]:
         },
         "status": intake.status.value,
         "urgent": intake.urgent,
-        "started_at": _iso(intake.started_at),
-        "completed_at": _iso(intake.completed_at),
+        "started_at": _iso(intake.started_at, tz),
+        "completed_at": _iso(intake.completed_at, tz),
+        "reviewed_at": _iso(intake.reviewed_at, tz),
         "start_payload": intake.start_payload,
+        "appointment_id": intake.appointment_id,
         "content_version": intake.content_version,
         "red_flags": [
-            {"flag": flag.flag, "raised_at": _iso(flag.raised_at)} for flag in record.red_flags
+            {"flag": flag.flag, "raised_at": _iso(flag.raised_at, tz)} for flag in record.red_flags
         ],
         "answers": [
             {
@@ -63,21 +70,21 @@ def intake_dict(record: IntakeRecord, catalog: Catalog) -> dict[str, Any]:
                 "label": render.answer_label(
                     catalog, answer.question_id, answers[answer.question_id]
                 ),
-                "answered_at": _iso(answer.answered_at),
+                "answered_at": _iso(answer.answered_at, tz),
             }
             for answer in record.answers
         ],
     }
 
 
-def followup_dict(record: FollowupRecord, catalog: Catalog) -> dict[str, Any]:
+def followup_dict(record: FollowupRecord, catalog: Catalog, tz: ZoneInfo) -> dict[str, Any]:
     """One follow-up check-in as a JSON-ready dictionary."""
     return {
         "appointment_id": record.appointment.id,
-        "appointment_starts_at": _iso(record.appointment.starts_at),
+        "appointment_starts_at": _iso(record.appointment.starts_at, tz),
         "telegram_user_id": record.patient.telegram_user_id,
         "first_name": record.patient.first_name,
-        "sent_at": _iso(record.message.sent_at),
+        "sent_at": _iso(record.message.sent_at, tz),
         "answers": [
             {
                 "question_id": question_id,
@@ -90,13 +97,21 @@ def followup_dict(record: FollowupRecord, catalog: Catalog) -> dict[str, Any]:
 
 
 def to_json(
-    records: Iterable[IntakeRecord], catalog: Catalog, followups: Iterable[FollowupRecord] = ()
+    records: Iterable[IntakeRecord],
+    catalog: Catalog,
+    tz: ZoneInfo,
+    followups: Iterable[FollowupRecord] = (),
 ) -> str:
-    """All intakes and follow-up check-ins as a JSON document."""
+    """Intakes and follow-up check-ins as one JSON document."""
     data = {
-        "intakes": [intake_dict(record, catalog) for record in records],
-        "followups": [followup_dict(record, catalog) for record in followups],
+        "intakes": [intake_dict(record, catalog, tz) for record in records],
+        "followups": [followup_dict(record, catalog, tz) for record in followups],
     }
+    return dump(data)
+
+
+def dump(data: dict[str, Any]) -> str:
+    """A JSON document as exported: UTF-8 text, indented."""
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
@@ -107,49 +122,23 @@ def _cell(value: object) -> object:
     return value
 
 
-def to_csv(
-    records: Iterable[IntakeRecord], catalog: Catalog, followups: Iterable[FollowupRecord] = ()
-) -> str:
-    """All intakes as CSV, one row per answer (an intake without answers gets one row),
-    then one row per follow-up answer (status 'followup', with its appointment id)."""
+def to_csv(records: Iterable[IntakeRecord], catalog: Catalog, tz: ZoneInfo) -> str:
+    """Intakes as CSV for spreadsheets: UTF-8 with a byte-order mark (so Excel reads the
+    accents), one row per intake and one column per question holding the answer's label."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    out.write(BOM)
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for record in records:
-        data = intake_dict(record, catalog)
-        base = {
-            "intake_id": data["intake_id"],
+        data = intake_dict(record, catalog, tz)
+        row: dict[str, object] = {
             **{k: data["patient"][k] for k in ("telegram_user_id", "first_name", "username")},
-            **{k: data[k] for k in ("status", "urgent", "started_at", "completed_at")},
-            "start_payload": data["start_payload"],
-            "content_version": data["content_version"],
+            "language": data["patient"]["language"],
+            **{k: data[k] for k in CSV_COLUMNS[:14] if k in data},
+            "urgent": "yes" if data["urgent"] else "no",
+            "red_flags": "; ".join(flag["flag"] for flag in data["red_flags"]),
         }
-        if not data["answers"]:
-            writer.writerow({k: _cell(v) for k, v in base.items()})
         for answer in data["answers"]:
-            value = answer["value"]
-            row = {
-                **base,
-                "question_id": answer["question_id"],
-                "value": json.dumps(value, ensure_ascii=False)
-                if isinstance(value, list)
-                else value,
-                "label": answer["label"],
-                "answered_at": answer["answered_at"],
-            }
-            writer.writerow({k: _cell(v) for k, v in row.items()})
-    for followup in followups:
-        data = followup_dict(followup, catalog)
-        for answer in data["answers"]:
-            row = {
-                "telegram_user_id": data["telegram_user_id"],
-                "first_name": data["first_name"],
-                "status": "followup",
-                "started_at": data["sent_at"],
-                "question_id": answer["question_id"],
-                "value": answer["value"],
-                "label": answer["label"],
-                "appointment_id": data["appointment_id"],
-            }
-            writer.writerow({k: _cell(v) for k, v in row.items()})
+            row[answer["question_id"]] = answer["label"]
+        writer.writerow({k: _cell(v) for k, v in row.items()})
     return out.getvalue()

@@ -72,11 +72,18 @@ async def test_export_prints_every_answer_as_json_and_csv(
     }
 
     result = ashi("export", "--format", "csv", cwd=tmp_path, ASHI_DB_PATH=db)
-    rows = list(csv.DictReader(io.StringIO(result.stdout)))
-    assert [(r["question_id"], r["value"]) for r in rows] == [
-        ("areas", '["arms"]'),
-        ("cause", "exercise"),
-    ]
+    assert result.stdout.startswith("\ufeff")  # Excel reads UTF-8 with a byte-order mark
+    [row] = list(csv.DictReader(io.StringIO(result.stdout.removeprefix("\ufeff"))))
+    assert (row["areas"], row["cause"], row["intensity"]) == ("Arms", "Exercise or sport", "")
+    assert row["status"] == "in_progress" and row["first_name"] == "Jun"
+
+    out = tmp_path / "export.json"
+    written = ashi("export", "--output", str(out), "--patient", "5", cwd=tmp_path, ASHI_DB_PATH=db)
+    assert written.stdout == f"wrote {out}\n"
+    assert len(json.loads(out.read_text())["intakes"]) == 1
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    nobody = ashi("export", "--patient", "6", cwd=tmp_path, ASHI_DB_PATH=db)
+    assert json.loads(nobody.stdout)["intakes"] == []
 
     later = ashi("export", "--since", "2999-01-01", cwd=tmp_path, ASHI_DB_PATH=db)
     assert json.loads(later.stdout) == {"intakes": [], "followups": []}

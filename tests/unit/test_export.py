@@ -6,6 +6,7 @@ from bot.content import Content
 from bot.export import to_csv, to_json
 from bot.intake.service import IntakeService, Who
 from storage import Storage
+from tests.conftest import CLINIC_TZ
 
 
 async def test_csv_cells_never_start_a_spreadsheet_formula(
@@ -20,9 +21,10 @@ async def test_csv_cells_never_start_a_spreadsheet_formula(
     records = await storage.intake_records()
     catalog = content.catalog("en")
 
-    rows = list(csv.DictReader(io.StringIO(to_csv(records, catalog))))
-    assert {row["first_name"] for row in rows} == {"'=HYPERLINK(1)"}
-    assert [r["value"] for r in rows if r["question_id"] == "areas_other"] == ["'+SUM(A1:A9)"]
+    text = to_csv(records, catalog, CLINIC_TZ).removeprefix("\ufeff")
+    [row] = list(csv.DictReader(io.StringIO(text)))
+    assert row["first_name"] == "'=HYPERLINK(1)"
+    assert row["areas_other"] == "'+SUM(A1:A9)"
     # JSON keeps the exact text: it is not read by spreadsheets.
-    data = json.loads(to_json(records, catalog))
+    data = json.loads(to_json(records, catalog, CLINIC_TZ))
     assert data["intakes"][0]["patient"]["first_name"] == "=HYPERLINK(1)"

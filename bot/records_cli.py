@@ -1,0 +1,120 @@
+"""`ashi export` and `ashi audit`: patient records leave the bot only through here."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from bot import export
+from bot.content import DEFAULT_LANGUAGE, Content
+from bot.settings import Settings, SettingsError
+from storage import Storage
+
+
+def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `export` and `audit` on the `ashi` parser."""
+    exp = verbs.add_parser("export", help="intakes as JSON, CSV or FHIR (stdout or --output)")
+    exp.add_argument("--format", choices=("json", "csv", "fhir"), default="json")
+    exp.add_argument("--patient", type=int, metavar="TELEGRAM_USER_ID", help="one patient only")
+    exp.add_argument(
+        "--since", type=date.fromisoformat, metavar="YYYY-MM-DD", help="started that day or later"
+    )
+    exp.add_argument(
+        "--until", type=date.fromisoformat, metavar="YYYY-MM-DD", help="started that day or before"
+    )
+    exp.add_argument("--output", type=Path, metavar="FILE", help="write here (mode 0600)")
+    audit = verbs.add_parser("audit", help="who viewed, exported, reviewed or erased what")
+    audit.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD")
+
+
+async def _open_existing(settings: Settings) -> Storage:
+    if not settings.db_path.exists():
+        # Creating an empty database here would print "no intakes" for a mistyped path.
+        raise SettingsError([f"no database at {settings.db_path}: check ASHI_DB_PATH."])
+    return await Storage.open(settings.db_path)
+
+
+def _day_start(day: date | None, settings: Settings) -> datetime | None:
+    return datetime.combine(day, time(), settings.timezone) if day else None
+
+
+async def render_export(
+    storage: Storage,
+    settings: Settings,
+    fmt: str,
+    *,
+    patient: int | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> str:
+    """The export document for the filters (shared by the CLI and /export)."""
+    start = _day_start(since, settings)
+    end = _day_start(until + timedelta(days=1), settings) if until else None
+    records = await storage.intake_records(since=start, until=end, telegram_user_id=patient)
+    content = Content.load()
+    catalog = content.catalog(DEFAULT_LANGUAGE)
+    tz = settings.timezone
+    if fmt == "csv":
+        return export.to_csv(records, catalog, tz)
+    if fmt == "fhir":
+        from bot.fhir import bundle
+
+        return export.dump(bundle(records, catalog, version=content.version, timezone=tz))
+    followups = [
+        f
+        for f in await storage.followup_records()
+        if (patient is None or f.patient.telegram_user_id == patient)
+        and (start is None or (f.message.sent_at is not None and f.message.sent_at >= start))
+        and (end is None or (f.message.sent_at is not None and f.message.sent_at < end))
+    ]
+    return export.to_json(records, catalog, tz, followups)
+
+
+async def run_export(args: argparse.Namespace, settings: Settings) -> str:
+    """`ashi export`: the document, or a line saying where it was written."""
+    storage = await _open_existing(settings)
+    try:
+        text = await render_export(
+            storage,
+            settings,
+            args.format,
+            patient=args.patient,
+            since=args.since,
+            until=args.until,
+        )
+        filters = (
+            f"format={args.format} patient={args.patient} since={args.since} until={args.until}"
+        )
+        await storage.audit(None, "export (command line)", args.patient, filters)
+    finally:
+        await storage.close()
+    if args.output is None:
+        return text
+    fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    return f"wrote {args.output}\n"
+
+
+async def run_audit(args: argparse.Namespace, settings: Settings) -> str:
+    """`ashi audit`: one line per entry, oldest first."""
+    storage = await _open_existing(settings)
+    try:
+        entries = await storage.audit_entries(_day_start(args.since, settings))
+    finally:
+        await storage.close()
+    lines = [
+        "\t".join(
+            [
+                entry.at.astimezone(settings.timezone).isoformat(),
+                "command line" if entry.actor is None else f"user {entry.actor}",
+                entry.action,
+                "" if entry.subject is None else f"patient {entry.subject}",
+                entry.detail or "",
+            ]
+        ).rstrip()
+        for entry in entries
+    ]
+    return "\n".join(lines) + "\n" if lines else "no audit entries\n"
