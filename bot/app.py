@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ParseMode
@@ -24,14 +25,18 @@ from bot.content import DEFAULT_LANGUAGE, Content
 from bot.dispatch import Dispatcher
 from bot.handlers.delivery import notify
 from bot.handlers.patient import PatientHandlers, who
+from bot.handlers.practice import BUTTON_PATTERN as PRACTICE_BUTTONS
+from bot.handlers.practice import COMMANDS as PRACTICE_COMMANDS
+from bot.handlers.practice import PracticeHandlers
 from bot.intake.service import IntakeService
+from bot.practice.service import PracticeService
+from bot.records_cli import render_export
 from bot.scheduling.checkins import CheckIns
 from bot.settings import Settings
-from storage import Storage
+from storage import Storage, utc_now
 
 log = logging.getLogger(__name__)
-COMMANDS = ("start", "guide", "help", "cancel", "privacy", "delete", "reminders")
-PRACTITIONER_COMMANDS = ("today",)
+COMMANDS = ("start", "guide", "help", "cancel", "privacy", "mydata", "delete", "reminders")
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 
 
@@ -44,6 +49,7 @@ class Runtime:
         self._storage: Storage | None = None
         self._service: IntakeService | None = None
         self._dispatcher: Dispatcher | None = None
+        self._practice: PracticeService | None = None
 
     @property
     def service(self) -> IntakeService:
@@ -58,6 +64,18 @@ class Runtime:
         if self._storage is None:
             raise RuntimeError("the application has not been initialised")
         return self._storage
+
+    @property
+    def practice(self) -> PracticeService:
+        """The practitioners' service; available between post_init and shutdown."""
+        if self._practice is None:
+            raise RuntimeError("the application has not been initialised")
+        return self._practice
+
+    async def _csv_export(self) -> tuple[str, int]:
+        assert self._storage is not None
+        text = await render_export(self._storage, self.settings, "csv")
+        return text, await self._storage.count_intakes()
 
     async def open(self, bot: Bot) -> None:
         """Open the database, create the services and start the dispatcher."""
@@ -78,6 +96,13 @@ class Runtime:
             practitioner_ids=settings.practitioner_ids,
             timezone=settings.timezone,
             checkins=checkins,
+        )
+        self._practice = PracticeService(
+            self._storage,
+            self.content,
+            practitioner_ids=settings.practitioner_ids,
+            timezone=settings.timezone,
+            csv_export=self._csv_export,
         )
         self._dispatcher = Dispatcher(
             self._storage, checkins, bot, quiet=settings.quiet_hours, timezone=settings.timezone
@@ -107,7 +132,7 @@ async def set_commands(
         code = None if language == DEFAULT_LANGUAGE else language
         await app.bot.set_my_commands(commands, language_code=code)
     staff = content.catalog(DEFAULT_LANGUAGE)
-    names = COMMANDS + PRACTITIONER_COMMANDS
+    names = COMMANDS + PRACTICE_COMMANDS
     for chat_id in sorted(practitioner_ids):
         try:
             await app.bot.set_my_commands(
@@ -127,6 +152,16 @@ async def send_missed_notifications(bot: Bot, service: IntakeService) -> None:
             await service.mark_notified(intake_id)
 
 
+async def purge_expired(storage: Storage, retention_days: int) -> int:
+    """Erase intakes older than the retention period, and record that it happened."""
+    cutoff = utc_now() - timedelta(days=retention_days)
+    purged = await storage.purge_intakes_before(cutoff)
+    if purged:
+        await storage.audit(None, "retention purge", None, f"{purged} intakes")
+        log.info("retention: erased %d intakes older than %d days", purged, retention_days)
+    return purged
+
+
 def build_application(settings: Settings, content: Content | None = None) -> Application:  # type: ignore[type-arg]
     """The bot, wired to its database, content and the Bot API at settings.api_url."""
     if settings.token is None:
@@ -135,6 +170,13 @@ def build_application(settings: Settings, content: Content | None = None) -> App
 
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
         await runtime.open(app.bot)
+        retention = settings.retention_days
+        if retention is not None and app.job_queue is not None:
+
+            async def purge(_: ContextTypes.DEFAULT_TYPE) -> None:
+                await purge_expired(runtime.storage, retention)
+
+            app.job_queue.run_repeating(purge, interval=timedelta(days=1), first=1.0)
         await set_commands(app, runtime.content, runtime.settings.practitioner_ids)
         await send_missed_notifications(app.bot, runtime.service)
 
@@ -150,7 +192,8 @@ def build_application(settings: Settings, content: Content | None = None) -> App
         .post_shutdown(post_shutdown)
         .build()
     )
-    handlers = PatientHandlers(lambda: runtime.service, lambda: runtime.storage, settings)
+    handlers = PatientHandlers(lambda: runtime.service)
+    practice = PracticeHandlers(lambda: runtime.practice)
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE & private
     commands = {
@@ -161,15 +204,17 @@ def build_application(settings: Settings, content: Content | None = None) -> App
         "privacy": handlers.privacy,
         "delete": handlers.delete,
         "reminders": handlers.reminders,
-        "today": handlers.today,
+        "mydata": handlers.mydata,
     }
     app.add_handler(
         MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, handlers.unexpected)
     )
     for name, callback in commands.items():
         app.add_handler(CommandHandler(name, callback, filters=new_message))
+    app.add_handler(CommandHandler(PRACTICE_COMMANDS, practice.command, filters=new_message))
     app.add_handler(MessageHandler(filters.COMMAND & new_message, handlers.unknown_command))
     app.add_handler(MessageHandler(filters.TEXT & new_message, handlers.text))
+    app.add_handler(CallbackQueryHandler(practice.button, pattern=PRACTICE_BUTTONS))
     app.add_handler(CallbackQueryHandler(handlers.button))
     app.add_handler(MessageHandler(new_message, handlers.unexpected))
 

@@ -64,9 +64,8 @@ async def render_export(
         return export.dump(bundle(records, catalog, version=content.version, timezone=tz))
     followups = [
         f
-        for f in await storage.followup_records()
-        if (patient is None or f.patient.telegram_user_id == patient)
-        and (start is None or (f.message.sent_at is not None and f.message.sent_at >= start))
+        for f in await storage.followup_records(patient)
+        if (start is None or (f.message.sent_at is not None and f.message.sent_at >= start))
         and (end is None or (f.message.sent_at is not None and f.message.sent_at < end))
     ]
     return export.to_json(records, catalog, tz, followups)

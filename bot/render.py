@@ -214,16 +214,23 @@ def patient_name(catalog: Catalog, patient: Patient) -> str:
     return f"{name or catalog.text('practitioner.unknown_patient')} (id {patient.telegram_user_id})"
 
 
+def record_keyboard(catalog: Catalog, telegram_user_id: int, intake_id: int | None) -> Keyboard:
+    """The buttons under a practitioner notification: open the record, mark it reviewed."""
+    buttons = [("practitioner.open_button", Action(Verb.OPEN, telegram_user_id))]
+    if intake_id is not None:
+        buttons.append(("practitioner.review_button", Action(Verb.REVIEW, intake_id)))
+    return _row(catalog, buttons)
+
+
 def red_flag_alert(catalog: Catalog, patient: Patient, intake_id: int, question_id: str) -> Reply:
     """The practitioner's alert the moment a patient reports a red flag."""
-    return Reply(
-        catalog.text(
-            "practitioner.red_flag_alert",
-            patient=patient_name(catalog, patient),
-            flag=catalog.short(question_id),
-            intake=intake_id,
-        )
+    text = catalog.text(
+        "practitioner.red_flag_alert",
+        patient=patient_name(catalog, patient),
+        flag=catalog.short(question_id),
+        intake=intake_id,
     )
+    return Reply(text, record_keyboard(catalog, patient.telegram_user_id, None))
 
 
 def local_time(moment: datetime | None, tz: ZoneInfo) -> str:
@@ -260,4 +267,5 @@ def practitioner_summary(catalog: Catalog, record: IntakeRecord, tz: ZoneInfo) -
     ]
     if record.intake.start_payload:
         lines.append(catalog.text("practitioner.payload", payload=record.intake.start_payload))
-    return Reply("\n".join(lines))
+    keyboard = record_keyboard(catalog, record.patient.telegram_user_id, record.intake.id)
+    return Reply("\n".join(lines), keyboard)

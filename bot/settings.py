@@ -48,6 +48,7 @@ class Settings:
     bot_username: str | None = None
     reminder_plan: tuple[PlanEntry, ...] = STANDARD_PLAN
     quiet_hours: QuietHours | None = STANDARD_QUIET_HOURS
+    retention_days: int | None = None
 
     def __repr__(self) -> str:
         return (
@@ -129,6 +130,16 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
     except ValueError as exc:
         problems.append(f"ASHI_QUIET_HOURS: {exc}.")
 
+    retention_days = None
+    retention = env.get("ASHI_RETENTION_DAYS", "").strip().lower()
+    if retention not in ("", "off"):
+        if retention.isdigit() and int(retention) > 0:
+            retention_days = int(retention)
+        else:
+            problems.append(
+                f"ASHI_RETENTION_DAYS must be a whole number of days or off, got {retention!r}."
+            )
+
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -142,4 +153,5 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
         bot_username=bot_username,
         reminder_plan=reminder_plan,
         quiet_hours=quiet_hours,
+        retention_days=retention_days,
     )

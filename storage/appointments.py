@@ -68,6 +68,13 @@ class AppointmentStore(StoreBase):
         row = await self._one("SELECT * FROM appointments WHERE id = ?", (appointment_id,))
         return appointment_row(row) if row else None
 
+    async def patient_appointments(self, patient_id: int) -> list[Appointment]:
+        """A patient's appointments, oldest first."""
+        rows = await self._all(
+            "SELECT * FROM appointments WHERE patient_id = ? ORDER BY starts_at", (patient_id,)
+        )
+        return [appointment_row(row) for row in rows]
+
     async def appointment_by_token(self, token: str) -> Appointment | None:
         """The appointment whose deep-link token this is, if any."""
         row = await self._one("SELECT * FROM appointments WHERE link_token = ?", (token,))
@@ -281,8 +288,9 @@ class AppointmentStore(StoreBase):
         )
         return {row["question_id"]: json.loads(row["value"]) for row in rows}
 
-    async def followup_records(self) -> list[FollowupRecord]:
-        """Every sent follow-up with its appointment, patient and answers, oldest first."""
+    async def followup_records(self, telegram_user_id: int | None = None) -> list[FollowupRecord]:
+        """Sent follow-ups (of one patient, or all) with appointment, patient and answers,
+        oldest first."""
         rows = await self._all(
             "SELECT o.*, a.id AS a_id, a.patient_id, a.name, a.starts_at, a.note, a.link_token,"
             " a.external_id, a.status AS a_status, a.attendance, p.id AS p_id,"
@@ -290,7 +298,9 @@ class AppointmentStore(StoreBase):
             " p.created_at, p.pending_payload, p.reminders_enabled, p.unreachable_at"
             " FROM outbox o JOIN appointments a ON a.id = o.appointment_id"
             " JOIN patients p ON p.id = a.patient_id"
-            " WHERE o.kind = 'followup' AND o.status = 'sent' ORDER BY o.sent_at, o.id"
+            " WHERE o.kind = 'followup' AND o.status = 'sent'"
+            " AND (? IS NULL OR p.telegram_user_id = ?) ORDER BY o.sent_at, o.id",
+            (telegram_user_id, telegram_user_id),
         )
         return [
             FollowupRecord(

@@ -139,20 +139,38 @@ class Storage(AppointmentStore, AuditStore):
             (patient_id, int(given), text_version, self._now()),
         )
 
-    async def latest_consent(self, patient_id: int) -> Consent | None:
-        """The patient's most recent consent decision, if any."""
-        row = await self._one(
-            "SELECT given, text_version, recorded_at FROM consents"
-            " WHERE patient_id = ? ORDER BY id DESC LIMIT 1",
+    async def consents(self, patient_id: int) -> list[Consent]:
+        """Every consent decision of the patient, oldest first."""
+        rows = await self._all(
+            "SELECT given, text_version, recorded_at FROM consents WHERE patient_id = ?"
+            " ORDER BY id",
             (patient_id,),
         )
-        if row is None:
-            return None
-        return Consent(
-            given=bool(row["given"]),
-            text_version=row["text_version"],
-            recorded_at=datetime.fromisoformat(row["recorded_at"]),
-        )
+        return [
+            Consent(
+                given=bool(row["given"]),
+                text_version=row["text_version"],
+                recorded_at=datetime.fromisoformat(row["recorded_at"]),
+            )
+            for row in rows
+        ]
+
+    async def count_intakes(self) -> int:
+        """How many intakes are stored."""
+        row = await self._one("SELECT COUNT(*) AS n FROM intakes", ())
+        return int(row["n"]) if row else 0
+
+    async def purge_intakes_before(self, cutoff: datetime) -> int:
+        """Erase intakes started before `cutoff` (the retention period); returns how many."""
+        cursor = await self._db.execute("DELETE FROM intakes WHERE started_at < ?", (ts(cutoff),))
+        if cursor.rowcount:
+            await self._purge_log()
+        return cursor.rowcount
+
+    async def latest_consent(self, patient_id: int) -> Consent | None:
+        """The patient's most recent consent decision, if any."""
+        consents = await self.consents(patient_id)
+        return consents[-1] if consents else None
 
     # Intakes --------------------------------------------------------------------------
 

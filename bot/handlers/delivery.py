@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -114,6 +114,15 @@ async def deliver(
                 await on_notified(outcome.notified_intake)
         for reply in outcome.replies:
             await send(bot, chat_id, reply)
+        for document in outcome.documents:
+            await with_retries(
+                lambda document=document: bot.send_document(  # type: ignore[misc]
+                    chat_id,
+                    InputFile(document.data, filename=document.filename),
+                    caption=document.caption,
+                    parse_mode=ParseMode.HTML,
+                )
+            )
     finally:
         if query is not None:
             try:

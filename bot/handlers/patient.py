@@ -10,11 +10,8 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.handlers.delivery import deliver
-from bot.intake.outgoing import Outcome, Reply
+from bot.intake.outgoing import Outcome
 from bot.intake.service import IntakeService, Who
-from bot.scheduling.agenda import agenda
-from bot.settings import Settings
-from storage import Storage, utc_now
 
 log = logging.getLogger(__name__)
 START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -38,15 +35,8 @@ def who(update: Update) -> Who | None:
 class PatientHandlers:
     """The callbacks registered with the application; each is a thin translation."""
 
-    def __init__(
-        self,
-        service: Callable[[], IntakeService],
-        storage: Callable[[], Storage],
-        settings: Settings,
-    ) -> None:
+    def __init__(self, service: Callable[[], IntakeService]) -> None:
         self._service = service
-        self._storage = storage
-        self._settings = settings
 
     async def _reply(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: Outcome
@@ -87,6 +77,11 @@ class PatientHandlers:
         if sender := who(update):
             await self._reply(update, context, self._service().privacy(sender))
 
+    async def mydata(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/mydata."""
+        if sender := who(update):
+            await self._reply(update, context, await self._service().mydata(sender))
+
     async def delete(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/delete."""
         if sender := who(update):
@@ -97,21 +92,6 @@ class PatientHandlers:
         if sender := who(update):
             argument = context.args[0].lower() if context.args else None
             await self._reply(update, context, await self._service().reminders(sender, argument))
-
-    async def today(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """/today: practitioners only."""
-        sender = who(update)
-        if sender is None:
-            return
-        catalog = self._service().catalog_for(sender)
-        if sender.user_id not in self._settings.practitioner_ids:
-            log.warning("refused /today for a non-practitioner")
-            outcome = Outcome(replies=[Reply(catalog.text("practitioner.not_available"))])
-        else:
-            tz = self._settings.timezone
-            staff = self._service().staff_catalog
-            outcome = Outcome(replies=await agenda(self._storage(), staff, utc_now(), tz))
-        await self._reply(update, context, outcome)
 
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Any other /command."""

@@ -23,6 +23,13 @@ class Verb(StrEnum):
     ATTEND = "v"  # code: yes / reschedule
     FOLLOWUP_ANSWER = "f"  # a one-tap follow-up answer
     FOLLOWUP_SKIP = "g"  # skip the optional follow-up note
+    # Practitioners only: intake_id holds a patient's Telegram id, an intake id or a page.
+    OPEN = "o"  # open a patient's record
+    REVIEW = "w"  # mark an intake reviewed
+    PAGE = "p"  # a page of /intakes
+
+
+PRACTITIONER_VERBS = frozenset({Verb.OPEN, Verb.REVIEW, Verb.PAGE})
 
 
 @dataclass(frozen=True, slots=True)

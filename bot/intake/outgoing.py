@@ -20,6 +20,13 @@ class Reply:
 
 
 @dataclass(frozen=True, slots=True)
+class Document:
+    filename: str
+    data: bytes
+    caption: str  # Telegram HTML
+
+
+@dataclass(frozen=True, slots=True)
 class Notification:
     chat_id: int
     reply: Reply
@@ -37,3 +44,5 @@ class Outcome:
     notifications: list[Notification] = field(default_factory=list)
     # The completed intake these notifications announce: recorded as notified once sent.
     notified_intake: int | None = None
+    # Files for the patient or practitioner (an export, /mydata).
+    documents: list[Document] = field(default_factory=list)

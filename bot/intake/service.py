@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot import render
 from bot.content import DEFAULT_LANGUAGE, Catalog, Content
-from bot.intake import flow
+from bot.intake import flow, mydata
 from bot.intake.actions import Action, Verb
 from bot.intake.outgoing import Notification, Outcome, Reply
 from bot.intake.questionnaire import AREA_OTHER, QUESTIONS, Kind, question
@@ -214,6 +214,18 @@ class IntakeService:
     def unknown_command(self, who: Who) -> Outcome:
         """A command the bot does not have."""
         return Outcome(replies=[Reply(self.catalog_for(who).text("help.unknown_command"))])
+
+    async def mydata(self, who: Who) -> Outcome:
+        """/mydata: everything stored about the patient, readable and as a JSON file."""
+        catalog = self.catalog_for(who)
+        patient = await self._storage.patient_by_telegram_id(who.user_id)
+        if patient is None:
+            return Outcome(replies=[Reply(catalog.text("mydata.nothing"))])
+        data = await mydata.collect(self._storage, patient, catalog, self._tz)
+        await self._storage.audit(who.user_id, "patient viewed own data", who.user_id)
+        return Outcome(
+            replies=mydata.readable(catalog, data), documents=[mydata.document(catalog, data)]
+        )
 
     async def delete(self, who: Who) -> Outcome:
         """/delete: ask for confirmation first."""
@@ -455,4 +467,12 @@ class IntakeService:
         if code != "yes":
             return Outcome(edit=Reply(catalog.text("delete.kept")))
         await self._storage.delete_patient(patient.id)
-        return Outcome(edit=Reply(catalog.text("delete.done")))
+        await self._storage.audit(
+            patient.telegram_user_id, "erased (/delete)", patient.telegram_user_id
+        )
+        # The practitioners learn that a record went, not whose or what was in it.
+        notice = Reply(self.staff_catalog.text("practitioner.erased"))
+        return Outcome(
+            edit=Reply(catalog.text("delete.done")),
+            notifications=[Notification(chat_id, notice) for chat_id in self._practitioners],
+        )

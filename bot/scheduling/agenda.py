@@ -1,4 +1,4 @@
-"""The practitioner's view of today's and upcoming appointments (/today)."""
+"""The practitioner's view of appointments: /today and /upcoming."""
 
 from __future__ import annotations
 
@@ -22,32 +22,47 @@ async def intake_state(storage: Storage, appointment: Appointment) -> str:
     return "not_started"
 
 
-async def agenda(storage: Storage, catalog: Catalog, now: datetime, tz: ZoneInfo) -> list[Reply]:
-    """Today's appointments and the next seven days', with intake status."""
+async def _urgent(storage: Storage, appointment: Appointment) -> bool:
+    if appointment.patient_id is None:
+        return False
+    patient = await storage.patient(appointment.patient_id)
+    if patient is None:
+        return False
+    latest = await storage.intake_records(
+        telegram_user_id=patient.telegram_user_id, newest_first=True, limit=1
+    )
+    return bool(latest and latest[0].intake.urgent)
+
+
+async def agenda(
+    storage: Storage, catalog: Catalog, now: datetime, tz: ZoneInfo, *, upcoming: bool
+) -> list[Reply]:
+    """Today's appointments, or the next seven days' (from tomorrow), with intake status
+    and a mark for urgent red flags."""
     today = now.astimezone(tz).date()
     midnight = datetime.combine(today, time(), tz)
-    tomorrow = midnight + timedelta(days=1)
-    horizon = midnight + timedelta(days=UPCOMING_DAYS + 1)
-    lines = [catalog.text("practitioner.today_heading", date=today.isoformat())]
-    for heading, start, end, fmt in (
-        (None, midnight, tomorrow, "%H:%M"),
-        ("practitioner.upcoming_heading", tomorrow, horizon, "%a %d %b %H:%M"),
-    ):
-        if heading:
-            lines += ["", catalog.text(heading)]
-        rows = [
-            r for r in await storage.appointments_between(start, end) if r[0].status == "scheduled"
-        ]
-        if not rows:
-            lines.append(catalog.text("practitioner.no_appointments"))
-        for appointment, first_name in rows:
-            state = await intake_state(storage, appointment)
-            lines.append(
-                catalog.text(
-                    "practitioner.appointment_line",
-                    when=appointment.starts_at.astimezone(tz).strftime(fmt),
-                    patient=first_name or appointment.name or "-",
-                    intake=catalog.text(f"practitioner.intake_{state}"),
-                )
-            )
+    if upcoming:
+        start, end, fmt = (
+            midnight + timedelta(days=1),
+            midnight + timedelta(days=8),
+            "%a %d %b %H:%M",
+        )
+        lines = [catalog.text("practitioner.upcoming_heading")]
+    else:
+        start, end, fmt = midnight, midnight + timedelta(days=1), "%H:%M"
+        lines = [catalog.text("practitioner.today_heading", date=today.isoformat())]
+    rows = [r for r in await storage.appointments_between(start, end) if r[0].status == "scheduled"]
+    if not rows:
+        lines.append(catalog.text("practitioner.no_appointments"))
+    for appointment, first_name in rows:
+        state = await intake_state(storage, appointment)
+        line = catalog.text(
+            "practitioner.appointment_line",
+            when=appointment.starts_at.astimezone(tz).strftime(fmt),
+            patient=first_name or appointment.name or "-",
+            intake=catalog.text(f"practitioner.intake_{state}"),
+        )
+        if await _urgent(storage, appointment):
+            line += " " + catalog.text("practitioner.urgent_mark")
+        lines.append(line)
     return render.pack(lines, separator="\n")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot import render
 from bot.content import DEFAULT_LANGUAGE, Catalog, Content
 from bot.intake.actions import Action, Verb
-from bot.intake.outgoing import Notification, Outcome, Reply
+from bot.intake.outgoing import Keyboard, Notification, Outcome, Reply
 from bot.intake.questionnaire import FOLLOWUP, FOLLOWUP_QUESTIONS, Kind
 from bot.scheduling.plan import MessageKind
 from storage import Appointment, DueMessage, Patient, Storage
@@ -105,7 +105,10 @@ class CheckIns:
             patient=render.patient_name(self._staff, due.patient),
             date=self._when(due.appointment)["date"],
         )
-        return self._notify(Reply(text))
+        return self._notify(Reply(text, self._open(due.patient)))
+
+    def _open(self, patient: Patient) -> Keyboard:
+        return render.record_keyboard(self._staff, patient.telegram_user_id, None)
 
     # Answers -----------------------------------------------------------------------------
 
@@ -136,7 +139,7 @@ class CheckIns:
                 patient=render.patient_name(self._staff, patient),
                 **self._when(appointment),
             )
-            outcome.notifications = self._notify(Reply(note))
+            outcome.notifications = self._notify(Reply(note, self._open(patient)))
         return outcome
 
     async def open_followup_text(
@@ -201,4 +204,4 @@ class CheckIns:
             "practitioner.followup_alert", patient=render.patient_name(staff, patient), date=date
         )
         line = render.answer_lines(staff, "practitioner.line", {question_id: value}, [question_id])
-        return self._notify(Reply("\n".join([heading, *line])))
+        return self._notify(Reply("\n".join([heading, *line]), self._open(patient)))

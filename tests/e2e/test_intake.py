@@ -34,6 +34,7 @@ async def test_full_intake_with_several_areas(
             "help",
             "cancel",
             "privacy",
+            "mydata",
             "delete",
             "reminders",
         ]

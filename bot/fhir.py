@@ -1,0 +1,289 @@
+"""Intakes as an HL7 FHIR R4B Bundle: the intake Questionnaire, one Patient per patient and one
+QuestionnaireResponse per intake, as plain JSON-ready dictionaries.
+
+Identifiers are stable: linkIds are the question ids, answer codes are the questionnaire's codes
+(one code system per question, `urn:ashi:answers:<question id>`), and every entry's fullUrl is a
+`urn:uuid:` derived (uuid5) from the ids it stands for, so exporting twice gives the same urls.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.content import Catalog
+from bot.intake import flow
+from bot.intake.questionnaire import AREA_OTHER, ORDER, QUESTIONS, Group, Kind, Question
+from storage import IntakeRecord, IntakeStatus, Patient
+
+QUESTIONNAIRE_URL = "urn:ashi:questionnaire:intake"
+QUESTIONNAIRE_NAME = "AshiIntake"
+QUESTIONNAIRE_TITLE = "Ashi patient intake"
+ANSWER_SYSTEM = "urn:ashi:answers:"
+TELEGRAM_ID_SYSTEM = "urn:ashi:telegram-user-id"
+TAG_SYSTEM = "urn:ashi:tags"
+CONTENT_VERSION_SYSTEM = "urn:ashi:content-version"
+URGENT_TAG = {"system": TAG_SYSTEM, "code": "urgent", "display": "Urgent red flag"}
+MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
+MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
+SHORT_TEXT = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-shortText"
+LANGUAGE_SYSTEM = "urn:ietf:bcp:47"
+
+# QuestionnaireResponse.status (R4B, required binding) for each intake status.
+RESPONSE_STATUS: dict[IntakeStatus, str] = {
+    IntakeStatus.COMPLETED: "completed",
+    IntakeStatus.IN_PROGRESS: "in-progress",
+    IntakeStatus.RESTARTED: "stopped",
+}
+
+# Questions asked only after a given answer to an earlier one (mirrors bot.intake.flow.applies):
+# question id -> (earlier question id, answer code).
+ENABLE_WHEN: dict[str, tuple[str, str]] = {"areas_other": ("areas", AREA_OTHER)}
+
+_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:ashi")
+
+
+class _Text(HTMLParser):
+    """Collects the text of Telegram HTML, with character references resolved."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def plain_text(telegram_html: str) -> str:
+    """Telegram HTML as plain text: tags dropped, entities unescaped."""
+    parser = _Text()
+    parser.feed(telegram_html)
+    parser.close()
+    return "".join(parser.parts).strip()
+
+
+def full_url(*parts: object) -> str:
+    """A stable `urn:uuid:` for the resource named by `parts`."""
+    return f"urn:uuid:{_uuid(*parts)}"
+
+
+def _uuid(*parts: object) -> str:
+    return str(uuid.uuid5(_NAMESPACE, ":".join(str(part) for part in parts)))
+
+
+def answer_system(question_id: str) -> str:
+    """The code system of one question's answer codes."""
+    return f"{ANSWER_SYSTEM}{question_id}"
+
+
+def _coding(catalog: Catalog, question_id: str, code: str) -> dict[str, Any]:
+    return {
+        "system": answer_system(question_id),
+        "code": code,
+        "display": catalog.option(question_id, code),
+    }
+
+
+def _item_type(q: Question) -> str:
+    if q.kind is Kind.SCALE:
+        return "integer"
+    if q.kind is Kind.TEXT:
+        return "text" if q.group is Group.NOTES else "string"
+    return "choice"
+
+
+def _scale_bounds(q: Question) -> tuple[int, int]:
+    values = [int(code) for code in q.codes]
+    return min(values), max(values)
+
+
+def _item_text(catalog: Catalog, question_id: str) -> str:
+    return plain_text(catalog.prompt(question_id))
+
+
+def _questionnaire_item(catalog: Catalog, q: Question) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "extension": [{"url": SHORT_TEXT, "valueString": catalog.short(q.id)}],
+        "linkId": q.id,
+        "text": _item_text(catalog, q.id),
+        "type": _item_type(q),
+        "required": not q.optional,
+    }
+    if q.kind is Kind.SCALE:
+        low, high = _scale_bounds(q)
+        item["extension"] += [
+            {"url": MIN_VALUE, "valueInteger": low},
+            {"url": MAX_VALUE, "valueInteger": high},
+        ]
+    if q.kind is Kind.MULTI:
+        item["repeats"] = True
+    if q.id in ENABLE_WHEN:
+        earlier, code = ENABLE_WHEN[q.id]
+        item["enableWhen"] = [
+            {
+                "question": earlier,
+                "operator": "=",
+                "answerCoding": {"system": answer_system(earlier), "code": code},
+            }
+        ]
+    if q.kind in (Kind.CHOICE, Kind.YES_NO, Kind.MULTI):
+        item["answerOption"] = [{"valueCoding": _coding(catalog, q.id, code)} for code in q.codes]
+    return item
+
+
+def _questionnaire_key(catalog: Catalog, version: str) -> tuple[str, ...]:
+    return ("questionnaire", QUESTIONNAIRE_URL, version, catalog.language)
+
+
+def questionnaire_resource(catalog: Catalog, *, version: str) -> dict[str, Any]:
+    """The intake questionnaire (as asked, in `catalog`'s language) as a FHIR Questionnaire."""
+    return {
+        "resourceType": "Questionnaire",
+        "id": _uuid(*_questionnaire_key(catalog, version)),
+        "language": catalog.language,
+        "url": QUESTIONNAIRE_URL,
+        "version": version,
+        "name": QUESTIONNAIRE_NAME,
+        "title": QUESTIONNAIRE_TITLE,
+        "status": "active",
+        "subjectType": ["Patient"],
+        "item": [_questionnaire_item(catalog, QUESTIONS[qid]) for qid in ORDER],
+    }
+
+
+def _patient_url(patient: Patient) -> str:
+    return full_url("patient", patient.telegram_user_id)
+
+
+def patient_resource(patient: Patient) -> dict[str, Any]:
+    """A patient as FHIR Patient: Telegram id, first name, t.me link and language when known."""
+    resource: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": _uuid("patient", patient.telegram_user_id),
+        "identifier": [{"system": TELEGRAM_ID_SYSTEM, "value": str(patient.telegram_user_id)}],
+    }
+    if patient.first_name:
+        resource["name"] = [{"text": patient.first_name, "given": [patient.first_name]}]
+    if patient.username:
+        resource["telecom"] = [{"system": "url", "value": f"https://t.me/{patient.username}"}]
+    if patient.language:
+        resource["communication"] = [
+            {"language": {"coding": [{"system": LANGUAGE_SYSTEM, "code": patient.language}]}}
+        ]
+    return resource
+
+
+def _iso(moment: datetime, timezone: ZoneInfo) -> str:
+    """An ISO 8601 timestamp with offset, in the clinic's time zone (naive means UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(timezone).isoformat()
+
+
+def _answers(catalog: Catalog, q: Question, value: object) -> list[dict[str, Any]]:
+    """The FHIR answers for one stored value; empty when the value does not fit the question."""
+    if q.kind is Kind.MULTI:
+        codes = value if isinstance(value, list) else []
+        return [
+            {"valueCoding": _coding(catalog, q.id, code)}
+            for code in codes
+            if isinstance(code, str) and code in q.codes
+        ]
+    if q.kind in (Kind.CHOICE, Kind.YES_NO):
+        if isinstance(value, str) and value in q.codes:
+            return [{"valueCoding": _coding(catalog, q.id, value)}]
+        return []
+    if q.kind is Kind.SCALE:
+        low, high = _scale_bounds(q)
+        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+            return [{"valueInteger": value}]
+        return []
+    if isinstance(value, str) and value.strip():
+        return [{"valueString": value}]
+    return []
+
+
+def _response_items(catalog: Catalog, answers: Mapping[str, object]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for q in (QUESTIONS[qid] for qid in ORDER):
+        if q.id not in answers or not flow.applies(q.id, answers):
+            continue
+        found = _answers(catalog, q, answers[q.id])
+        if found:
+            items.append({"linkId": q.id, "text": _item_text(catalog, q.id), "answer": found})
+    return items
+
+
+def response_resource(
+    record: IntakeRecord, catalog: Catalog, *, version: str, timezone: ZoneInfo
+) -> dict[str, Any]:
+    """One intake as a FHIR QuestionnaireResponse; its subject is the patient's entry."""
+    intake, patient = record.intake, record.patient
+    authored = intake.completed_at or intake.started_at
+    subject: dict[str, Any] = {"reference": _patient_url(patient)}
+    if patient.first_name:
+        subject["display"] = patient.first_name
+    # The content version the patient answered under (the texts may have changed since).
+    tags = [{"system": CONTENT_VERSION_SYSTEM, "code": intake.content_version}]
+    if intake.urgent:
+        tags.insert(0, dict(URGENT_TAG))
+    resource: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "id": _uuid("intake", intake.id),
+        "identifier": {"system": "urn:ashi:intake-id", "value": str(intake.id)},
+        "questionnaire": f"{QUESTIONNAIRE_URL}|{version}",
+        "status": RESPONSE_STATUS[intake.status],
+        "subject": subject,
+        "authored": _iso(authored, timezone),
+        "source": dict(subject),
+    }
+    if any(tag["code"] for tag in tags):
+        resource["meta"] = {"tag": [tag for tag in tags if tag["code"]]}
+    items = _response_items(catalog, record.decoded_answers())
+    if items:  # FHIR JSON has no empty arrays
+        resource["item"] = items
+    return resource
+
+
+def bundle(
+    records: Sequence[IntakeRecord],
+    catalog: Catalog,
+    *,
+    version: str,
+    timezone: ZoneInfo,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """A FHIR collection Bundle: the Questionnaire, each distinct Patient, then one
+    QuestionnaireResponse per intake in the order given. `now` is the bundle's timestamp."""
+    questionnaire = questionnaire_resource(catalog, version=version)
+    entries: list[dict[str, Any]] = [
+        {
+            "fullUrl": full_url(*_questionnaire_key(catalog, version)),
+            "resource": questionnaire,
+        }
+    ]
+    seen: set[int] = set()
+    for record in records:
+        patient = record.patient
+        if patient.telegram_user_id not in seen:
+            seen.add(patient.telegram_user_id)
+            entries.append(
+                {"fullUrl": _patient_url(patient), "resource": patient_resource(patient)}
+            )
+    for record in records:
+        entries.append(
+            {
+                "fullUrl": full_url("intake", record.intake.id),
+                "resource": response_resource(record, catalog, version=version, timezone=timezone),
+            }
+        )
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": _iso(now or datetime.now(UTC), timezone),
+        "entry": entries,
+    }

@@ -1,0 +1,121 @@
+"""Practitioner commands and buttons. Only the configured practitioners get an answer;
+anyone else, including forged or replayed button data, learns nothing and is logged."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Collection
+from zoneinfo import ZoneInfo
+
+from bot.content import DEFAULT_LANGUAGE, Catalog, Content
+from bot.intake.actions import Action, Verb
+from bot.intake.outgoing import Document, Outcome, Reply
+from bot.intake.service import Who
+from bot.practice import views
+from bot.scheduling.agenda import agenda
+from storage import Storage, utc_now
+
+log = logging.getLogger(__name__)
+FLAGGED_LIMIT = 30
+CsvExport = Callable[[], Awaitable[tuple[str, int]]]
+
+
+class PracticeService:
+    """What practitioners can see and do in Telegram."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        content: Content,
+        *,
+        practitioner_ids: Collection[int],
+        timezone: ZoneInfo,
+        csv_export: CsvExport,
+    ) -> None:
+        self._storage = storage
+        self._catalog: Catalog = content.catalog(DEFAULT_LANGUAGE)
+        self._practitioners = frozenset(practitioner_ids)
+        self._tz = timezone
+        self._csv_export = csv_export
+
+    async def _refuse(self, who: Who, what: str, *, toast: bool = False) -> Outcome:
+        log.warning("refused %s for a user who is not a practitioner", what)
+        await self._storage.audit(who.user_id, "refused", None, what)
+        text = self._catalog.text("practitioner.not_available")
+        return Outcome(toast=text) if toast else Outcome(replies=[Reply(text)])
+
+    async def command(self, who: Who, name: str, args: list[str]) -> Outcome:
+        """/today, /upcoming, /intakes, /flagged, /patient ID, /export."""
+        if who.user_id not in self._practitioners:
+            return await self._refuse(who, f"/{name}")
+        catalog, tz = self._catalog, self._tz
+        if name in ("today", "upcoming"):
+            await self._storage.audit(who.user_id, f"viewed /{name}")
+            upcoming = name == "upcoming"
+            replies = await agenda(self._storage, catalog, utc_now(), tz, upcoming=upcoming)
+            return Outcome(replies=replies)
+        if name == "intakes":
+            return await self._page(who, 0)
+        if name == "flagged":
+            await self._storage.audit(who.user_id, "viewed /flagged")
+            records = await self._storage.intake_records(
+                flagged=True, newest_first=True, limit=FLAGGED_LIMIT
+            )
+            heading = catalog.text("practitioner.flagged_heading")
+            return Outcome(replies=[views.intake_list(catalog, records, tz, heading=heading)])
+        if name == "patient":
+            if len(args) != 1 or not (args[0].isascii() and args[0].isdigit()):
+                return Outcome(replies=[Reply(catalog.text("practitioner.patient_usage"))])
+            return await self._record(who, int(args[0]))
+        if name == "export":
+            text, count = await self._csv_export()
+            await self._storage.audit(who.user_id, "exported (Telegram)", None, "csv")
+            caption = catalog.text("practitioner.export_caption", count=count)
+            document = Document(f"ashi-intakes-{utc_now():%Y%m%d}.csv", text.encode(), caption)
+            return Outcome(documents=[document])
+        raise ValueError(f"not a practitioner command: {name}")
+
+    async def button(self, who: Who, data: str) -> Outcome:
+        """Open record, mark reviewed, page through intakes."""
+        action = Action.decode(data)
+        if who.user_id not in self._practitioners or action is None:
+            return await self._refuse(who, f"button {data[:64]!r}", toast=True)
+        if action.verb is Verb.OPEN:
+            return await self._record(who, action.intake_id)
+        if action.verb is Verb.REVIEW:
+            reviewed = await self._storage.mark_reviewed(action.intake_id, who.user_id)
+            intake = await self._storage.intake(action.intake_id)
+            patient = await self._storage.patient(intake.patient_id) if intake else None
+            subject = patient.telegram_user_id if patient else None
+            if reviewed:
+                await self._storage.audit(
+                    who.user_id, "marked reviewed", subject, f"intake {action.intake_id}"
+                )
+            key = "practitioner.reviewed" if reviewed else "practitioner.already_reviewed"
+            return Outcome(toast=self._catalog.text(key))
+        return await self._page(who, action.intake_id)
+
+    async def _page(self, who: Who, page: int) -> Outcome:
+        await self._storage.audit(who.user_id, "viewed /intakes", None, f"page {page + 1}")
+        size = views.PAGE_SIZE
+        records = await self._storage.intake_records(
+            newest_first=True, limit=size + 1, offset=page * size
+        )
+        heading = self._catalog.text("practitioner.list_heading", page=page + 1)
+        reply = views.intake_list(
+            self._catalog,
+            records[:size],
+            self._tz,
+            heading=heading,
+            page=page,
+            more=len(records) > size,
+        )
+        return Outcome(replies=[reply])
+
+    async def _record(self, who: Who, telegram_user_id: int) -> Outcome:
+        records = await self._storage.intake_records(telegram_user_id=telegram_user_id)
+        if not records:
+            return Outcome(replies=[Reply(self._catalog.text("practitioner.no_patient"))])
+        await self._storage.audit(who.user_id, "viewed a record", telegram_user_id)
+        followups = await self._storage.followup_records(telegram_user_id)
+        return Outcome(replies=views.patient_record(self._catalog, records, followups, self._tz))

@@ -1,0 +1,132 @@
+"""Practitioner views: lists of intakes and a patient's record, as Telegram HTML."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from bot import render
+from bot.content import Catalog
+from bot.intake.actions import Action, Verb
+from bot.intake.outgoing import Button, Keyboard, Reply
+from storage import FollowupRecord, IntakeRecord
+
+PAGE_SIZE = 8
+
+
+def _status(catalog: Catalog, record: IntakeRecord) -> str:
+    marks = [catalog.text(f"practitioner.status_{record.intake.status.value}")]
+    if record.intake.urgent:
+        marks.append(catalog.text("practitioner.urgent_mark"))
+    if record.intake.reviewed_at is not None:
+        marks.append(catalog.text("practitioner.reviewed_mark"))
+    return ", ".join(marks)
+
+
+def _list_line(catalog: Catalog, record: IntakeRecord, tz: ZoneInfo) -> str:
+    return catalog.text(
+        "practitioner.list_line",
+        intake=record.intake.id,
+        started=render.local_time(record.intake.started_at, tz),
+        patient=render.patient_name(catalog, record.patient),
+        status=_status(catalog, record),
+    )
+
+
+def _open_button(catalog: Catalog, record: IntakeRecord) -> Button:
+    label = f"{catalog.text('practitioner.open_button')} #{record.intake.id}"
+    return Button(label, Action(Verb.OPEN, record.patient.telegram_user_id).encode())
+
+
+def intake_list(
+    catalog: Catalog,
+    records: Sequence[IntakeRecord],
+    tz: ZoneInfo,
+    *,
+    heading: str,
+    page: int | None = None,
+    more: bool = False,
+) -> Reply:
+    """A list of intakes with a button to open each; with `page`, newer/older buttons."""
+    lines = [heading]
+    lines += [_list_line(catalog, r, tz) for r in records] or [catalog.text("practitioner.nothing")]
+    rows: list[tuple[Button, ...]] = []
+    for record in records:
+        row = [_open_button(catalog, record)]
+        if record.intake.status.value == "completed" and record.intake.reviewed_at is None:
+            label = f"{catalog.text('practitioner.review_button')} #{record.intake.id}"
+            row.append(Button(label, Action(Verb.REVIEW, record.intake.id).encode()))
+        rows.append(tuple(row))
+    if page is not None:
+        paging = []
+        if page > 0:
+            newer = catalog.text("practitioner.newer_button")
+            paging.append(Button(newer, Action(Verb.PAGE, page - 1).encode()))
+        if more:
+            older = catalog.text("practitioner.older_button")
+            paging.append(Button(older, Action(Verb.PAGE, page + 1).encode()))
+        if paging:
+            rows.append(tuple(paging))
+    keyboard: Keyboard = tuple(rows)
+    return Reply("\n".join(lines), keyboard)
+
+
+def patient_record(
+    catalog: Catalog,
+    records: Sequence[IntakeRecord],
+    followups: Sequence[FollowupRecord],
+    tz: ZoneInfo,
+) -> list[Reply]:
+    """A patient's record: the latest intake in full, the history of intakes and
+    follow-ups with dates, and pain scores over time."""
+    latest = records[-1]
+    replies = [render.practitioner_summary(catalog, latest, tz)]
+    patient = render.patient_name(catalog, latest.patient)
+    lines = [catalog.text("practitioner.record_heading", patient=patient), ""]
+    lines.append(catalog.text("practitioner.intakes_heading"))
+    lines += [
+        catalog.text(
+            "practitioner.record_line",
+            intake=r.intake.id,
+            started=render.local_time(r.intake.started_at, tz),
+            status=_status(catalog, r),
+        )
+        for r in records
+    ]
+    scores: list[tuple[str, str]] = []
+    for r in records:
+        intensity = r.decoded_answers().get("intensity")
+        if isinstance(intensity, int):
+            moment = render.local_time(r.intake.completed_at or r.intake.started_at, tz)
+            scores.append(
+                (moment, catalog.text("practitioner.pain_line", date=moment, score=intensity))
+            )
+    for f in followups:
+        soreness = f.answers.get("fu_soreness")
+        if isinstance(soreness, int):
+            moment = render.local_time(f.message.sent_at, tz)
+            compared = f.answers.get("fu_compared")
+            label = render.answer_label(catalog, "fu_compared", compared) if compared else "-"
+            line = catalog.text(
+                "practitioner.soreness_line", date=moment, score=soreness, compared=label
+            )
+            scores.append((moment, line))
+    if scores:
+        lines += ["", catalog.text("practitioner.scores_heading")]
+        lines += [line for _, line in sorted(scores)]
+    if followups:
+        lines += ["", catalog.text("practitioner.followups_heading")]
+        for f in followups:
+            # Plain text: the template escapes it once.
+            answers = "; ".join(
+                f"{catalog.short(q)}: {render.answer_label(catalog, q, v)}"
+                for q, v in f.answers.items()
+            )
+            lines.append(
+                catalog.text(
+                    "practitioner.followup_line",
+                    date=render.local_time(f.message.sent_at, tz),
+                    answers=answers,
+                )
+            )
+    return replies + render.pack(lines, separator="\n")
