@@ -1,9 +1,11 @@
 import os
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
 
+from bot.app import purge_expired
 from storage import IntakeStatus, Storage
 from storage.migrate import migrations
 
@@ -73,3 +75,19 @@ async def test_deleting_a_patient_cascades(storage: Storage) -> None:
     assert await storage.intake_records() == []
     assert await storage.latest_consent(patient.id) is None
     assert await storage.answers(intake.id) == {}
+
+
+async def test_retention_purges_old_intakes_and_records_it(tmp_path: Path) -> None:
+    path = tmp_path / "ashi.sqlite3"
+    old = await Storage.open(path, clock=lambda: datetime(2020, 1, 1, tzinfo=UTC))
+    patient = await old.ensure_patient(7, 7, "en")
+    await old.start_intake(patient.id, step="a", content_version="v", start_payload=None)
+    await old.close()
+    db = await Storage.open(path)
+    recent = await db.ensure_patient(8, 8, "en")
+    await db.start_intake(recent.id, step="a", content_version="v", start_payload=None)
+    assert await purge_expired(db, retention_days=30) == 1
+    assert [r.patient.telegram_user_id for r in await db.intake_records()] == [8]
+    [entry] = await db.audit_entries()
+    assert (entry.action, entry.detail) == ("retention purge", "1 intakes")
+    await db.close()

@@ -87,3 +87,16 @@ async def test_export_prints_every_answer_as_json_and_csv(
 
     later = ashi("export", "--since", "2999-01-01", cwd=tmp_path, ASHI_DB_PATH=db)
     assert json.loads(later.stdout) == {"intakes": [], "followups": []}
+
+
+async def test_audit_lists_exports_and_views(tmp_path: Path, storage: Storage) -> None:
+    await storage.audit(777, "viewed a record", 5)
+    db = str(tmp_path / "ashi.sqlite3")
+    ashi("export", "--format", "csv", cwd=tmp_path, ASHI_DB_PATH=db)
+    result = ashi("audit", cwd=tmp_path, ASHI_DB_PATH=db)
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.splitlines()
+    assert first.endswith("user 777\tviewed a record\tpatient 5")
+    assert "command line\texport (command line)" in second
+    later = ashi("audit", "--since", "2999-01-01", cwd=tmp_path, ASHI_DB_PATH=db)
+    assert later.stdout == "no audit entries\n"

@@ -1,0 +1,150 @@
+"""The practitioner's workspace in Telegram, and what everyone else cannot see."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from bot.emulator.server import BotApiEmulator
+from bot.settings import Settings
+from storage import Storage
+from tests.e2e.conftest import (
+    Person,
+    Runner,
+    consent,
+    pain_questions,
+    reachable_practitioner,
+    safety_questions,
+)
+
+PRACTICE_COMMANDS = ("/today", "/upcoming", "/intakes", "/flagged", "/patient 5001", "/export")
+
+
+async def completed_intake(patient: Person, *, red_flag: bool = False) -> None:
+    await consent(patient)
+    await pain_questions(patient, "Neck & shoulders")
+    await safety_questions(patient, yes=("chest pain",) if red_flag else ())
+    patient.send("Prefers mornings")
+    await patient.sees("Please check your answers")
+    await patient.tap("Confirm", then="Thank you!")
+
+
+async def test_a_practitioner_reviews_and_exports_in_telegram(
+    emulator: BotApiEmulator, bot: Runner, settings: Settings
+) -> None:
+    patient = Person(emulator, 5001, "Ines")
+    async with bot():
+        practitioner = await reachable_practitioner(emulator)
+        await completed_intake(patient, red_flag=True)
+        alert = await practitioner.sees("Red flag from Ines")
+        assert [b.text for row in alert.buttons for b in row] == ["Open record"]
+        summary = await practitioner.sees("New intake: Ines")
+        assert [b.text for row in summary.buttons for b in row] == ["Open record", "Mark reviewed"]
+
+        practitioner.seen = summary.message_id
+        await practitioner.tap("Open record")
+        record = await practitioner.sees("Patient record: Ines (id 5001)")
+        assert "Pain over time" in record.text and "pain 7/10 (intake)" in record.text
+        assert "completed, 🚨 urgent" in record.text
+
+        practitioner.send("/flagged")
+        flagged = await practitioner.sees("Needs attention")
+        assert "Ines (id 5001)" in flagged.text
+        await practitioner.tap(f"Mark reviewed #{summary.text.split('Intake #')[1].split()[0]}")
+        practitioner.send("/intakes")
+        listing = await practitioner.sees("Recent intakes, page 1")
+        assert "✔ reviewed" in listing.text
+
+        practitioner.send("/patient 5001")
+        await practitioner.sees("Patient record: Ines")
+        practitioner.send("/patient nobody")
+        await practitioner.sees("Send /patient followed by")
+        practitioner.send("/today")
+        await practitioner.sees("Today (")
+        practitioner.send("/upcoming")
+        await practitioner.sees("Next 7 days")
+
+        practitioner.send("/export")
+        document = await emulator.wait_for(
+            lambda: next((m for m in practitioner.messages() if m.kind == "document"), None)
+        )
+        assert document.filename and document.filename.endswith(".csv")
+        assert document.document is not None
+        text = document.document.decode("utf-8")
+        assert text.startswith("\ufeff")
+        [row] = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+        assert row["first_name"] == "Ines"
+        assert row["areas"] == "Neck & shoulders"
+        assert row["rf_chest_pain"] == "Yes" and row["urgent"] == "yes"
+        assert row["notes"] == "Prefers mornings"
+        assert row["completed_at"].endswith(("+00:00", "+01:00"))  # clinic time, with offset
+
+    storage = await Storage.open(settings.db_path)
+    try:
+        actions = [entry.action for entry in await storage.audit_entries()]
+    finally:
+        await storage.close()
+    for action in ("viewed a record", "viewed /flagged", "marked reviewed", "exported (Telegram)"):
+        assert action in actions
+
+
+async def test_nobody_else_learns_anything(
+    emulator: BotApiEmulator, bot: Runner, settings: Settings
+) -> None:
+    patient = Person(emulator, 5001, "Ines")
+    snoop = Person(emulator, 6666, "Mallory")
+    async with bot():
+        await completed_intake(patient)
+        snoop.send("/start")
+        await snoop.sees("Do you agree")
+        for command in PRACTICE_COMMANDS:
+            snoop.send(command)
+            await snoop.sees("Sorry, this is not available.")
+        # Forged or replayed button data for every practitioner action.
+        target = snoop.messages()[-1].message_id
+        for data in ("o:5001::", "w:1::", "p:0::", "o:1:x:y", "w:999999::"):
+            query = emulator.press_raw(snoop.id, target, data)
+            await emulator.wait_for(lambda q=query: emulator.callback_query(q).answered)
+            assert emulator.callback_query(query).answer_text == "Sorry, this is not available."
+    everything = " ".join(m.text for m in snoop.messages())
+    assert "Ines" not in everything and "5001" not in everything
+    assert not [m for m in snoop.messages() if m.kind == "document"]
+    storage = await Storage.open(settings.db_path)
+    try:
+        refused = [e for e in await storage.audit_entries() if e.action == "refused"]
+        intake = await storage.intake(1)
+    finally:
+        await storage.close()
+    assert len(refused) == len(PRACTICE_COMMANDS) + 5
+    assert all(e.actor == snoop.id for e in refused)
+    assert intake is not None and intake.reviewed_at is None
+
+
+async def test_mydata_and_delete_as_promised(
+    emulator: BotApiEmulator, bot: Runner, settings: Settings
+) -> None:
+    patient = Person(emulator, 5002, "Jo")
+    async with bot():
+        practitioner = await reachable_practitioner(emulator)
+        await completed_intake(patient)
+        patient.send("/mydata")
+        readable = await patient.sees("Everything stored about you")
+        assert "Where it hurts: Neck & shoulders" in readable.text
+        assert "Notes: Prefers mornings" in readable.text
+        document = await emulator.wait_for(
+            lambda: next((m for m in patient.messages() if m.kind == "document"), None)
+        )
+        assert document.document is not None
+        data = json.loads(document.document)
+        assert data["patient"]["telegram_user_id"] == 5002
+        assert data["intakes"][0]["answers"][0]["question_id"] == "areas"
+        assert data["consents"][0]["given"] is True
+
+        patient.send("/delete")
+        await patient.sees("It cannot be undone")
+        await patient.tap("Yes, erase everything")
+        notice = await practitioner.sees("A patient erased everything")
+        assert "Jo" not in notice.text and "5002" not in notice.text
+        patient.send("/mydata")
+        await patient.sees("Nothing is stored about you.")
