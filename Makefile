@@ -19,6 +19,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: lint
+	$(PY) -m bot content check
 	$(PY) -m pytest -q
 
 test-slow: $(STAMP)

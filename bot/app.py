@@ -21,7 +21,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.content import DEFAULT_LANGUAGE, Content
+from bot.content import Content
 from bot.dispatch import Dispatcher
 from bot.handlers.delivery import notify
 from bot.handlers.patient import PatientHandlers, who
@@ -36,7 +36,17 @@ from bot.settings import Settings
 from storage import Storage, utc_now
 
 log = logging.getLogger(__name__)
-COMMANDS = ("start", "guide", "help", "cancel", "privacy", "mydata", "delete", "reminders")
+COMMANDS = (
+    "start",
+    "guide",
+    "help",
+    "cancel",
+    "privacy",
+    "mydata",
+    "delete",
+    "reminders",
+    "language",
+)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 
 
@@ -129,9 +139,9 @@ async def set_commands(
     for language in content.languages:
         catalog = content.catalog(language)
         commands = [BotCommand(name, catalog.text(f"commands.{name}")) for name in COMMANDS]
-        code = None if language == DEFAULT_LANGUAGE else language
+        code = None if language == content.default else language
         await app.bot.set_my_commands(commands, language_code=code)
-    staff = content.catalog(DEFAULT_LANGUAGE)
+    staff = content.staff
     names = COMMANDS + PRACTICE_COMMANDS
     for chat_id in sorted(practitioner_ids):
         try:
@@ -166,7 +176,7 @@ def build_application(settings: Settings, content: Content | None = None) -> App
     """The bot, wired to its database, content and the Bot API at settings.api_url."""
     if settings.token is None:
         raise ValueError("a bot token is needed to build the application")
-    runtime = Runtime(settings, content or Content.load())
+    runtime = Runtime(settings, content or Content.load(default=settings.default_language))
 
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
         await runtime.open(app.bot)
@@ -205,6 +215,7 @@ def build_application(settings: Settings, content: Content | None = None) -> App
         "delete": handlers.delete,
         "reminders": handlers.reminders,
         "mydata": handlers.mydata,
+        "language": handlers.language,
     }
     app.add_handler(
         MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, handlers.unexpected)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from bot import appointments_cli, records_cli
 from bot.app import ALLOWED_UPDATES, build_application
-from bot.content import ContentError
+from bot.content import CONTENT_DIR, Content, ContentError
+from bot.content_check import check_content
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_environment, parse_settings
 from storage import Storage
@@ -32,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     verbs.add_parser("migrate", help="create the database or bring it up to date")
     appointments_cli.add_parsers(verbs)
     records_cli.add_parsers(verbs)
+    content = verbs.add_parser("content", help="check the texts in content/")
+    content.add_argument("action", choices=("check",))
+    content.add_argument("--dir", type=Path, default=CONTENT_DIR, help=argparse.SUPPRESS)
     return parser
 
 
@@ -75,6 +79,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.verb == "appointments":
             settings = _settings(require_token=False)
             sys.stdout.write(asyncio.run(appointments_cli.run(args, settings)))
+        elif args.verb == "content":
+            content = Content.load(args.dir)
+            problems = check_content(content)
+            for problem in problems:
+                print(problem, file=sys.stderr)
+            if problems:
+                print(f"ashi: {len(problems)} content problems", file=sys.stderr)
+                return 1
+            print(f"content OK: {', '.join(content.languages)} (version {content.version})")
         elif args.verb == "migrate":
             settings = _settings(require_token=False)
             version = asyncio.run(_migrate(settings))
@@ -83,8 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ashi: {exc}", file=sys.stderr)
         return 1
     except SettingsError as exc:
-        for problem in exc.problems:
-            print(f"ashi: {problem}", file=sys.stderr)
+        for message in exc.problems:
+            print(f"ashi: {message}", file=sys.stderr)
         return 2
     except ContentError as exc:
         print(f"ashi: content problem: {exc}", file=sys.stderr)

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
-DEFAULT_LANGUAGE = "en"
+# The language every other language is checked against (it must be complete).
+REFERENCE_LANGUAGE = "en"
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 _FILES = ("messages", "questions", "guide")
 
@@ -108,17 +109,23 @@ class Catalog:
 
 
 class Content:
-    """Every language's catalog, and a version hash of the files they came from."""
+    """Every language's catalog, the clinic's default language, and a version hash of
+    the files they came from."""
 
-    def __init__(self, catalogs: Mapping[str, Catalog], version: str) -> None:
-        if DEFAULT_LANGUAGE not in catalogs:
-            raise ContentError(f"content for the default language {DEFAULT_LANGUAGE!r} is missing")
+    def __init__(
+        self, catalogs: Mapping[str, Catalog], version: str, default: str = REFERENCE_LANGUAGE
+    ) -> None:
+        for needed in {REFERENCE_LANGUAGE, default}:
+            if needed not in catalogs:
+                raise ContentError(f"there is no content for the language {needed!r}")
         self._catalogs = dict(catalogs)
         self.version = version
+        self.default = default
 
     @classmethod
-    def load(cls, directory: Path = CONTENT_DIR) -> Content:
-        """Load every language folder under `directory`."""
+    def load(cls, directory: Path = CONTENT_DIR, default: str = REFERENCE_LANGUAGE) -> Content:
+        """Load every language folder under `directory`; `default` serves everyone whose
+        Telegram language has no content."""
         catalogs: dict[str, Catalog] = {}
         digest = hashlib.sha256()
         if not directory.is_dir():
@@ -139,15 +146,24 @@ class Content:
             # messages.toml holds top-level groups; questions and guide keep their file name.
             merged = {**data["messages"], "questions": data["questions"], "guide": data["guide"]}
             catalogs[folder.name] = Catalog(folder.name, merged)
-        return cls(catalogs, digest.hexdigest()[:12])
+        return cls(catalogs, digest.hexdigest()[:12], default)
 
     @property
     def languages(self) -> list[str]:
         """Language codes with content, sorted."""
         return sorted(self._catalogs)
 
+    def language_for(self, language_code: str | None) -> str:
+        """The content language for a Telegram language_code ('ko', 'ko-KR'), else the
+        clinic's default."""
+        base = (language_code or "").split("-")[0].lower()
+        return base if base in self._catalogs else self.default
+
     def catalog(self, language: str | None) -> Catalog:
-        """The catalog for `language`, or the default language's."""
-        if language and language in self._catalogs:
-            return self._catalogs[language]
-        return self._catalogs[DEFAULT_LANGUAGE]
+        """The catalog for a language or language_code, or the default language's."""
+        return self._catalogs[self.language_for(language)]
+
+    @property
+    def staff(self) -> Catalog:
+        """What practitioners read: the clinic's default language."""
+        return self._catalogs[self.default]

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot import render
-from bot.content import Catalog, Content, placeholders
+from bot.content import REFERENCE_LANGUAGE, Catalog, Content, placeholders
 from bot.emulator.telegram_html import HtmlParseError, parse_html
 from bot.intake.actions import MAX_CALLBACK_BYTES
 from bot.intake.guide import guide_sections
@@ -33,6 +34,7 @@ MAX_BUTTON_LABEL = 64
 MAX_COMMAND_DESCRIPTION = 256
 # Worst-case filler: every character needs escaping, so escaped text is longest.
 LONG = "<&>" * 34
+_TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,15 @@ class Problem:
     what: str
 
     def __str__(self) -> str:
-        return f"content/{self.language}: {self.where}: {self.what}"
+        return f"content/{self.language}{file_of(self.where)}: {self.where}: {self.what}"
+
+
+def file_of(key: str) -> str:
+    """The file a dotted key lives in ('' for rendered messages, which span files)."""
+    head = key.split(".", 1)[0]
+    if " " in key or "." not in key:
+        return ""
+    return f"/{head}.toml" if head in ("questions", "guide") else "/messages.toml"
 
 
 def is_plain(key: str) -> bool:
@@ -99,6 +109,8 @@ def _check_texts(reference: Catalog, catalog: Catalog, problems: list[Problem]) 
             limit = MAX_COMMAND_DESCRIPTION if key.startswith("commands.") else MAX_BUTTON_LABEL
             if len(template) > limit:
                 problems.append(Problem(lang, key, f"{len(template)} characters, over {limit}"))
+            if _TAG.search(template):
+                problems.append(Problem(lang, key, "plain text: a tag here would show literally"))
         else:
             filled = catalog.text(key, **dict.fromkeys(expected, LONG))
             _check_reply(lang, key, Reply(filled), problems)
@@ -162,7 +174,7 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
 def check_content(content: Content) -> list[Problem]:
     """Every problem found in every language, compared with the default language."""
     problems: list[Problem] = []
-    reference = content.catalog(None)
+    reference = content.catalog(REFERENCE_LANGUAGE)
     for language in content.languages:
         catalog = content.catalog(language)
         _check_texts(reference, catalog, problems)

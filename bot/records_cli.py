@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from bot import export
-from bot.content import DEFAULT_LANGUAGE, Content
+from bot.content import Content
 from bot.settings import Settings, SettingsError
 from storage import Storage
 
@@ -53,8 +53,8 @@ async def render_export(
     start = _day_start(since, settings)
     end = _day_start(until + timedelta(days=1), settings) if until else None
     records = await storage.intake_records(since=start, until=end, telegram_user_id=patient)
-    content = Content.load()
-    catalog = content.catalog(DEFAULT_LANGUAGE)
+    content = Content.load(default=settings.default_language)
+    catalog = content.staff
     tz = settings.timezone
     if fmt == "csv":
         return export.to_csv(records, catalog, tz)

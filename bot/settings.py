@@ -49,6 +49,7 @@ class Settings:
     reminder_plan: tuple[PlanEntry, ...] = STANDARD_PLAN
     quiet_hours: QuietHours | None = STANDARD_QUIET_HOURS
     retention_days: int | None = None
+    default_language: str = "en"
 
     def __repr__(self) -> str:
         return (
@@ -140,6 +141,13 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
                 f"ASHI_RETENTION_DAYS must be a whole number of days or off, got {retention!r}."
             )
 
+    default_language = env.get("ASHI_DEFAULT_LANGUAGE", "").strip().lower() or "en"
+    if not re.match(r"^[a-z]{2,3}$", default_language):
+        problems.append(
+            "ASHI_DEFAULT_LANGUAGE must be a language code such as en or ko,"
+            f" got {default_language!r}."
+        )
+
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -154,4 +162,5 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
         reminder_plan=reminder_plan,
         quiet_hours=quiet_hours,
         retention_days=retention_days,
+        default_language=default_language,
     )

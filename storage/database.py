@@ -103,6 +103,12 @@ class Storage(AppointmentStore, AuditStore):
             (first_name, username, patient_id),
         )
 
+    async def set_language(self, patient_id: int, language: str) -> None:
+        """Remember the language the patient chose."""
+        await self._db.execute(
+            "UPDATE patients SET language = ? WHERE id = ?", (language, patient_id)
+        )
+
     async def set_pending_payload(self, patient_id: int, payload: str | None) -> None:
         """Keep a deep-link payload until the patient answers the consent question."""
         await self._db.execute(

@@ -38,6 +38,11 @@ class PatientHandlers:
     def __init__(self, service: Callable[[], IntakeService]) -> None:
         self._service = service
 
+    async def _who(self, update: Update) -> Who | None:
+        """The sender, in the language they chose."""
+        sender = who(update)
+        return await self._service().localised(sender) if sender else None
+
     async def _reply(
         self, update: Update, context: ContextTypes.DEFAULT_TYPE, outcome: Outcome
     ) -> None:
@@ -50,7 +55,7 @@ class PatientHandlers:
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/start [PAYLOAD]."""
-        sender = who(update)
+        sender = await self._who(update)
         if sender is None:
             return
         args = context.args or []
@@ -59,62 +64,67 @@ class PatientHandlers:
 
     async def guide(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/guide."""
-        if sender := who(update):
+        if sender := await self._who(update):
             await self._reply(update, context, await self._service().guide(sender))
 
     async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/help."""
-        if sender := who(update):
+        if sender := await self._who(update):
             await self._reply(update, context, self._service().help(sender))
 
     async def cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/cancel."""
-        if sender := who(update):
+        if sender := await self._who(update):
             await self._reply(update, context, await self._service().cancel(sender))
 
     async def privacy(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/privacy."""
-        if sender := who(update):
+        if sender := await self._who(update):
             await self._reply(update, context, self._service().privacy(sender))
+
+    async def language(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/language."""
+        if sender := await self._who(update):
+            await self._reply(update, context, self._service().language_choice(sender))
 
     async def mydata(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/mydata."""
-        if sender := who(update):
+        if sender := await self._who(update):
             await self._reply(update, context, await self._service().mydata(sender))
 
     async def delete(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/delete."""
-        if sender := who(update):
+        if sender := await self._who(update):
             await self._reply(update, context, await self._service().delete(sender))
 
     async def reminders(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/reminders on|off."""
-        if sender := who(update):
+        if sender := await self._who(update):
             argument = context.args[0].lower() if context.args else None
             await self._reply(update, context, await self._service().reminders(sender, argument))
 
     async def unknown_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Any other /command."""
-        if sender := who(update):
+        if sender := await self._who(update):
             await self._reply(update, context, self._service().unknown_command(sender))
 
     async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A plain text message."""
-        sender = who(update)
+        sender = await self._who(update)
         if sender is None or update.message is None or update.message.text is None:
             return
         await self._reply(update, context, await self._service().text(sender, update.message.text))
 
     async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """An inline button press."""
-        sender, query = who(update), update.callback_query
+        sender, query = await self._who(update), update.callback_query
         if sender is None or query is None:
             return
         await self._reply(update, context, await self._service().button(sender, query.data or ""))
 
     async def unexpected(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Stickers, photos, edited messages and anything else without a use."""
-        if sender := who(update):
+        if sender := await self._who(update):
             edited = update.edited_message is not None
             outcome = await self._service().unexpected(sender, edited=edited)
             await self._reply(update, context, outcome)

@@ -18,6 +18,7 @@ class Verb(StrEnum):
     RESUME = "r"  # code: go / again
     NEW = "n"  # start a new intake after a completed one
     DELETE = "x"  # code: yes / no
+    LANGUAGE = "l"  # code: a content language
     # Scheduled messages: intake_id holds the appointment or outbox id instead.
     APPOINTMENT_INTAKE = "i"  # start the intake for an appointment
     ATTEND = "v"  # code: yes / reschedule

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from bot import render
-from bot.content import DEFAULT_LANGUAGE, Catalog, Content
+from bot.content import Catalog, Content
 from bot.intake import flow, mydata
 from bot.intake.actions import Action, Verb
-from bot.intake.outgoing import Notification, Outcome, Reply
+from bot.intake.outgoing import Button, Notification, Outcome, Reply
 from bot.intake.questionnaire import AREA_OTHER, QUESTIONS, Kind, question
 from bot.intake.screening import cautions, is_red_flag
 from bot.scheduling.appointments import LINK_PREFIX
@@ -59,16 +59,24 @@ class IntakeService:
     # Helpers --------------------------------------------------------------------------
 
     def catalog_for(self, who: Who) -> Catalog:
-        """The catalog in the user's Telegram language (or the default)."""
+        """The catalog in the user's language (as chosen, else Telegram's, else the
+        clinic's default)."""
         return self._content.catalog(who.language_code)
+
+    async def localised(self, who: Who) -> Who:
+        """The user with the language they chose (/language) in place of Telegram's."""
+        patient = await self._storage.patient_by_telegram_id(who.user_id)
+        if patient is None or patient.language == who.language_code:
+            return who
+        return replace(who, language_code=patient.language)
 
     @property
     def staff_catalog(self) -> Catalog:
         """Practitioners read the clinic's default language, whatever the patient's."""
-        return self._content.catalog(DEFAULT_LANGUAGE)
+        return self._content.staff
 
     async def _patient(self, who: Who) -> Patient:
-        language = self._content.catalog(who.language_code).language
+        language = self._content.language_for(who.language_code)
         return await self._storage.ensure_patient(who.user_id, who.chat_id, language)
 
     async def _known(self, who: Who) -> tuple[Patient | None, Intake | None]:
@@ -171,6 +179,30 @@ class IntakeService:
             )
             return Outcome(replies=[offer])
         return await self._begin(catalog, patient, payload)
+
+    def language_choice(self, who: Who) -> Outcome:
+        """/language: one button per language, each labelled in its own language."""
+        catalog = self.catalog_for(who)
+        row = tuple(
+            Button(
+                self._content.catalog(code).text("language.name_button"),
+                Action(Verb.LANGUAGE, code=code).encode(),
+            )
+            for code in self._content.languages
+        )
+        return Outcome(replies=[Reply(catalog.text("language.choose"), (row,))])
+
+    async def _set_language(self, who: Who, code: str) -> Outcome:
+        if code not in self._content.languages:
+            return await self._stale(self.catalog_for(who), None)
+        patient = await self._patient(who)
+        await self._storage.set_language(patient.id, code)
+        catalog = self._content.catalog(code)
+        outcome = Outcome(edit=Reply(catalog.text("language.changed")))
+        intake = await self._storage.open_intake(patient.id)
+        if intake is not None and not intake.paused:
+            outcome.replies.append(await self._prompt(catalog, intake))
+        return outcome
 
     async def reminders(self, who: Who, argument: str | None) -> Outcome:
         """/reminders on|off: the patient's choice about appointment messages, kept."""
@@ -285,6 +317,8 @@ class IntakeService:
         """A button press. Buttons from old messages or forged data are answered safely."""
         catalog = self.catalog_for(who)
         action = Action.decode(data)
+        if action is not None and action.verb is Verb.LANGUAGE:
+            return await self._set_language(who, action.code)
         patient, intake = await self._known(who)
         if action is None or patient is None:
             return await self._stale(catalog, intake)

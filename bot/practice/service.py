@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable, Collection
 from zoneinfo import ZoneInfo
 
-from bot.content import DEFAULT_LANGUAGE, Catalog, Content
+from bot.content import Catalog, Content
 from bot.intake.actions import Action, Verb
 from bot.intake.outgoing import Document, Outcome, Reply
 from bot.intake.service import Who
@@ -33,7 +33,7 @@ class PracticeService:
         csv_export: CsvExport,
     ) -> None:
         self._storage = storage
-        self._catalog: Catalog = content.catalog(DEFAULT_LANGUAGE)
+        self._catalog: Catalog = content.staff
         self._practitioners = frozenset(practitioner_ids)
         self._tz = timezone
         self._csv_export = csv_export

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from zoneinfo import ZoneInfo
 
 from bot import render
-from bot.content import DEFAULT_LANGUAGE, Catalog, Content
+from bot.content import Catalog, Content
 from bot.intake.actions import Action, Verb
 from bot.intake.outgoing import Keyboard, Notification, Outcome, Reply
 from bot.intake.questionnaire import FOLLOWUP, FOLLOWUP_QUESTIONS, Kind
@@ -50,7 +50,7 @@ class CheckIns:
 
     @property
     def _staff(self) -> Catalog:
-        return self._content.catalog(DEFAULT_LANGUAGE)
+        return self._content.staff
 
     def _when(self, appointment: Appointment) -> dict[str, str]:
         local = appointment.starts_at.astimezone(self._tz)

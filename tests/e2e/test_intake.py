@@ -37,6 +37,7 @@ async def test_full_intake_with_several_areas(
             "mydata",
             "delete",
             "reminders",
+            "language",
         ]
 
         await consent(patient)
