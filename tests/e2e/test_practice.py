@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from functools import partial
 
 from bot.emulator.server import BotApiEmulator
+from bot.emulator.world import CallbackQueryState
 from bot.settings import Settings
 from storage import Storage
 from tests.e2e.conftest import (
@@ -17,6 +19,12 @@ from tests.e2e.conftest import (
     reachable_practitioner,
     safety_questions,
 )
+
+
+def answered(emulator: BotApiEmulator, query: str) -> CallbackQueryState | None:
+    state = emulator.callback_query(query)
+    return state if state.answered else None
+
 
 PRACTICE_COMMANDS = ("/today", "/upcoming", "/intakes", "/flagged", "/patient 5001", "/export")
 
@@ -105,8 +113,8 @@ async def test_nobody_else_learns_anything(
         target = snoop.messages()[-1].message_id
         for data in ("o:5001::", "w:1::", "p:0::", "o:1:x:y", "w:999999::"):
             query = emulator.press_raw(snoop.id, target, data)
-            await emulator.wait_for(lambda q=query: emulator.callback_query(q).answered)
-            assert emulator.callback_query(query).answer_text == "Sorry, this is not available."
+            state = await emulator.wait_for(partial(answered, emulator, query))
+            assert state.answer_text == "Sorry, this is not available."
     everything = " ".join(m.text for m in snoop.messages())
     assert "Ines" not in everything and "5001" not in everything
     assert not [m for m in snoop.messages() if m.kind == "document"]
