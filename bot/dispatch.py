@@ -24,7 +24,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from bot.handlers.delivery import markup, notify
 from bot.scheduling.checkins import CheckIns
 from bot.scheduling.decide import End, Hold, decide
-from bot.scheduling.plan import MessageKind, QuietHours
+from bot.scheduling.plan import MessageKind, QuietHours, fresh_intake_since
 from storage import DueMessage, Storage, utc_now
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,9 @@ class Dispatcher:
     async def _handle(self, chat_id: int, due: DueMessage) -> None:
         now = self._clock()
         intake_done = MessageKind(due.message.kind) is MessageKind.INTAKE and (
-            await self._storage.has_completed_intake_for(due.appointment)
+            await self._storage.has_completed_intake_for(
+                due.appointment, fresh_intake_since(due.appointment.starts_at)
+            )
         )
         decision = decide(due, now, quiet=self._quiet, tz=self._tz, intake_done=intake_done)
         if isinstance(decision, End):

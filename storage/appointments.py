@@ -126,16 +126,15 @@ class AppointmentStore(StoreBase):
             "UPDATE appointments SET attendance = ? WHERE id = ?", (attendance, appointment_id)
         )
 
-    async def has_completed_intake_for(self, appointment: Appointment) -> bool:
-        """Whether the patient has completed an intake for this appointment (or since it
-        was booked), so that an intake invitation is not needed."""
+    async def has_completed_intake_for(self, appointment: Appointment, since: datetime) -> bool:
+        """Whether the patient completed an intake for this appointment, or any intake
+        since `since` (a recent one serves the next appointment too)."""
         if appointment.patient_id is None:
             return False
         row = await self._one(
-            "SELECT 1 FROM intakes i JOIN appointments a ON a.id = ?"
-            " WHERE i.patient_id = ? AND i.status = 'completed'"
-            " AND (i.appointment_id = a.id OR i.completed_at >= a.created_at) LIMIT 1",
-            (appointment.id, appointment.patient_id),
+            "SELECT 1 FROM intakes WHERE patient_id = ? AND status = 'completed'"
+            " AND (appointment_id = ? OR completed_at >= ?) LIMIT 1",
+            (appointment.patient_id, appointment.id, ts(since)),
         )
         return row is not None
 

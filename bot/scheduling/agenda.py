@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from bot import render
 from bot.content import Catalog
 from bot.intake.outgoing import Reply
+from bot.scheduling.plan import fresh_intake_since
 from storage import Appointment, Storage
 
 UPCOMING_DAYS = 7
@@ -15,7 +16,9 @@ UPCOMING_DAYS = 7
 
 async def intake_state(storage: Storage, appointment: Appointment) -> str:
     """done, in_progress or not_started: how far the patient is with the intake."""
-    if await storage.has_completed_intake_for(appointment):
+    if await storage.has_completed_intake_for(
+        appointment, fresh_intake_since(appointment.starts_at)
+    ):
         return "done"
     if appointment.patient_id is not None and await storage.open_intake(appointment.patient_id):
         return "in_progress"

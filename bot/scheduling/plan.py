@@ -97,6 +97,13 @@ def parse_quiet_hours(text: str) -> QuietHours | None:
 
 
 FOLLOWUP_GRACE = timedelta(days=2)
+# An intake completed this long before an appointment still describes the patient.
+INTAKE_FRESH = timedelta(days=30)
+
+
+def fresh_intake_since(appointment_at: datetime) -> datetime:
+    """The earliest completion time of an intake that makes an invitation unnecessary."""
+    return appointment_at - INTAKE_FRESH
 
 
 def is_stale(kind: MessageKind, appointment_at: datetime, due_at: datetime, now: datetime) -> bool:
