@@ -119,11 +119,15 @@ class Runtime:
         )
         self._dispatcher.start()
 
-    async def close(self) -> None:
-        """Stop the dispatcher and close the database."""
+    async def stop_dispatcher(self) -> None:
+        """Stop sending scheduled messages (while the bot's connection is still open)."""
         if self._dispatcher is not None:
             await self._dispatcher.stop()
             self._dispatcher = None
+
+    async def close(self) -> None:
+        """Stop the dispatcher (if still running) and close the database."""
+        await self.stop_dispatcher()
         if self._storage is not None:
             await self._storage.close()
             self._storage = None
@@ -190,6 +194,9 @@ def build_application(settings: Settings, content: Content | None = None) -> App
         await set_commands(app, runtime.content, runtime.settings.practitioner_ids)
         await send_missed_notifications(app.bot, runtime.service)
 
+    async def post_stop(app: Application) -> None:  # type: ignore[type-arg]
+        await runtime.stop_dispatcher()
+
     async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
         await runtime.close()
 
@@ -199,6 +206,7 @@ def build_application(settings: Settings, content: Content | None = None) -> App
         .base_url(settings.api_url)
         .rate_limiter(AIORateLimiter(max_retries=3))
         .post_init(post_init)
+        .post_stop(post_stop)
         .post_shutdown(post_shutdown)
         .build()
     )
@@ -275,6 +283,8 @@ async def serving(app: Application, *, poll_timeout: int = 10) -> AsyncIterator[
                 await app.updater.stop()
             if app.running:
                 await app.stop()
+            if app.post_stop is not None:
+                await app.post_stop(app)
     finally:
         await app.shutdown()
         if app.post_shutdown is not None:

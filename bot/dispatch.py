@@ -13,7 +13,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -25,17 +25,34 @@ from bot.handlers.delivery import markup, notify
 from bot.scheduling.checkins import CheckIns
 from bot.scheduling.decide import End, Hold, decide
 from bot.scheduling.plan import MessageKind, QuietHours, fresh_intake_since
-from storage import DueMessage, Storage, utc_now
+from storage import DueMessage, Storage
 
 log = logging.getLogger(__name__)
 PER_CHAT_INTERVAL = 1.0  # Telegram: about one message per second in one chat
+# Telegram allows about 30 messages per second overall. Scheduled messages go out evenly
+# at two thirds of that: bursts at the full rate draw 429s (which halt all of the bot's
+# requests, patients' replies included, until retry_after), and a restarted process,
+# which does not know what the previous one sent, would burst at once.
+PER_SECOND = 20.0
 BATCH = 60
+STOP_GRACE = 10.0  # seconds a stopping dispatcher may take to finish the message in flight
 MAX_ATTEMPTS = 8
+RETRY_BASE = 5.0  # seconds before the first retry after a server or network error
+UNREACHABLE = "patient unreachable"
 
 
-def backoff(attempts: int) -> timedelta:
+def backoff(attempts: int, base: float = RETRY_BASE) -> timedelta:
     """How long to wait before trying again after `attempts` failures."""
-    return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 600))
+    return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), 600))
+
+
+def precise_utc_now() -> datetime:
+    """The current time in UTC with its microseconds.
+
+    Not storage's utc_now, which drops them: a retry_after counted from a clock that lags
+    by up to a second could send again before Telegram's wait is over.
+    """
+    return datetime.now(UTC)
 
 
 class Dispatcher:
@@ -49,8 +66,10 @@ class Dispatcher:
         *,
         quiet: QuietHours | None,
         timezone: ZoneInfo,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] = precise_utc_now,
         idle: float = 1.0,
+        retry_base: float = RETRY_BASE,
+        per_second: float = PER_SECOND,
     ) -> None:
         self._storage = storage
         self._checkins = checkins
@@ -60,7 +79,11 @@ class Dispatcher:
         self._clock = clock
         # Appointments booked by another process (the CLI) are noticed within `idle`.
         self._idle = idle
+        self._retry_base = retry_base
+        self._interval = 1.0 / per_second
+        self._next_slot = 0.0  # time.monotonic() when the next message may go out
         self._wake = asyncio.Event()
+        self._stopping = False
         self._last_sent: dict[int, float] = defaultdict(float)
         self._task: asyncio.Task[None] | None = None
 
@@ -69,12 +92,19 @@ class Dispatcher:
         self._task = asyncio.create_task(self._run(), name="ashi-dispatcher")
 
     async def stop(self) -> None:
-        """Stop; a message in flight is finished or left 'sending' for the next start."""
-        if self._task is not None:
+        """Stop after the message in flight (claimed ones not yet sent go back to pending);
+        cancel only if that takes longer than STOP_GRACE."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout=STOP_GRACE)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        self._task = None
 
     def wake(self) -> None:
         """Look for due messages now (something was just scheduled)."""
@@ -84,7 +114,7 @@ class Dispatcher:
         released = await self._storage.release_interrupted()
         if released:
             log.warning("%d scheduled messages were interrupted and will be sent again", released)
-        while True:
+        while not self._stopping:
             try:
                 if await self.run_once():
                     continue
@@ -115,10 +145,20 @@ class Dispatcher:
         return len(claimed)
 
     async def _chat(self, chat_id: int, rows: list[DueMessage]) -> None:
-        for due in rows:
-            await self._handle(chat_id, due)
+        for position, due in enumerate(rows):
+            if self._stopping:
+                # Not sent yet: back to the queue for the next start, untouched.
+                await self._storage.retry_message(due.message.id, due.message.due_at, "stopped")
+                continue
+            if not await self._handle(chat_id, due):
+                # The patient blocked the bot: the rest of this batch was claimed before
+                # that was known, and must not be tried (nor the practitioner told again).
+                for rest in rows[position + 1 :]:
+                    await self._storage.finish_message(rest.message.id, "skipped", UNREACHABLE)
+                return
 
-    async def _handle(self, chat_id: int, due: DueMessage) -> None:
+    async def _handle(self, chat_id: int, due: DueMessage) -> bool:
+        """Decide on and send one claimed message; False if the patient is unreachable."""
         now = self._clock()
         intake_done = MessageKind(due.message.kind) is MessageKind.INTAKE and (
             await self._storage.has_completed_intake_for(
@@ -128,18 +168,29 @@ class Dispatcher:
         decision = decide(due, now, quiet=self._quiet, tz=self._tz, intake_done=intake_done)
         if isinstance(decision, End):
             await self._storage.finish_message(due.message.id, decision.status, decision.reason)
-            return
+            return True
         if isinstance(decision, Hold):
             await self._storage.retry_message(due.message.id, decision.until, "quiet hours")
-            return
+            return True
         wait = self._last_sent[chat_id] + PER_CHAT_INTERVAL - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
-        await self._send(chat_id, due)
+        await self._pace()
+        return await self._send(chat_id, due)
 
-    async def _send(self, chat_id: int, due: DueMessage) -> None:
+    async def _pace(self) -> None:
+        """Wait for this message's turn in the overall pace (turns are handed out in order)."""
+        now = time.monotonic()
+        slot = max(now, self._next_slot)
+        self._next_slot = slot + self._interval
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+    async def _send(self, chat_id: int, due: DueMessage) -> bool:
         reply = self._checkins.compose(due)
         row = due.message
+        # The row was read before its claim counted this try.
+        tries = row.attempts + 1
         try:
             sent = await self._bot.send_message(
                 chat_id, reply.html, parse_mode=ParseMode.HTML, reply_markup=markup(reply.keyboard)
@@ -148,38 +199,40 @@ class Dispatcher:
             seconds = exc.retry_after
             delay = seconds if isinstance(seconds, timedelta) else timedelta(seconds=seconds)
             await self._storage.retry_message(row.id, self._clock() + delay, "429 retry_after")
-            return
+            return True
         except (Forbidden, BadRequest) as exc:
             if isinstance(exc, Forbidden) or "chat not found" in exc.message.lower():
                 await self._unreachable(due, exc.message)
-            else:
-                await self._storage.finish_message(row.id, "failed", exc.message)
-                log.error("scheduled message %d refused: %s", row.id, exc.message)
-            return
+                return False
+            await self._storage.finish_message(row.id, "failed", exc.message)
+            log.error("scheduled message %d refused: %s", row.id, exc.message)
+            return True
         except TimedOut as exc:
             if isinstance(exc.__cause__, httpx.ReadTimeout):
                 # Telegram got the whole request and did not answer in time: it was most
                 # likely delivered, and sending it again would show it twice.
                 await self._storage.finish_message(row.id, "sent", "unconfirmed: read timed out")
-                return
-            await self._retry(row.id, row.attempts, "timed out before sending")
-            return
+                return True
+            await self._retry(row.id, tries, "timed out before sending")
+            return True
         except NetworkError as exc:
-            await self._retry(row.id, row.attempts, f"network: {exc.message}")
-            return
+            await self._retry(row.id, tries, f"network: {exc.message}")
+            return True
         finally:
             self._last_sent[chat_id] = time.monotonic()
         await self._storage.finish_message(row.id, "sent", telegram_message_id=sent.message_id)
+        return True
 
     async def _retry(self, message_id: int, attempts: int, reason: str) -> None:
         if attempts >= MAX_ATTEMPTS:
             await self._storage.finish_message(message_id, "failed", reason)
             log.error("scheduled message %d failed after %d attempts", message_id, attempts)
             return
-        await self._storage.retry_message(message_id, self._clock() + backoff(attempts), reason)
+        later = self._clock() + backoff(attempts, self._retry_base)
+        await self._storage.retry_message(message_id, later, reason)
 
     async def _unreachable(self, due: DueMessage, reason: str) -> None:
         await self._storage.finish_message(due.message.id, "failed", f"unreachable: {reason}")
         await self._storage.mark_unreachable(due.patient.id)
-        await self._storage.skip_pending_for_patient(due.patient.id, "patient unreachable")
+        await self._storage.skip_pending_for_patient(due.patient.id, UNREACHABLE)
         await notify(self._bot, self._checkins.unreachable(due))
