@@ -20,11 +20,12 @@ from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 from bot import fhir
 from bot.content import Content
 from bot.intake import flow
-from bot.intake.outgoing import Outcome, Reply
+from bot.intake.outgoing import Outcome
 from bot.intake.questionnaire import ORDER, QUESTIONS, Kind
 from bot.intake.service import IntakeService, Who
 from storage import IntakeRecord, IntakeStatus, Storage
 from tests.conftest import CLINIC_TZ
+from tests.unit.test_service import last_keyboard
 
 MINA = Who(user_id=42, chat_id=42, first_name="Mina", username="mina", language_code="en")
 JO = Who(user_id=7, chat_id=7, first_name="Jo", language_code="en")
@@ -64,17 +65,8 @@ MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 # Driving intakes through the service ------------------------------------------------------
 
 
-def keyboard_reply(outcome: Outcome) -> Reply:
-    for reply in reversed(outcome.replies):
-        if reply.keyboard:
-            return reply
-    if outcome.edit and outcome.edit.keyboard:
-        return outcome.edit
-    raise AssertionError(f"no buttons in {outcome}")
-
-
 async def press(service: IntakeService, who: Who, outcome: Outcome, label: str) -> Outcome:
-    reply = keyboard_reply(outcome)
+    reply = last_keyboard(outcome)
     for row in reply.keyboard:
         for button in row:
             if button.label.removeprefix("✅ ") == label:
@@ -86,8 +78,8 @@ async def answer_safety(
     service: IntakeService, who: Who, outcome: Outcome, yes: str | None = None
 ) -> Outcome:
     """Answer red-flag and screening questions No (Yes where the question has `yes`)."""
-    while "Anything else the practitioner should know" not in keyboard_reply(outcome).html:
-        asked = keyboard_reply(outcome).html
+    while "Anything else the practitioner should know" not in last_keyboard(outcome).html:
+        asked = last_keyboard(outcome).html
         assert re.search(r"Question \d+ of \d+", asked), asked
         outcome = await press(service, who, outcome, "Yes" if yes and yes in asked else "No")
     return outcome
