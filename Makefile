@@ -2,7 +2,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint unit schema clean
+.PHONY: demo test test-slow lint unit schema clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -21,6 +21,14 @@ lint: $(STAMP)
 test: lint
 	$(PY) -m bot content check
 	$(PY) -m pytest -q
+
+# Throughput, latency and dispatch figures (README, Performance): about 10 minutes.
+# BENCH_ARGS="--headroom-pace 0" skips the second dispatch run (about 3 minutes).
+N ?= 200
+M ?= 5000
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(PY) -m bench.run --patients $(N) --messages $(M) $(BENCH_ARGS)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow

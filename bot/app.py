@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -33,6 +34,7 @@ from bot.practice.service import PracticeService
 from bot.records_cli import render_export
 from bot.scheduling.checkins import CheckIns
 from bot.settings import Settings
+from bot.updates import PerChatUpdateProcessor
 from storage import Storage, utc_now
 
 log = logging.getLogger(__name__)
@@ -205,6 +207,7 @@ def build_application(settings: Settings, content: Content | None = None) -> App
         .token(settings.token)
         .base_url(settings.api_url)
         .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(PerChatUpdateProcessor())
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)
@@ -238,13 +241,7 @@ def build_application(settings: Settings, content: Content | None = None) -> App
     app.add_handler(MessageHandler(new_message, handlers.unexpected))
 
     async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        # Log the kind of failure only: the update may hold health data.
-        error = context.error
-        log.error(
-            "error while handling an update: %s",
-            type(error).__name__,
-            exc_info=_safe_traceback(error),
-        )
+        _log_error(context.error)
         sender = who(update) if isinstance(update, Update) else None
         if sender is None:
             return
@@ -253,6 +250,14 @@ def build_application(settings: Settings, content: Content | None = None) -> App
             await context.bot.send_message(sender.chat_id, text, parse_mode=ParseMode.HTML)
         except TelegramError:
             log.warning("could not tell the user about the error")
+        query = update.callback_query if isinstance(update, Update) else None
+        if query is not None and not isinstance(context.error, TelegramError):
+            # Failed before its reply was delivered (which answers the press): stop the
+            # button's spinner.
+            try:
+                await query.answer()
+            except TelegramError as exc:
+                log.info("button answer not accepted: %s", exc.message)
 
     app.add_error_handler(on_error)
     return app
@@ -261,6 +266,20 @@ def build_application(settings: Settings, content: Content | None = None) -> App
 def _safe_traceback(error: BaseException | None) -> BaseException | None:
     """The traceback is kept for our own errors; Telegram errors carry message text."""
     return None if isinstance(error, TelegramError) else error
+
+
+def _log_error(error: BaseException | None) -> None:
+    """Log the kind of failure only: the update may hold health data."""
+    if isinstance(error, sqlite3.OperationalError):
+        # The database refused (full, read-only, locked): SQLite's own words say which, and
+        # they never contain the values written.
+        log.error("database error while handling an update: %s", error)
+        return
+    log.error(
+        "error while handling an update: %s",
+        type(error).__name__,
+        exc_info=_safe_traceback(error),
+    )
 
 
 @asynccontextmanager

@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from telegram import Bot
+from telegram.error import InvalidToken, NetworkError
+
 from bot import appointments_cli, records_cli
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.content import CONTENT_DIR, Content, ContentError
-from bot.content_check import check_content
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_environment, parse_settings
 from storage import Storage
@@ -51,6 +54,38 @@ async def _migrate(settings: Settings) -> int:
         await storage.close()
 
 
+class StartError(Exception):
+    """`ashi run` cannot start; the message says why in one line."""
+
+
+async def _preflight(settings: Settings) -> None:
+    """Check the database and the token before serving, so that a wrong setting is one
+    clear line instead of a traceback from inside the polling loop."""
+    try:
+        await _migrate(settings)
+    except sqlite3.DatabaseError as exc:
+        raise StartError(f"ASHI_DB_PATH {settings.db_path} cannot be used: {exc}.") from exc
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise StartError(
+            f"ASHI_DB_PATH {settings.db_path} cannot be used: {exc.strerror or exc}{where}."
+        ) from exc
+    assert settings.token is not None
+    try:
+        async with Bot(settings.token, base_url=settings.api_url):
+            pass  # initialising asks Telegram who the bot is
+    except InvalidToken as exc:
+        raise StartError(
+            "Telegram rejected TELEGRAM_BOT_TOKEN (revoked or mistyped? get it from @BotFather),"
+            f" or TELEGRAM_API_URL {settings.api_url} is not a Bot API."
+        ) from exc
+    except NetworkError as exc:
+        reason = exc.message.replace(settings.token, "<token>")
+        raise StartError(
+            f"cannot reach the Bot API at TELEGRAM_API_URL {settings.api_url}: {reason}"
+        ) from exc
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     args = _parser().parse_args(argv)
@@ -58,11 +93,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verb == "run":
             settings = _settings(require_token=True)
             configure_logging(settings.token)
+            app = build_application(settings)
+            asyncio.run(_preflight(settings))
             if not settings.practitioner_ids:
                 logging.getLogger("ashi").warning(
                     "ASHI_PRACTITIONER_IDS is empty: intakes are stored but nobody is notified"
                 )
-            app = build_application(settings)
             app.run_polling(allowed_updates=ALLOWED_UPDATES)
         elif args.verb == "demo":
             from bot.demo import run_demo
@@ -80,6 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = _settings(require_token=False)
             sys.stdout.write(asyncio.run(appointments_cli.run(args, settings)))
         elif args.verb == "content":
+            # Imported here: it loads the emulator's HTML parser (and aiohttp with it).
+            from bot.content_check import check_content
+
             content = Content.load(args.dir)
             problems = check_content(content)
             for problem in problems:
@@ -92,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = _settings(require_token=False)
             version = asyncio.run(_migrate(settings))
             print(f"database {settings.db_path} is at schema version {version}")
-    except appointments_cli.CliError as exc:
+    except (appointments_cli.CliError, StartError) as exc:
         print(f"ashi: {exc}", file=sys.stderr)
         return 1
     except SettingsError as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+_FORMATTER = logging.Formatter()
+
 
 class RedactToken(logging.Filter):
     """Replace the token wherever it appears in a record's rendered message."""
@@ -18,6 +20,11 @@ class RedactToken(logging.Filter):
             if self._token in message:
                 record.msg = message.replace(self._token, "<token>")
                 record.args = ()
+            if record.exc_info and not record.exc_text:
+                # Exception messages can hold it too (PTB's InvalidToken does): format the
+                # traceback here, redacted; formatters use exc_text when it is set.
+                text = _FORMATTER.formatException(record.exc_info)
+                record.exc_text = text.replace(self._token, "<token>")
         return True
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -103,10 +105,44 @@ def message_row(row: aiosqlite.Row) -> ScheduledMessage:
     )
 
 
+class SerialConnection(aiosqlite.Connection):
+    """The one connection every task shares, with transactions kept whole.
+
+    aiosqlite runs statements in the order they are queued, whichever task queued them. A
+    statement of another task (the dispatcher, another patient's update) queued while a
+    transaction is open would run inside it: "cannot start a transaction within a
+    transaction", or a write that a ROLLBACK takes back. So a transaction holds the lock
+    from BEGIN to COMMIT, and any other task's statement waits until it ends.
+    """
+
+    def __init__(self, database: str, **kwargs: Any) -> None:
+        super().__init__(lambda: sqlite3.connect(database, **kwargs), iter_chunk_size=64)
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+
+    @asynccontextmanager
+    async def exclusive(self) -> AsyncIterator[None]:
+        """Run the block (a transaction) with no other task's statements in between."""
+        async with self._lock:
+            self._owner = asyncio.current_task()
+            try:
+                yield
+            finally:
+                self._owner = None
+
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        # Every statement and fetch goes through here. Queued without a pause once the
+        # lock is free, so a transaction waiting for the lock starts after it.
+        while self._lock.locked() and self._owner is not asyncio.current_task():
+            async with self._lock:
+                pass
+        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+
+
 class StoreBase:
     """Holds the connection and the clock; subclasses add the queries."""
 
-    def __init__(self, db: aiosqlite.Connection, clock: Clock = utc_now) -> None:
+    def __init__(self, db: SerialConnection, clock: Clock = utc_now) -> None:
         self._db = db
         self._clock = clock
 
@@ -115,13 +151,17 @@ class StoreBase:
 
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            await self._db.execute("ROLLBACK")
-            raise
-        await self._db.execute("COMMIT")
+        async with self._db.exclusive():
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                await self._db.execute("COMMIT")
+            except BaseException:
+                # After some errors (a full disk, for one) SQLite has rolled back already; a
+                # failed COMMIT (busy) leaves the transaction open, and it must not stay open.
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
+                raise
 
     async def _one(self, sql: str, params: Sequence[Any]) -> aiosqlite.Row | None:
         async with self._db.execute(sql, params) as cursor:

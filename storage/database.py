@@ -12,7 +12,7 @@ import aiosqlite
 
 from storage.appointments import AppointmentStore
 from storage.audit import AuditStore
-from storage.base import Clock, intake_row, patient_row, ts, utc_now
+from storage.base import Clock, SerialConnection, intake_row, patient_row, ts, utc_now
 from storage.migrate import apply_migrations, schema_version
 from storage.records import (
     Answer,
@@ -45,7 +45,8 @@ class Storage(AppointmentStore, AuditStore):
         """Open (creating if needed) the database at `path` and apply pending migrations."""
         if str(path) != ":memory:":
             _create_private_file(Path(path))
-        db = await aiosqlite.connect(str(path), isolation_level=None)
+        db = SerialConnection(str(path), isolation_level=None)
+        await db
         try:
             db.row_factory = aiosqlite.Row
             await db.execute("PRAGMA journal_mode = WAL")
@@ -367,7 +368,8 @@ class Storage(AppointmentStore, AuditStore):
         direction = "DESC" if newest_first else "ASC"
         page = " LIMIT ? OFFSET ?" if limit is not None else ""
         if limit is not None:
-            params += [limit, offset]
+            # Past the last row either way; SQLite integers end at 2**63 - 1.
+            params += [limit, min(offset, 2**63 - 1)]
         rows = await self._all(
             "SELECT i.*, p.id AS p_id, p.telegram_user_id, p.chat_id, p.first_name,"
             " p.username, p.language, p.created_at, p.pending_payload, p.reminders_enabled,"

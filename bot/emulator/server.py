@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import TypeVar, cast
 
@@ -16,6 +15,7 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 
 from bot.emulator.contract import check_call
+from bot.emulator.faults import DroppedConnection, FaultPlan, SlowResponse
 from bot.emulator.methods import BotApiMethods, unexpected
 from bot.emulator.models import (
     ApiCall,
@@ -33,6 +33,7 @@ T = TypeVar("T")
 
 MAX_BODY_BYTES = 64 * 1024 * 1024  # above Telegram's 50 MB upload limit
 POLL_STEP = 0.01
+DROPPED = "connection dropped (injected)"
 
 
 async def read_params(request: web.Request) -> dict[str, object]:
@@ -114,7 +115,9 @@ class BotApiEmulator:
         self.rate_limiter = RateLimiter(rate_limits) if rate_limits is not None else None
         self.transcript: list[ApiCall] = []
         self.violations: list[str] = []
-        self._failures: dict[str, deque[ApiError]] = {}
+        self.call_listeners: list[Callable[[ApiCall], None]] = []
+        """Called with each ApiCall as it is added to the transcript (benchmarks)."""
+        self.faults = FaultPlan()
         self._runner: web.AppRunner | None = None
         self._host = "127.0.0.1"
         self._port = 0
@@ -262,11 +265,31 @@ class BotApiEmulator:
         times: int = 1,
     ) -> None:
         """Make the next `times` valid calls of `method` fail with this error."""
+        self._check_method(method)
+        for _ in range(times):
+            self.faults.add(method, ApiError(status, description, retry_after=retry_after))
+
+    def inject_slow_response(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """Answer the next `times` valid calls of `method` only after `seconds`.
+
+        The call takes effect at once (the message is in the chat); only the response is
+        late, so a client whose read timeout is shorter sees a timeout for a call that did
+        happen.
+        """
+        self._check_method(method)
+        self.faults.add(method, SlowResponse(seconds), times)
+
+    def inject_dropped_connection(
+        self, method: str, *, times: int = 1, after_effect: bool = False
+    ) -> None:
+        """Close the connection of the next `times` valid calls of `method` without a
+        response: before the call takes effect, or (`after_effect`) once it has."""
+        self._check_method(method)
+        self.faults.add(method, DroppedConnection(after_effect), times)
+
+    def _check_method(self, method: str) -> None:
         if self.schema.canonical_name(method) != method:
             raise ValueError(f"not a Bot API method: {method!r}")
-        queue = self._failures.setdefault(method, deque())
-        for _ in range(times):
-            queue.append(ApiError(status, description, retry_after=retry_after))
 
     def _describe_timeout(self, timeout: float) -> str:
         recent = sorted(
@@ -312,7 +335,12 @@ class BotApiEmulator:
             handler = self.methods.handlers.get(method)
             if handler is None:
                 raise unexpected(method)
-            self._raise_injected_failure(method)
+            fault = self.faults.take(method)
+            if isinstance(fault, ApiError):
+                raise fault
+            if isinstance(fault, DroppedConnection) and not fault.after_effect:
+                self._record(method, params, None, started, dropped=True)
+                return self._drop(request)
             self._apply_rate_limit(method, params)
             result = await handler(params)
         except ApiError as error:
@@ -321,12 +349,19 @@ class BotApiEmulator:
             self._record(method, params, error, started)
             return web.json_response(error.to_json(), status=error.error_code)
         self._record(method, params, None, started)
+        if isinstance(fault, DroppedConnection):
+            return self._drop(request)
+        if isinstance(fault, SlowResponse):
+            # Cancelled here (handler_cancellation) when the client gives up first.
+            await asyncio.sleep(fault.seconds)
         return web.json_response({"ok": True, "result": result})
 
-    def _raise_injected_failure(self, method: str) -> None:
-        queue = self._failures.get(method)
-        if queue:
-            raise queue.popleft()
+    @staticmethod
+    def _drop(request: web.Request) -> web.Response:
+        """Close the connection: the client gets no response at all."""
+        if request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=499)  # written nowhere: the connection is gone
 
     def _apply_rate_limit(self, method: str, params: dict[str, object]) -> None:
         chat_id = params.get("chat_id")
@@ -341,17 +376,26 @@ class BotApiEmulator:
             )
 
     def _record(
-        self, method: str, params: dict[str, object], error: ApiError | None, started: float
+        self,
+        method: str,
+        params: dict[str, object],
+        error: ApiError | None,
+        started: float,
+        *,
+        dropped: bool = False,
     ) -> None:
-        self.transcript.append(
-            ApiCall(
-                method=method,
-                params=params,
-                ok=error is None,
-                error_code=error.error_code if error else None,
-                description=error.description if error else None,
-                time=started,
-            )
+        """Add the call to the transcript; `dropped`: its connection was closed unanswered
+        before it took effect (not ok, with no error code)."""
+        call = ApiCall(
+            method=method,
+            params=params,
+            ok=error is None and not dropped,
+            error_code=error.error_code if error else None,
+            description=error.description if error else DROPPED if dropped else None,
+            time=started,
         )
+        self.transcript.append(call)
+        for listener in self.call_listeners:
+            listener(call)
         if error is not None and error.violation:
             self.violations.append(f"{method}: {error.description.removeprefix('Bad Request: ')}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.emulator.models import (
@@ -57,6 +58,10 @@ def file_json(prefix: str, unique: int, size: int) -> JsonDict:
     }
 
 
+UpdateListener = Callable[[JsonDict, float], None]
+"""Called with each queued update and time.monotonic() when it was queued (benchmarks)."""
+
+
 class World:
     """Users, chats and pending updates. All methods must run on the event loop's thread."""
 
@@ -74,6 +79,7 @@ class World:
         self._poll_generation = 0
         self.waiting_polls = 0
         self.closed = False
+        self.update_listeners: list[UpdateListener] = []
 
     # ---- users -------------------------------------------------------------------------
 
@@ -291,8 +297,13 @@ class World:
             return
         if allowed is not None and update_type not in allowed:
             return
-        self.pending.append({"update_id": self._next_update_id, update_type: payload})
+        update = {"update_id": self._next_update_id, update_type: payload}
+        self.pending.append(update)
         self._next_update_id += 1
+        if self.update_listeners:
+            queued_at = time.monotonic()
+            for listener in self.update_listeners:
+                listener(update, queued_at)
         self._notify()
 
     def _notify(self) -> None:

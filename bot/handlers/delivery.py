@@ -74,6 +74,9 @@ async def _edit(query: CallbackQuery, reply: Reply) -> None:
         # A double tap can ask for the same edit twice; anything else is worth a log line.
         if "not modified" not in exc.message:
             log.warning("could not edit message: %s", exc.message)
+    except (TimedOut, NetworkError) as exc:
+        # The edit only marks the answered question; the next question must still go out.
+        log.warning("could not edit message: %s", type(exc).__name__)
 
 
 async def notify(bot: Bot, notes: list[Notification]) -> bool:
@@ -126,6 +129,7 @@ async def deliver(
     finally:
         if query is not None:
             try:
-                await query.answer(outcome.toast)
+                # Answering twice is refused, never shown twice: safe to retry.
+                await with_retries(lambda: query.answer(outcome.toast))
             except BadRequest as exc:
                 log.info("button answer not accepted: %s", exc.message)

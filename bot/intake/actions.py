@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 MAX_CALLBACK_BYTES = 64
+MAX_ID = 2**63 - 1  # ids are SQLite integers; a larger one in forged data is no id of ours
 
 
 class Verb(StrEnum):
@@ -52,6 +53,8 @@ class Action:
         """The action in callback data, or None when it is not one of ours."""
         parts = data.split(":")
         if len(parts) != 4 or not (parts[1].isascii() and parts[1].isdigit()):
+            return None
+        if int(parts[1]) > MAX_ID:
             return None
         try:
             verb = Verb(parts[0])

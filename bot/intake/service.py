@@ -400,8 +400,9 @@ class IntakeService:
             await self._storage.forget_patient_data(patient.id)
             return Outcome(edit=edit, replies=[Reply(catalog.text("consent.declined"))])
         await self._storage.update_profile(patient.id, who.first_name, who.username)
-        await self._storage.set_pending_payload(patient.id, None)
         outcome = await self._begin(catalog, patient, patient.pending_payload)
+        # Cleared only once the intake holds it, so a failure above loses nothing.
+        await self._storage.set_pending_payload(patient.id, None)
         outcome.edit = edit
         outcome.replies.insert(0, Reply(catalog.text("consent.agreed")))
         return outcome

@@ -1,0 +1,56 @@
+"""Injected faults: what the emulator does instead of (or besides) answering a call.
+
+Each fault applies to one call of one method; `FaultPlan` keeps them in order per method.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from bot.emulator.models import ApiError
+
+
+@dataclass(frozen=True)
+class SlowResponse:
+    """The call takes effect at once, but its response is held back for `seconds`: a client
+    with a shorter read timeout gives up on a call that did happen."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class DroppedConnection:
+    """The connection is closed without any response.
+
+    `after_effect` False: the request never reached "Telegram" (nothing happens).
+    `after_effect` True: the call took effect and only its response was lost.
+    """
+
+    after_effect: bool = False
+
+
+Fault = ApiError | SlowResponse | DroppedConnection
+
+
+class FaultPlan:
+    """Faults queued per Bot API method, each consumed by the next valid call."""
+
+    def __init__(self) -> None:
+        self._queues: dict[str, deque[Fault]] = {}
+
+    def add(self, method: str, fault: Fault, times: int = 1) -> None:
+        """Apply `fault` to the next `times` calls of `method` (after those already queued)."""
+        if times < 1:
+            raise ValueError(f"times must be at least 1, got {times}")
+        queue = self._queues.setdefault(method, deque())
+        queue.extend([fault] * times)
+
+    def take(self, method: str) -> Fault | None:
+        """The fault for this call of `method`, if one is queued."""
+        queue = self._queues.get(method)
+        return queue.popleft() if queue else None
+
+    def pending(self, method: str) -> int:
+        """How many faults are still queued for `method`."""
+        return len(self._queues.get(method, ()))

@@ -1,0 +1,65 @@
+"""deliver() when Telegram fails part of an outcome: the rest still goes out, once."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pytest
+from telegram import Bot, CallbackQuery
+from telegram.error import NetworkError, TimedOut
+
+from bot.handlers import delivery
+from bot.handlers.delivery import deliver
+from bot.intake.outgoing import Outcome, Reply
+
+
+class FakeBot:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send_message(self, chat_id: int, text: str, **_: Any) -> None:
+        self.sent.append(text)
+
+
+class FakeQuery:
+    """A button press whose edit fails with `edit_error`; answering fails `answer_failures`
+    times with a dropped connection first."""
+
+    def __init__(self, edit_error: Exception, answer_failures: int = 0) -> None:
+        self.message = object()
+        self.edit_error = edit_error
+        self.edits = 0
+        self.answer_failures = answer_failures
+        self.answers: list[str | None] = []
+
+    async def edit_message_text(self, text: str, **_: Any) -> None:
+        self.edits += 1
+        raise self.edit_error
+
+    async def answer(self, text: str | None = None) -> None:
+        if self.answer_failures:
+            self.answer_failures -= 1
+            raise NetworkError("httpx.RemoteProtocolError: Server disconnected")
+        self.answers.append(text)
+
+
+OUTCOME = Outcome(edit=Reply("answered"), replies=[Reply("next question")], toast="ok")
+
+
+async def test_a_timed_out_edit_does_not_stop_the_next_question() -> None:
+    bot, query = FakeBot(), FakeQuery(TimedOut())
+    await deliver(cast(Bot, bot), 1, OUTCOME, cast(CallbackQuery, query))
+    assert query.edits == 1  # not retried: it may have happened
+    assert bot.sent == ["next question"]
+    assert query.answers == ["ok"]
+
+
+async def test_an_answer_lost_to_a_dropped_connection_is_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(delivery, "RETRY_DELAYS", (0.0, 0.0, 0.0))
+    bot, query = FakeBot(), FakeQuery(NetworkError("Bad Gateway"), answer_failures=1)
+    await deliver(cast(Bot, bot), 1, OUTCOME, cast(CallbackQuery, query))
+    assert query.edits == 4  # the edit is retried, then given up: it only marks the answer
+    assert bot.sent == ["next question"]
+    assert query.answers == ["ok"]

@@ -1,0 +1,378 @@
+"""Property-based: random sequences of commands, odd texts, stale, foreign and forged button
+data from several interleaved patients, driven through IntakeService and PracticeService
+(the domain behind every handler). Nothing raises, every action gets an answer, the
+database stays consistent, and no patient sees another's data.
+
+A patient's free text carries their marker; a marker in anyone else's replies is a leak.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.content import Content
+from bot.handlers.patient import START_PAYLOAD
+from bot.intake import flow
+from bot.intake.actions import Action, Verb
+from bot.intake.outgoing import Outcome, Reply
+from bot.intake.questionnaire import ORDER, QUESTIONS, Kind
+from bot.intake.service import IntakeService, Who
+from bot.practice.service import PracticeService
+from bot.render import CHECK
+from bot.scheduling.checkins import CheckIns
+from storage import Storage
+
+PRACTITIONER = 900
+PATIENTS = (
+    Who(1001, 1001, "Ana", "ana", "en"),
+    Who(1002, 1002, "<b>Bo</b>", None, "ko"),
+    Who(1003, 1003, "Cy", "cy_cy", None),
+)
+DOCTOR = Who(PRACTITIONER, PRACTITIONER, "Dr", None, "en")
+CONTENT = Content.load()
+STEPS = {*ORDER, flow.SUMMARY, flow.DONE}
+
+HOSTILE_TEXTS = (
+    "",
+    "   ",
+    "x" * 4096,
+    "é" * 1001,
+    "😀🧘‍♀️🇰🇷" * 50,
+    "مرحبا، ألم في الظهر \u202eعكس\u202c",
+    "שלום כאב בגב",
+    "\x00\x01\x07\x1b[31m\u200b\u2028\u2029\ufeff",
+    "<b>bold</b><a href='https://evil.example'>x</a><script>alert(1)</script>",
+    "*bold* _it_ `code` [link](https://evil.example) ||spoiler||",
+    "&amp; &lt; &#x3C; &unknown; <",
+    "/start",
+    "/start ../../etc/passwd",
+    "1; DROP TABLE answers; --",
+)
+
+
+def marker(who: Who) -> str:
+    return f"MARK{who.user_id}X"
+
+
+@st.composite
+def free_text(draw: st.DrawFn) -> str:
+    base = draw(st.sampled_from(HOSTILE_TEXTS) | st.text(max_size=60))
+    return base  # the marker is added by the runner (so that it is never cut off)
+
+
+@dataclass(frozen=True)
+class Step:
+    patient: int  # index into PATIENTS, or -1 for the practitioner
+    kind: str
+    text: str = ""
+    index: int = 0
+
+
+COMMANDS = ("start", "cancel", "delete", "language", "mydata", "help", "privacy", "guide")
+PRACTICE = ("today", "upcoming", "intakes", "flagged", "patient", "export")
+
+
+def forged_data() -> st.SearchStrategy[str]:
+    """Callback data a client could send: random, or well-formed actions with random ids."""
+    structured = st.builds(
+        lambda verb, owner, question, code: f"{verb}:{owner}:{question}:{code}",
+        st.sampled_from([v.value for v in Verb] + ["z", ""]),
+        st.sampled_from(["0", "1", "2", "3", "1001", "-1", "x", "99999999999999999999"]),
+        st.sampled_from([*ORDER[:4], "fu_soreness", "", "nope"]),
+        st.sampled_from(["yes", "no", "go", "again", "ok", "other", "7", "en", "ko", "xx", ""]),
+    )
+    return structured | st.text(max_size=64)
+
+
+answers = st.builds(Step, st.integers(0, 2), st.just("answer"), index=st.integers(0, 12))
+steps = st.one_of(
+    *[answers] * 12,  # mostly a cooperative patient, so that intakes get far
+    st.builds(Step, st.integers(0, 2), st.just("press"), index=st.integers(0, 12)),
+    st.builds(Step, st.integers(0, 2), st.just("stale"), index=st.integers(0, 50)),
+    st.builds(Step, st.integers(0, 2), st.just("foreign"), index=st.integers(0, 50)),
+    st.builds(Step, st.integers(0, 2), st.just("forged"), text=forged_data()),
+    st.builds(Step, st.integers(0, 2), st.just("text"), text=free_text()),
+    st.builds(Step, st.integers(0, 2), st.just("command"), text=st.sampled_from(COMMANDS)),
+    st.builds(
+        Step,
+        st.integers(0, 2),
+        st.just("start"),
+        text=st.sampled_from(["spring_flyer", "appt-xyz", "a" * 64, "a" * 65, "<b>", ""])
+        | st.text(max_size=70),
+    ),
+    st.builds(Step, st.integers(0, 2), st.just("unexpected"), index=st.integers(0, 1)),
+    st.builds(Step, st.integers(-1, 2), st.just("practice"), text=st.sampled_from(PRACTICE)),
+    st.builds(Step, st.just(-1), st.just("practice_press"), index=st.integers(0, 50)),
+)
+
+
+# How far each patient gets before the random steps: up to past the summary (~26 moves).
+DEPTHS = st.lists(st.integers(0, 30), min_size=3, max_size=3)
+
+
+@dataclass
+class World:
+    intakes: IntakeService
+    practice: PracticeService
+    storage: Storage
+    keyboards: dict[int, list[Reply]] = field(default_factory=dict)  # by user id, oldest first
+    # Everything each user was shown: replies, edits, toasts, documents.
+    shown: dict[int, list[str]] = field(default_factory=dict)
+
+
+def texts_of(outcome: Outcome) -> list[str]:
+    shown = [r.html for r in outcome.replies]
+    shown += [outcome.edit.html] if outcome.edit else []
+    shown += [outcome.toast] if outcome.toast else []
+    for document in outcome.documents:
+        shown += [document.caption, document.data.decode("utf-8", "replace")]
+    return shown
+
+
+def keyboards_of(outcome: Outcome) -> list[Reply]:
+    found = [r for r in outcome.replies if r.keyboard]
+    return found + ([outcome.edit] if outcome.edit and outcome.edit.keyboard else [])
+
+
+def button_data(replies: list[Reply]) -> list[str]:
+    return [b.data for reply in replies for row in reply.keyboard for b in row]
+
+
+async def next_move(world: World, who: Who, step: Step) -> Step | None:
+    """What a cooperative patient does next: type when a text is asked, else tap an answer
+    of the latest keyboard (on a multi-select question a tick first, then Done)."""
+    patient = await world.storage.patient_by_telegram_id(who.user_id)
+    intake = await world.storage.open_intake(patient.id) if patient else None
+    asked = intake.step if intake and not intake.paused else None
+    if asked in QUESTIONS and QUESTIONS[asked].kind is Kind.TEXT:
+        return Step(step.patient, "text", f"answer {step.index}")
+    last = world.keyboards.get(who.user_id, [])[-1:]
+    buttons = [b for reply in last for row in reply.keyboard for b in row]
+    ticked = any(b.label.startswith(CHECK) for b in buttons)
+    moves = [b.data for b in buttons if not (ticked and b.data.startswith("t:"))]
+    if not moves:
+        return None
+    return Step(step.patient, "data", moves[step.index % len(moves)])
+
+
+async def act(world: World, step: Step) -> None:
+    who = DOCTOR if step.patient < 0 else PATIENTS[step.patient]
+    who = await world.intakes.localised(who)
+    mine = world.keyboards.setdefault(who.user_id, [])
+    if step.kind == "answer":
+        cooperative = await next_move(world, who, step)
+        if cooperative is None:
+            return
+        step = cooperative
+    is_button = step.kind in ("press", "stale", "foreign", "forged", "data", "practice_press")
+    if step.kind == "answer":
+        cooperative = await next_move(world, who, step)
+        if cooperative is None:
+            return
+        step = cooperative
+    if step.kind == "press":
+        data = button_data(mine[-1:])
+        data = button_data(mine[-1:])
+        if not data:
+            return
+        outcome = await world.intakes.button(who, data[step.index % len(data)])
+    elif step.kind == "stale":
+        data = button_data(mine[:-1])
+        if not data:
+            return
+        outcome = await world.intakes.button(who, data[step.index % len(data)])
+    elif step.kind == "foreign":
+        others = [r for uid, rs in world.keyboards.items() if uid != who.user_id for r in rs]
+        data = button_data(others)
+        if not data:
+            return
+        chosen = data[step.index % len(data)]
+        if step.patient >= 0 and chosen[:2] in ("o:", "w:", "p:"):
+            outcome = await world.practice.button(who, chosen)
+        else:
+            outcome = await world.intakes.button(who, chosen)
+    elif step.kind in ("forged", "data"):
+        if Action.decode(step.text) and step.text[:2] in ("o:", "w:", "p:"):
+            outcome = await world.practice.button(who, step.text)
+        else:
+            outcome = await world.intakes.button(who, step.text)
+    elif step.kind == "practice_press":
+        data = [d for d in button_data(mine) if d[:2] in ("o:", "w:", "p:")]
+        if not data:
+            return
+        outcome = await world.practice.button(who, data[step.index % len(data)])
+    elif step.kind == "text":
+        outcome = await world.intakes.text(who, f"{step.text} {marker(who)}")
+    elif step.kind == "start":
+        payload = step.text if START_PAYLOAD.match(step.text) else None
+        outcome = await world.intakes.start(who, payload)
+    elif step.kind == "command":
+        name = step.text
+        if name in ("help", "privacy"):
+            outcome = getattr(world.intakes, name)(who)
+        elif name == "language":
+            outcome = world.intakes.language_choice(who)
+        else:
+            outcome = await getattr(world.intakes, name)(who)
+    elif step.kind == "unexpected":
+        outcome = await world.intakes.unexpected(who, edited=bool(step.index))
+    else:  # practice
+        args = [str(PATIENTS[0].user_id)] if step.text == "patient" else []
+        outcome = await world.practice.command(who, step.text, args)
+
+    # Every action is answered: a message with at least one reply, a press with something.
+    if is_button:
+        assert outcome.replies or outcome.edit or outcome.toast, (step, outcome)
+    else:
+        assert outcome.replies or outcome.documents, (step, outcome)
+    for note in outcome.notifications:
+        assert note.chat_id == PRACTITIONER
+    world.shown.setdefault(who.user_id, []).extend(texts_of(outcome))
+    mine.extend(keyboards_of(outcome))
+    for callback_data in button_data(keyboards_of(outcome)):
+        assert len(callback_data.encode()) <= 64
+
+
+async def check_database(storage: Storage) -> None:
+    db: aiosqlite.Connection = storage._db
+    async with db.execute(
+        "SELECT patient_id, COUNT(*) FROM intakes WHERE status = 'in_progress'"
+        " GROUP BY patient_id HAVING COUNT(*) > 1"
+    ) as cursor:
+        assert list(await cursor.fetchall()) == []
+    async with db.execute("SELECT id, status, step, completed_at FROM intakes") as cursor:
+        intakes = list(await cursor.fetchall())
+    for intake_id, status, step, completed_at in intakes:
+        assert step in STEPS, step
+        assert (status == "completed") == (step == flow.DONE) == (completed_at is not None)
+        answers = await storage.answers(intake_id)
+        assert set(answers) <= set(QUESTIONS), answers
+        if step in ORDER:
+            # Nothing beyond the current step is answered, nothing before it is missing.
+            position = ORDER.index(step)
+            assert all(ORDER.index(q) <= position for q in answers), (step, answers)
+            before = [q for q in ORDER[:position] if flow.applies(q, answers)]
+            assert all(q in answers for q in before), (step, answers)
+    async with db.execute("SELECT value FROM answers") as cursor:
+        for (value,) in await cursor.fetchall():
+            json.loads(value)
+
+
+INTAKE_VERBS = {Verb.ANSWER, Verb.TOGGLE, Verb.DONE, Verb.SKIP, Verb.SUMMARY, Verb.RESUME}
+
+
+async def check_ownership(world: World) -> None:
+    """Each patient's text is stored in their own intakes only; each is shown only their
+    own markers and buttons of their own intakes."""
+    db: aiosqlite.Connection = world.storage._db
+    async with db.execute(
+        "SELECT p.telegram_user_id, i.id, a.value FROM answers a"
+        " JOIN intakes i ON i.id = a.intake_id JOIN patients p ON p.id = i.patient_id"
+    ) as cursor:
+        rows = list(await cursor.fetchall())
+    owned: dict[int, set[int]] = {}
+    for user_id, intake_id, value in rows:
+        owned.setdefault(user_id, set()).add(intake_id)
+        for other in PATIENTS:
+            if other.user_id != user_id:
+                assert marker(other) not in value, (user_id, value)
+    async with db.execute(
+        "SELECT p.telegram_user_id, i.id FROM intakes i JOIN patients p ON p.id = i.patient_id"
+    ) as cursor:
+        for user_id, intake_id in await cursor.fetchall():
+            owned.setdefault(user_id, set()).add(intake_id)
+    for who in PATIENTS:
+        shown = "\n".join(world.shown.get(who.user_id, []))
+        for other in PATIENTS:
+            if other is not who:
+                assert marker(other) not in shown, (who, other)
+        for data in button_data(world.keyboards.get(who.user_id, [])):
+            action = Action.decode(data)
+            if action is not None and action.verb in INTAKE_VERBS:
+                # Intakes since erased (/delete, a refused consent) are no longer listed.
+                assert action.intake_id in owned.get(who.user_id, set()) or not any(
+                    action.intake_id in ids for ids in owned.values()
+                ), (who, data)
+
+
+async def run(depths: list[int], sequence: list[Step]) -> None:
+    """Each patient consents and answers `depths[i]` questions cooperatively (anywhere from
+    the first question to a completed intake), then `sequence` is played."""
+    storage = await Storage.open(":memory:")
+    try:
+        tz = ZoneInfo("Europe/London")
+        checkins = CheckIns(
+            storage,
+            CONTENT,
+            clinic_name="Prop Clinic",
+            clinic_address="1 Lane",
+            practitioner_ids=[PRACTITIONER],
+            timezone=tz,
+        )
+        intakes = IntakeService(
+            storage,
+            CONTENT,
+            clinic_name="Prop Clinic",
+            practitioner_ids=[PRACTITIONER],
+            timezone=tz,
+            checkins=checkins,
+        )
+
+        async def csv_export() -> tuple[str, int]:
+            return "id\n", 0
+
+        practice = PracticeService(
+            storage, CONTENT, practitioner_ids=[PRACTITIONER], timezone=tz, csv_export=csv_export
+        )
+        world = World(intakes, practice, storage)
+        # Everyone starts: without consent nothing of theirs is stored to leak.
+        for who in PATIENTS:
+            await act(world, Step(PATIENTS.index(who), "start"))
+            await act(world, Step(PATIENTS.index(who), "press", index=0))  # I agree
+        for index, depth in enumerate(depths):
+            for n in range(depth):
+                await act(world, Step(index, "answer", index=n))
+        for step in sequence:
+            await act(world, step)
+            await check_database(storage)
+        await check_ownership(world)
+    finally:
+        await storage.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(DEPTHS, st.lists(steps, min_size=1, max_size=60))
+def test_random_patients_never_break_the_intake_or_see_each_other(
+    depths: list[int], sequence: list[Step]
+) -> None:
+    asyncio.run(run(depths, sequence))
+
+
+@pytest.mark.slow
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(DEPTHS, st.lists(steps, min_size=1, max_size=150))
+def test_random_patients_never_break_the_intake_long(
+    depths: list[int], sequence: list[Step]
+) -> None:
+    asyncio.run(run(depths, sequence))
+
+
+def test_forged_ids_beyond_sqlite_integers_are_stale() -> None:
+    # Found by the long run: "i:9223372036854775808::" reached SQLite (OverflowError), and a
+    # practitioner's page button "p:9223372036854775807::" overflowed its OFFSET.
+    owners = ("9223372036854775807", "9223372036854775808", "9" * 30)
+    forged = [
+        Step(who, "forged", text=f"{verb.value}:{owner}:{question}:")
+        for verb in Verb
+        for owner in owners
+        for who, question in ((0, ""), (-1, "x"))
+    ]
+    asyncio.run(run([0, 0, 0], forged))
