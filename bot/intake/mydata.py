@@ -74,7 +74,7 @@ def readable(catalog: Catalog, data: dict[str, Any]) -> list[Reply]:
                 "mydata.intake",
                 intake=intake["intake_id"],
                 started=intake["started_at"][:16].replace("T", " "),
-                status=intake["status"],
+                status=catalog.text(f"practitioner.status_{intake['status']}"),
             ),
         ]
         lines += [
@@ -86,9 +86,8 @@ def readable(catalog: Catalog, data: dict[str, Any]) -> list[Reply]:
     for appointment in data["appointments"]:
         lines.append(
             catalog.text(
-                "mydata.appointment",
+                f"mydata.appointment_{appointment['status']}",
                 date=appointment["starts_at"][:16].replace("T", " "),
-                status=appointment["status"],
             )
         )
     for followup in data["followups"]:

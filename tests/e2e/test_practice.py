@@ -140,6 +140,7 @@ async def test_mydata_and_delete_as_promised(
         readable = await patient.sees("Everything stored about you")
         assert "Where it hurts: Neck & shoulders" in readable.text
         assert "Notes: Prefers mornings" in readable.text
+        assert ", completed:" in readable.text  # words, not internal codes
         document = await emulator.wait_for(
             lambda: next((m for m in patient.messages() if m.kind == "document"), None)
         )
