@@ -62,10 +62,10 @@ async def outbox_statuses(db_path: Path) -> Counter[str]:
     """How many outbox rows are in each status."""
     storage = await Storage.open(db_path)
     try:
-        rows = await storage._all("SELECT status, count(*) FROM outbox GROUP BY status")
+        counts = await storage.outbox_counts()
     finally:
         await storage.close()
-    return Counter({row[0]: row[1] for row in rows})
+    return Counter(counts)
 
 
 def measure(emulator: BotApiEmulator, booked: set[int], per_second: float) -> dict[str, object]:

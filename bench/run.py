@@ -128,10 +128,9 @@ async def conversations(
 async def completed_intakes(db_path: Path) -> int:
     storage = await Storage.open(db_path)
     try:
-        rows = await storage._all("SELECT count(*) FROM intakes WHERE completed_at IS NOT NULL")
+        return await storage.count_intakes(completed=True)
     finally:
         await storage.close()
-    return int(rows[0][0])
 
 
 def db_bytes(db_path: Path) -> int:

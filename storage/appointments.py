@@ -241,6 +241,11 @@ class AppointmentStore(StoreBase):
             (outcome, patient_id),
         )
 
+    async def outbox_counts(self) -> dict[str, int]:
+        """How many outbox rows are in each status."""
+        rows = await self._all("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+        return {row["status"]: int(row["n"]) for row in rows}
+
     async def messages_for(self, appointment_id: int) -> list[ScheduledMessage]:
         """An appointment's scheduled messages, in plan order."""
         rows = await self._all(

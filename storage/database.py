@@ -162,9 +162,12 @@ class Storage(AppointmentStore, AuditStore):
             for row in rows
         ]
 
-    async def count_intakes(self) -> int:
-        """How many intakes are stored."""
-        row = await self._one("SELECT COUNT(*) AS n FROM intakes", ())
+    async def count_intakes(self, *, completed: bool = False) -> int:
+        """How many intakes are stored (only completed ones, if asked)."""
+        row = await self._one(
+            "SELECT COUNT(*) AS n FROM intakes WHERE (? = 0 OR status = 'completed')",
+            (int(completed),),
+        )
         return int(row["n"]) if row else 0
 
     async def purge_intakes_before(self, cutoff: datetime) -> int:

@@ -6,7 +6,7 @@ from pathlib import Path
 import aiosqlite
 
 from bot.app import purge_expired
-from storage import IntakeStatus, Storage
+from storage import IntakeStatus, PlannedMessage, Storage
 from storage.migrate import migrations
 
 
@@ -91,3 +91,21 @@ async def test_retention_purges_old_intakes_and_records_it(tmp_path: Path) -> No
     [entry] = await db.audit_entries()
     assert (entry.action, entry.detail) == ("retention purge", "1 intakes")
     await db.close()
+
+
+async def test_counts_for_the_benchmark_and_the_export_caption(storage: Storage) -> None:
+    patient = await storage.ensure_patient(7, 7, "en")
+    first = await storage.start_intake(
+        patient.id, step="a", content_version="v", start_payload=None
+    )
+    await storage.complete_intake(first.id)
+    await storage.start_intake(patient.id, step="a", content_version="v", start_payload=None)
+    assert await storage.count_intakes() == 2
+    assert await storage.count_intakes(completed=True) == 1
+    assert await storage.outbox_counts() == {}
+    starts = datetime(2031, 1, 1, tzinfo=UTC)
+    plan = [PlannedMessage("reminder", -60, starts), PlannedMessage("followup", 60, starts)]
+    booked = await storage.add_appointment(starts, plan, name="Ann")
+    assert booked is not None and await storage.cancel_appointment(booked.id)
+    await storage.add_appointment(starts, plan[:1], name="Bo")
+    assert await storage.outbox_counts() == {"cancelled": 2, "pending": 1}
