@@ -38,9 +38,12 @@ class PracticeService:
         self._tz = timezone
         self._csv_export = csv_export
 
-    async def _refuse(self, who: Who, what: str, *, toast: bool = False) -> Outcome:
+    async def _refuse(
+        self, who: Who, what: str, detail: str | None = None, *, toast: bool = False
+    ) -> Outcome:
+        # The log names only the kind of attempt; what a stranger sent goes to the audit.
         log.warning("refused %s for a user who is not a practitioner", what)
-        await self._storage.audit(who.user_id, "refused", None, what)
+        await self._storage.audit(who.user_id, "refused", None, detail or what)
         text = self._catalog.text("practitioner.not_available")
         return Outcome(toast=text) if toast else Outcome(replies=[Reply(text)])
 
@@ -79,7 +82,7 @@ class PracticeService:
         """Open record, mark reviewed, page through intakes."""
         action = Action.decode(data)
         if who.user_id not in self._practitioners or action is None:
-            return await self._refuse(who, f"button {data[:64]!r}", toast=True)
+            return await self._refuse(who, "a button", f"button {data[:64]!r}", toast=True)
         if action.verb is Verb.OPEN:
             return await self._record(who, action.intake_id)
         if action.verb is Verb.REVIEW:

@@ -7,6 +7,8 @@ import io
 import json
 from functools import partial
 
+import pytest
+
 from bot.emulator.server import BotApiEmulator
 from bot.emulator.world import CallbackQueryState
 from bot.settings import Settings
@@ -98,7 +100,10 @@ async def test_a_practitioner_reviews_and_exports_in_telegram(
 
 
 async def test_nobody_else_learns_anything(
-    emulator: BotApiEmulator, bot: Runner, settings: Settings
+    emulator: BotApiEmulator,
+    bot: Runner,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     patient = Person(emulator, 5001, "Ines")
     snoop = Person(emulator, 6666, "Mallory")
@@ -111,7 +116,7 @@ async def test_nobody_else_learns_anything(
             await snoop.sees("Sorry, this is not available.")
         # Forged or replayed button data for every practitioner action.
         target = snoop.messages()[-1].message_id
-        for data in ("o:5001::", "w:1::", "p:0::", "o:1:x:y", "w:999999::"):
+        for data in ("o:5001::", "w:1::", "p:0::", "o:1:snoop-marker:y", "w:999999::"):
             query = emulator.press_raw(snoop.id, target, data)
             state = await emulator.wait_for(partial(answered, emulator, query))
             assert state.answer_text == "Sorry, this is not available."
@@ -126,6 +131,10 @@ async def test_nobody_else_learns_anything(
         await storage.close()
     assert len(refused) == len(PRACTICE_COMMANDS) + 5
     assert all(e.actor == snoop.id for e in refused)
+    # What a stranger sent is kept in the audit trail, never in the log.
+    assert any("snoop-marker" in (e.detail or "") for e in refused)
+    assert "refused a button" in caplog.text
+    assert "snoop-marker" not in caplog.text
     assert intake is not None and intake.reviewed_at is None
 
 
