@@ -60,7 +60,7 @@ def is_plain(key: str) -> bool:
     last = key.rsplit(".", 1)[-1]
     if last.endswith("_button") or last == "short" or ".options." in key:
         return True
-    if key.startswith(("commands.", "questions.yes_no.")):
+    if key.startswith(("commands.", "questions.yes_no.", "export.")):
         return True
     return key.startswith("guide.") and last == "title"
 

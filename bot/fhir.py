@@ -22,7 +22,6 @@ from storage import IntakeRecord, IntakeStatus, Patient
 
 QUESTIONNAIRE_URL = "urn:ashi:questionnaire:intake"
 QUESTIONNAIRE_NAME = "AshiIntake"
-QUESTIONNAIRE_TITLE = "Ashi patient intake"
 ANSWER_SYSTEM = "urn:ashi:answers:"
 TELEGRAM_ID_SYSTEM = "urn:ashi:telegram-user-id"
 TAG_SYSTEM = "urn:ashi:tags"
@@ -148,7 +147,7 @@ def questionnaire_resource(catalog: Catalog, *, version: str) -> dict[str, Any]:
         "url": QUESTIONNAIRE_URL,
         "version": version,
         "name": QUESTIONNAIRE_NAME,
-        "title": QUESTIONNAIRE_TITLE,
+        "title": catalog.text("export.questionnaire_title"),
         "status": "active",
         "subjectType": ["Patient"],
         "item": [_questionnaire_item(catalog, QUESTIONS[qid]) for qid in ORDER],

@@ -293,6 +293,9 @@ async def test_the_questionnaire_is_the_intake_as_asked(content: Content) -> Non
     q = fhir.questionnaire_resource(catalog, version=VERSION)
     Questionnaire.model_validate(q)
     assert (q["url"], q["version"], q["status"]) == (fhir.QUESTIONNAIRE_URL, VERSION, "active")
+    assert q["title"] == "Ashi patient intake"
+    korean = fhir.questionnaire_resource(content.catalog("ko"), version=VERSION)
+    assert (korean["language"], korean["title"]) == ("ko", "Ashi 사전 문진")
     items = {item["linkId"]: item for item in q["item"]}
     assert list(items) == list(ORDER)
     for qid, item in items.items():
