@@ -34,10 +34,14 @@ from bot.practice.service import PracticeService
 from bot.records_cli import render_export
 from bot.scheduling.checkins import CheckIns
 from bot.settings import Settings
+from bot.transport import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor
 from storage import Storage, utc_now
 
 log = logging.getLogger(__name__)
+# Bot API connections shared by replies, notifications and the dispatcher (getUpdates has
+# its own). Calls take milliseconds, so a few carry hundreds of patients' replies.
+CONNECTIONS = 16
 COMMANDS = (
     "start",
     "guide",
@@ -206,6 +210,8 @@ def build_application(settings: Settings, content: Content | None = None) -> App
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.api_url)
+        .request(AiohttpRequest(CONNECTIONS))
+        .get_updates_request(AiohttpRequest(1))
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(PerChatUpdateProcessor())
         .post_init(post_init)

@@ -16,15 +16,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.handlers.delivery import markup, notify
 from bot.scheduling.checkins import CheckIns
 from bot.scheduling.decide import End, Hold, decide
 from bot.scheduling.plan import MessageKind, QuietHours, fresh_intake_since
+from bot.transport import ReplyTimedOut
 from storage import DueMessage, Storage
 
 log = logging.getLogger(__name__)
@@ -207,13 +207,10 @@ class Dispatcher:
             await self._storage.finish_message(row.id, "failed", exc.message)
             log.error("scheduled message %d refused: %s", row.id, exc.message)
             return True
-        except TimedOut as exc:
-            if isinstance(exc.__cause__, httpx.ReadTimeout):
-                # Telegram got the whole request and did not answer in time: it was most
-                # likely delivered, and sending it again would show it twice.
-                await self._storage.finish_message(row.id, "sent", "unconfirmed: read timed out")
-                return True
-            await self._retry(row.id, tries, "timed out before sending")
+        except ReplyTimedOut:
+            # Telegram got the request and did not answer in time: it was most likely
+            # delivered, and sending it again would show it twice.
+            await self._storage.finish_message(row.id, "sent", "unconfirmed: read timed out")
             return True
         except NetworkError as exc:
             await self._retry(row.id, tries, f"network: {exc.message}")

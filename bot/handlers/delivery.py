@@ -19,10 +19,10 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
-    TimedOut,
 )
 
 from bot.intake.outgoing import Keyboard, Notification, Outcome, Reply
+from bot.transport import ReplyTimedOut
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -41,13 +41,14 @@ def markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
 async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
     """Run a Bot API call, retrying server and connection errors with back-off.
 
-    A timed-out send is not retried: Telegram may have delivered it, and a patient
-    should never get the same message twice.
+    A call whose answer timed out is not retried: Telegram may have carried it out, and a
+    patient should never get the same message twice. One that timed out before it was sent
+    (no connection) is retried like any network error.
     """
     for delay in RETRY_DELAYS:
         try:
             return await call()
-        except (BadRequest, Forbidden, TimedOut, RetryAfter):
+        except (BadRequest, Forbidden, ReplyTimedOut, RetryAfter):
             raise
         except NetworkError:
             await asyncio.sleep(delay)
@@ -74,7 +75,7 @@ async def _edit(query: CallbackQuery, reply: Reply) -> None:
         # A double tap can ask for the same edit twice; anything else is worth a log line.
         if "not modified" not in exc.message:
             log.warning("could not edit message: %s", exc.message)
-    except (TimedOut, NetworkError) as exc:
+    except NetworkError as exc:
         # The edit only marks the answered question; the next question must still go out.
         log.warning("could not edit message: %s", type(exc).__name__)
 

@@ -26,6 +26,7 @@ from bot.scheduling.appointments import AppointmentBook, NewAppointment
 from bot.scheduling.checkins import CheckIns
 from bot.scheduling.plan import QuietHours, parse_plan
 from bot.settings import Settings
+from bot.transport import AiohttpRequest
 from storage import Appointment, ScheduledMessage, Storage, utc_now
 from tests.e2e.conftest import Person, Runner, consent, reachable_practitioner
 
@@ -103,8 +104,10 @@ async def dispatcher(
     quiet: QuietHours | None = None,
     clock: Callable[[], datetime] | None = None,
     retry_base: float = 5.0,
+    read_timeout: float = 5.0,
 ) -> AsyncIterator[Dispatcher]:
-    """A Dispatcher wired as build_application wires it, with a plain Bot on the emulator."""
+    """A Dispatcher wired as build_application wires it, with a Bot (on the bot's own HTTP
+    client) on the emulator."""
     checkins = CheckIns(
         storage,
         Content.load(),
@@ -113,7 +116,8 @@ async def dispatcher(
         practitioner_ids=settings.practitioner_ids,
         timezone=settings.timezone,
     )
-    async with Bot(emulator.token, base_url=emulator.base_url) as bot:
+    request = AiohttpRequest(4, read_timeout=read_timeout)
+    async with Bot(emulator.token, base_url=emulator.base_url, request=request) as bot:
         yield Dispatcher(
             storage,
             checkins,
@@ -193,6 +197,46 @@ async def test_502_is_retried_with_back_off_and_the_message_arrives_once(
     assert calls[2].time - calls[1].time >= 2.0
     assert row.attempts == 3
     assert row.sent_at is not None
+
+
+# Timeouts ----------------------------------------------------------------------------------
+
+
+async def test_a_reminder_whose_answer_times_out_is_recorded_and_not_sent_twice(
+    emulator: BotApiEmulator, settings: Settings, storage: Storage
+) -> None:
+    await chat_started(emulator, 5003, storage)
+    async with dispatcher(settings, emulator, storage, retry_base=0.2, read_timeout=0.3) as sender:
+        # Telegram takes the message and answers only after the client gave up waiting.
+        emulator.inject_slow_response("sendMessage", 1.0)
+        appointment = await book(storage, "reminder:-60s", utc_now() + timedelta(seconds=60), 5003)
+        sender.start()
+        try:
+            [row] = await eventually(lambda: _with_status(storage, appointment, "sent"), within=10)
+        finally:
+            await sender.stop()
+
+    assert row.outcome == "unconfirmed: read timed out"
+    assert row.attempts == 1
+    assert [c.ok for c in sends_to(emulator, 5003, REMINDER)] == [True]
+
+
+async def test_a_reminder_whose_connection_dropped_before_sending_is_sent_once(
+    emulator: BotApiEmulator, settings: Settings, storage: Storage
+) -> None:
+    await chat_started(emulator, 5004, storage)
+    async with dispatcher(settings, emulator, storage, retry_base=0.2) as sender:
+        emulator.inject_dropped_connection("sendMessage")
+        appointment = await book(storage, "reminder:-60s", utc_now() + timedelta(seconds=60), 5004)
+        sender.start()
+        try:
+            [row] = await eventually(lambda: _with_status(storage, appointment, "sent"), within=10)
+        finally:
+            await sender.stop()
+
+    assert row.attempts == 2
+    assert [c.ok for c in sends_to(emulator, 5004, REMINDER)] == [False, True]
+    assert len(emulator.bot_messages(5004)) == 1
 
 
 async def _with_status(

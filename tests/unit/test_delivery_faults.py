@@ -11,6 +11,7 @@ from telegram.error import NetworkError, TimedOut
 from bot.handlers import delivery
 from bot.handlers.delivery import deliver
 from bot.intake.outgoing import Outcome, Reply
+from bot.transport import ReplyTimedOut
 
 
 class FakeBot:
@@ -39,7 +40,7 @@ class FakeQuery:
     async def answer(self, text: str | None = None) -> None:
         if self.answer_failures:
             self.answer_failures -= 1
-            raise NetworkError("httpx.RemoteProtocolError: Server disconnected")
+            raise NetworkError("aiohttp.ServerDisconnectedError: Server disconnected")
         self.answers.append(text)
 
 
@@ -47,9 +48,20 @@ OUTCOME = Outcome(edit=Reply("answered"), replies=[Reply("next question")], toas
 
 
 async def test_a_timed_out_edit_does_not_stop_the_next_question() -> None:
-    bot, query = FakeBot(), FakeQuery(TimedOut())
+    bot, query = FakeBot(), FakeQuery(ReplyTimedOut())
     await deliver(cast(Bot, bot), 1, OUTCOME, cast(CallbackQuery, query))
     assert query.edits == 1  # not retried: it may have happened
+    assert bot.sent == ["next question"]
+    assert query.answers == ["ok"]
+
+
+async def test_a_call_that_timed_out_before_it_was_sent_is_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(delivery, "RETRY_DELAYS", (0.0, 0.0, 0.0))
+    bot, query = FakeBot(), FakeQuery(TimedOut("no connection in time"))
+    await deliver(cast(Bot, bot), 1, OUTCOME, cast(CallbackQuery, query))
+    assert query.edits == 4  # nothing reached Telegram, so trying again cannot repeat it
     assert bot.sent == ["next question"]
     assert query.answers == ["ok"]
 

@@ -1,0 +1,136 @@
+"""The HTTP client under python-telegram-bot: aiohttp instead of PTB's default httpx.
+
+Under load the bot is CPU-bound in its HTTP client (bench/, README "Performance"): httpx and
+httpcore spend one to several milliseconds of Python per Bot API call, and httpcore's pool
+scans every open connection for each request, so the cost grows with the number of patients
+served at once. aiohttp parses HTTP in C and keeps idle connections without scanning them.
+PTB supports other clients through `BaseRequest`; errors map onto PTB's as HTTPXRequest's do.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+# PTB's HTTPXRequest defaults, in seconds.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 5.0
+WRITE_TIMEOUT = 5.0
+POOL_TIMEOUT = 1.0
+MEDIA_WRITE_TIMEOUT = 20.0
+
+
+class ReplyTimedOut(TimedOut):
+    """The request may have reached Telegram, and its answer did not come in time.
+
+    Telegram has most likely carried the call out, so repeating it may do it twice. A plain
+    TimedOut from this backend means the request never went out (no connection in time).
+    """
+
+
+class AiohttpRequest(BaseRequest):
+    """PTB's networking backend on aiohttp, with HTTPXRequest's timeouts and pool size."""
+
+    __slots__ = ("_connect", "_media_write", "_pool", "_pool_size", "_read", "_session", "_write")
+
+    def __init__(
+        self,
+        connection_pool_size: int = 1,
+        *,
+        read_timeout: float | None = READ_TIMEOUT,
+        write_timeout: float | None = WRITE_TIMEOUT,
+        connect_timeout: float | None = CONNECT_TIMEOUT,
+        pool_timeout: float | None = POOL_TIMEOUT,
+        media_write_timeout: float | None = MEDIA_WRITE_TIMEOUT,
+    ) -> None:
+        self._pool_size = connection_pool_size
+        self._read = read_timeout
+        self._write = write_timeout
+        self._connect = connect_timeout
+        self._pool = pool_timeout
+        self._media_write = media_write_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        """The read timeout used when a call does not name one."""
+        return self._read
+
+    async def initialize(self) -> None:
+        """Open the connection pool (on the running event loop)."""
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=0)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                headers={"User-Agent": self.USER_AGENT},
+                # Telegram's answers are parsed by PTB; no cookies, no env proxies implied.
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+
+    async def shutdown(self) -> None:
+        """Close every connection."""
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Send one request; returns Telegram's status code and body. See BaseRequest."""
+        if self._session is None or self._session.closed:
+            raise RuntimeError("AiohttpRequest is not initialized")
+        uploads = request_data is not None and request_data.contains_files
+        read = _given(read_timeout, self._read)
+        connect = _given(connect_timeout, self._connect)
+        pool = _given(pool_timeout, self._pool)
+        write = _given(write_timeout, self._media_write if uploads else self._write)
+        timeout = aiohttp.ClientTimeout(
+            # aiohttp's `connect` covers waiting for a free connection and opening one.
+            connect=None if pool is None or connect is None else pool + connect,
+            sock_connect=connect,
+            sock_read=read,
+            # aiohttp has no write timeout: an upload as a whole is bounded instead.
+            total=_upload_bound(connect, pool, write, read) if uploads else None,
+        )
+        try:
+            async with self._session.request(
+                method, url, data=_body(request_data), timeout=timeout
+            ) as response:
+                return response.status, await response.read()
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise TimedOut from exc
+        except TimeoutError as exc:
+            # Waiting for the answer, or an upload's overall bound: it may have arrived.
+            raise ReplyTimedOut from exc
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+
+def _given(value: ODVInput[float], default: float | None) -> float | None:
+    return default if isinstance(value, DefaultValue) else value
+
+
+def _upload_bound(*parts: float | None) -> float | None:
+    return None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
+
+
+def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
+    """Form fields as HTTPXRequest sends them: urlencoded, or multipart with files."""
+    if request_data is None:
+        return None
+    fields = request_data.json_parameters
+    if not request_data.contains_files:
+        return fields
+    form = aiohttp.FormData(fields)
+    for name, (filename, content, mime_type) in request_data.multipart_data.items():
+        form.add_field(name, content, filename=filename, content_type=mime_type)
+    return form
