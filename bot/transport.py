@@ -9,6 +9,8 @@ PTB supports other clients through `BaseRequest`; errors map onto PTB's as HTTPX
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
@@ -21,6 +23,7 @@ READ_TIMEOUT = 5.0
 WRITE_TIMEOUT = 5.0
 POOL_TIMEOUT = 1.0
 MEDIA_WRITE_TIMEOUT = 20.0
+FORM = "application/x-www-form-urlencoded"
 
 
 class ReplyTimedOut(TimedOut):
@@ -123,13 +126,14 @@ def _upload_bound(*parts: float | None) -> float | None:
     return None if any(p is None for p in parts) else sum(p for p in parts if p is not None)
 
 
-def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str] | None:
+def _body(request_data: RequestData | None) -> aiohttp.FormData | aiohttp.BytesPayload | None:
     """Form fields as HTTPXRequest sends them: urlencoded, or multipart with files."""
     if request_data is None:
         return None
     fields = request_data.json_parameters
     if not request_data.contains_files:
-        return fields
+        # Encoded here: aiohttp's FormData sets up multipart machinery even for plain forms.
+        return aiohttp.BytesPayload(urlencode(fields).encode(), content_type=FORM)
     form = aiohttp.FormData(fields)
     for name, (filename, content, mime_type) in request_data.multipart_data.items():
         form.add_field(name, content, filename=filename, content_type=mime_type)

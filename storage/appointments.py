@@ -44,12 +44,10 @@ class AppointmentStore(StoreBase):
         Returns None when an appointment with this external id exists (a re-import).
         """
         async with self._transaction() as db:
-            if external_id is not None:
-                async with db.execute(
-                    "SELECT 1 FROM appointments WHERE external_id = ?", (external_id,)
-                ) as cursor:
-                    if await cursor.fetchone():
-                        return None
+            if external_id is not None and await self._one(
+                "SELECT 1 FROM appointments WHERE external_id = ?", (external_id,)
+            ):
+                return None
             cursor = await db.execute(
                 "INSERT INTO appointments (patient_id, name, starts_at, note, link_token,"
                 " external_id, status, created_at) VALUES (?, ?, ?, ?, ?, ?, 'scheduled', ?)",
@@ -173,7 +171,7 @@ class AppointmentStore(StoreBase):
         leaves a trace that `release_interrupted` turns back into pending.
         """
         async with self._transaction() as db:
-            async with db.execute(
+            rows = await self._all(
                 "SELECT o.*, a.id AS a_id, a.patient_id, a.name, a.starts_at, a.note,"
                 " a.link_token, a.external_id, a.status AS a_status, a.attendance,"
                 " p.id AS p_id, p.telegram_user_id, p.chat_id, p.first_name, p.username,"
@@ -181,8 +179,7 @@ class AppointmentStore(StoreBase):
                 f" p.unreachable_at {_DUE_JOIN} AND o.due_at <= ? ORDER BY o.due_at, o.id"
                 " LIMIT ?",
                 (ts(now), limit),
-            ) as cursor:
-                rows = list(await cursor.fetchall())
+            )
             await db.executemany(
                 "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = ?"
                 " WHERE id = ?",

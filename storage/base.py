@@ -164,9 +164,9 @@ class StoreBase:
                 raise
 
     async def _one(self, sql: str, params: Sequence[Any]) -> aiosqlite.Row | None:
-        async with self._db.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self._db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        # One trip to the database thread (a cursor's execute, fetch and close are three).
+        return list(await self._db.execute_fetchall(sql, params))
