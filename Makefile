@@ -23,7 +23,7 @@ test: lint
 	$(PY) -m pytest -q
 
 # Throughput, latency and dispatch figures (README, Performance): about 10 minutes.
-# BENCH_ARGS="--headroom-pace 0" skips the second dispatch run (about 3 minutes).
+# BENCH_ARGS="--shared-pace 0" skips the second dispatch run (about 4 minutes).
 N ?= 200
 M ?= 5000
 BENCH_ARGS ?=

@@ -6,7 +6,8 @@ under test in a child process (bench.botproc), talking over real HTTP on 127.0.0
   2. Ashi with N full intakes, closed loop then open loop (emulator and bot limits lifted);
   3. Ashi as shipped (its 30/s AIORateLimiter on), closed loop, a few patients;
   4. reminder dispatch of M due messages with the emulator enforcing 30/s and 1/s per chat,
-     at the dispatcher's own pace and at 29.5/s.
+     as shipped (nobody else talking to the bot: PER_SECOND), then at the pace it keeps
+     while patients are being answered (SHARED_PER_SECOND).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 from bench import dispatch
 from bench.patients import Flow, Patient, Tracker, ashi_intake, baseline_conversation
-from bot.dispatch import PER_SECOND
+from bot.dispatch import PER_SECOND, SHARED_PER_SECOND
 from bot.emulator.ratelimit import RateLimits
 from bot.emulator.server import BotApiEmulator
 from storage import Storage
@@ -35,7 +36,6 @@ from storage import Storage
 PRACTITIONER_ID = 777
 FIRST_PATIENT = 10_001
 THINK_SECONDS = 2.0  # open loop: each action waits uniform(0, 2) s
-HEADROOM_PACE = 29.5
 
 
 def log(text: str) -> None:
@@ -243,7 +243,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         m = args.messages
         if m:
             result["dispatch"] = []
-            for pace in (None, args.headroom_pace):
+            for pace in (None, args.shared_pace):
                 if pace == 0:
                     continue
                 expected = m / (pace or PER_SECOND)
@@ -282,10 +282,11 @@ def cli() -> None:
         help="patients for the as-shipped (rate-limited) run; 0 skips it",
     )
     parser.add_argument(
-        "--headroom-pace",
+        "--shared-pace",
         type=float,
-        default=HEADROOM_PACE,
-        help="second dispatch run at this pace (messages/s); 0 skips it",
+        default=SHARED_PER_SECOND,
+        help="second dispatch run at this pace (messages/s; default: the pace kept while"
+        " patients are answered); 0 skips it",
     )
     parser.add_argument("--skip-intakes", action="store_true", help="dispatch only")
     args = parser.parse_args()

@@ -62,6 +62,8 @@ class Runtime:
     def __init__(self, settings: Settings, content: Content) -> None:
         self.settings = settings
         self.content = content
+        # Patients' updates; the dispatcher slows down while they are being answered.
+        self.updates = PerChatUpdateProcessor()
         self._storage: Storage | None = None
         self._service: IntakeService | None = None
         self._dispatcher: Dispatcher | None = None
@@ -121,7 +123,12 @@ class Runtime:
             csv_export=self._csv_export,
         )
         self._dispatcher = Dispatcher(
-            self._storage, checkins, bot, quiet=settings.quiet_hours, timezone=settings.timezone
+            self._storage,
+            checkins,
+            bot,
+            quiet=settings.quiet_hours,
+            timezone=settings.timezone,
+            conversations_active=self.updates.conversations_active,
         )
         self._dispatcher.start()
 
@@ -213,7 +220,7 @@ def build_application(settings: Settings, content: Content | None = None) -> App
         .request(AiohttpRequest(CONNECTIONS))
         .get_updates_request(AiohttpRequest(1))
         .rate_limiter(AIORateLimiter(max_retries=3))
-        .concurrent_updates(PerChatUpdateProcessor())
+        .concurrent_updates(runtime.updates)
         .post_init(post_init)
         .post_stop(post_stop)
         .post_shutdown(post_shutdown)

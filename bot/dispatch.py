@@ -29,11 +29,12 @@ from storage import DueMessage, Storage
 
 log = logging.getLogger(__name__)
 PER_CHAT_INTERVAL = 1.0  # Telegram: about one message per second in one chat
-# Telegram allows about 30 messages per second overall. Scheduled messages go out evenly
-# at two thirds of that: bursts at the full rate draw 429s (which halt all of the bot's
-# requests, patients' replies included, until retry_after), and a restarted process,
-# which does not know what the previous one sent, would burst at once.
-PER_SECOND = 20.0
+# Telegram allows about 30 messages per second overall. Scheduled messages go out evenly,
+# never in bursts (a 429 halts all of the bot's requests, patients' replies included, until
+# retry_after): just under the limit while nobody is talking to the bot, and at two thirds
+# of it while patients are, so their replies keep the rest.
+PER_SECOND = 29.5
+SHARED_PER_SECOND = 20.0
 BATCH = 60
 STOP_GRACE = 10.0  # seconds a stopping dispatcher may take to finish the message in flight
 MAX_ATTEMPTS = 8
@@ -70,6 +71,8 @@ class Dispatcher:
         idle: float = 1.0,
         retry_base: float = RETRY_BASE,
         per_second: float = PER_SECOND,
+        shared_per_second: float = SHARED_PER_SECOND,
+        conversations_active: Callable[[], bool] = lambda: False,
     ) -> None:
         self._storage = storage
         self._checkins = checkins
@@ -80,7 +83,9 @@ class Dispatcher:
         # Appointments booked by another process (the CLI) are noticed within `idle`.
         self._idle = idle
         self._retry_base = retry_base
-        self._interval = 1.0 / per_second
+        self._per_second = per_second
+        self._shared_per_second = min(shared_per_second, per_second)
+        self._conversations_active = conversations_active
         self._next_slot = 0.0  # time.monotonic() when the next message may go out
         self._wake = asyncio.Event()
         self._stopping = False
@@ -178,11 +183,17 @@ class Dispatcher:
         await self._pace()
         return await self._send(chat_id, due)
 
+    def pace(self) -> float:
+        """Scheduled messages per second now: less while patients are talking to the bot."""
+        if self._conversations_active():
+            return self._shared_per_second
+        return self._per_second
+
     async def _pace(self) -> None:
         """Wait for this message's turn in the overall pace (turns are handed out in order)."""
         now = time.monotonic()
         slot = max(now, self._next_slot)
-        self._next_slot = slot + self._interval
+        self._next_slot = slot + 1.0 / self.pace()
         if slot > now:
             await asyncio.sleep(slot - now)
 

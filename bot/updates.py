@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -19,6 +20,9 @@ from telegram.ext import BaseUpdateProcessor
 # Updates in flight at once (PTB's semaphore). Each waiting update is a task; getUpdates
 # brings at most 100 at a time, so this is never the limit in practice.
 MAX_IN_FLIGHT = 1024
+# A conversation counts as going on this long after the bot last handled an update: patients
+# answer within seconds, and their next answer must not wait behind a burst of reminders.
+ACTIVE_FOR = 5.0
 
 
 def lane(update: object) -> int | None:
@@ -34,9 +38,19 @@ def lane(update: object) -> int | None:
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Concurrent across chats, sequential within a chat, in arrival order."""
 
-    def __init__(self, max_concurrent_updates: int = MAX_IN_FLIGHT) -> None:
+    def __init__(
+        self,
+        max_concurrent_updates: int = MAX_IN_FLIGHT,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(max_concurrent_updates)
         self._tails: dict[int | None, asyncio.Future[None]] = {}
+        self._clock = clock
+        self._last_done = float("-inf")
+
+    def conversations_active(self) -> bool:
+        """True while updates are being handled or one was within the last ACTIVE_FOR s."""
+        return bool(self._tails) or self._clock() - self._last_done < ACTIVE_FOR
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         """Wait for the chat's previous update to finish, then handle this one.
@@ -59,6 +73,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                     raise
             await coroutine
         finally:
+            self._last_done = self._clock()
             finished.set_result(None)
             if self._tails.get(key) is finished:
                 del self._tails[key]

@@ -105,6 +105,7 @@ async def dispatcher(
     clock: Callable[[], datetime] | None = None,
     retry_base: float = 5.0,
     read_timeout: float = 5.0,
+    conversations_active: Callable[[], bool] = lambda: False,
 ) -> AsyncIterator[Dispatcher]:
     """A Dispatcher wired as build_application wires it, with a Bot (on the bot's own HTTP
     client) on the emulator."""
@@ -126,6 +127,7 @@ async def dispatcher(
             timezone=settings.timezone,
             clock=clock or precise_utc_now,
             retry_base=retry_base,
+            conversations_active=conversations_active,
         )
 
 

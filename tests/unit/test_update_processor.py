@@ -7,7 +7,7 @@ import asyncio
 from telegram import Chat, Update, User
 from telegram import Message as TgMessage
 
-from bot.updates import PerChatUpdateProcessor
+from bot.updates import ACTIVE_FOR, PerChatUpdateProcessor
 
 
 def update(update_id: int, chat_id: int) -> Update:
@@ -42,3 +42,20 @@ async def test_one_chat_in_order_and_other_chats_alongside() -> None:
     await asyncio.gather(*tasks)
     chat10 = [(kind, u) for kind, c, u in log if c == 10]
     assert chat10 == [("start", 1), ("end", 1), ("start", 2), ("end", 2), ("start", 4), ("end", 4)]
+
+
+async def test_conversations_count_as_active_while_handled_and_shortly_after() -> None:
+    now = [100.0]
+    processor = PerChatUpdateProcessor(clock=lambda: now[0])
+    assert not processor.conversations_active()  # nobody has written yet
+    release = asyncio.Event()
+    task = asyncio.create_task(processor.process_update(update(1, 10), release.wait()))
+    await asyncio.sleep(0)
+    now[0] += 60.0
+    assert processor.conversations_active()  # a slow update is still being handled
+    release.set()
+    await task
+    now[0] += ACTIVE_FOR - 0.1
+    assert processor.conversations_active()
+    now[0] += 0.2
+    assert not processor.conversations_active()
