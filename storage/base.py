@@ -53,10 +53,10 @@ def patient_row(row: aiosqlite.Row, id_column: str = "id") -> Patient:
     )
 
 
-def intake_row(row: aiosqlite.Row) -> Intake:
-    """An intakes row as a record."""
+def intake_row(row: aiosqlite.Row, id_column: str = "id") -> Intake:
+    """An intakes row (possibly joined, with its id under another name) as a record."""
     return Intake(
-        id=row["id"],
+        id=row[id_column],
         patient_id=row["patient_id"],
         status=IntakeStatus(row["status"]),
         step=row["step"],
@@ -129,6 +129,24 @@ class SerialConnection(aiosqlite.Connection):
                 yield
             finally:
                 self._owner = None
+
+    async def apply(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Run write statements as one transaction, in one trip to the database thread."""
+        async with self.exclusive():
+            await self._execute(self._apply, statements)
+
+    def _apply(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        # In the database thread; rolled back whole if any statement fails.
+        connection = self._conn
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in statements:
+                connection.execute(sql, params)
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
 
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         # Every statement and fetch goes through here. Queued without a pause once the

@@ -90,6 +90,23 @@ class Storage(AppointmentStore, AuditStore):
         )
         return patient_row(row) if row else None
 
+    async def patient_and_open_intake(
+        self, telegram_user_id: int
+    ) -> tuple[Patient | None, Intake | None]:
+        """The patient with this Telegram user id and their intake in progress, if any."""
+        row = await self._one(
+            "SELECT p.*, i.id AS i_id, i.patient_id, i.status, i.step, i.urgent,"
+            " i.start_payload, i.content_version, i.started_at, i.completed_at, i.paused,"
+            " i.notified_at, i.appointment_id, i.reviewed_at FROM patients p"
+            " LEFT JOIN intakes i ON i.patient_id = p.id AND i.status = ?"
+            " WHERE p.telegram_user_id = ?",
+            (IntakeStatus.IN_PROGRESS, telegram_user_id),
+        )
+        if row is None:
+            return None, None
+        intake = intake_row(row, id_column="i_id") if row["i_id"] is not None else None
+        return patient_row(row), intake
+
     async def patient(self, patient_id: int) -> Patient | None:
         """The patient with this id, if any."""
         row = await self._one("SELECT * FROM patients WHERE id = ?", (patient_id,))
@@ -268,21 +285,26 @@ class Storage(AppointmentStore, AuditStore):
         """Store one answer (JSON-encoded) at once, optionally moving to `next_step` and
         raising a red flag, all in one transaction."""
         now = self._now()
-        async with self._transaction() as db:
-            await db.execute(
+        statements: list[tuple[str, tuple[object, ...]]] = [
+            (
                 "INSERT INTO answers (intake_id, question_id, value, answered_at)"
                 " VALUES (?, ?, ?, ?) ON CONFLICT (intake_id, question_id)"
                 " DO UPDATE SET value = excluded.value, answered_at = excluded.answered_at",
                 (intake_id, question_id, json.dumps(value, ensure_ascii=False), now),
             )
-            if next_step is not None:
-                await db.execute("UPDATE intakes SET step = ? WHERE id = ?", (next_step, intake_id))
-            if red_flag is not None:
-                await db.execute(
+        ]
+        if next_step is not None:
+            statements.append(("UPDATE intakes SET step = ? WHERE id = ?", (next_step, intake_id)))
+        if red_flag is not None:
+            statements.append(
+                (
                     "INSERT OR IGNORE INTO red_flags (intake_id, flag, raised_at) VALUES (?, ?, ?)",
                     (intake_id, red_flag, now),
                 )
-                await db.execute("UPDATE intakes SET urgent = 1 WHERE id = ?", (intake_id,))
+            )
+            statements.append(("UPDATE intakes SET urgent = 1 WHERE id = ?", (intake_id,)))
+        # The hottest write: one trip to the database thread instead of one per statement.
+        await self._db.apply(statements)
 
     async def delete_answer(self, intake_id: int, question_id: str) -> None:
         """Remove one answer (a follow-up question that no longer applies)."""

@@ -81,11 +81,10 @@ class IntakeService:
 
     async def _known(self, who: Who) -> tuple[Patient | None, Intake | None]:
         """The stored patient (never created here) and their intake in progress."""
-        patient = await self._storage.patient_by_telegram_id(who.user_id)
+        patient, intake = await self._storage.patient_and_open_intake(who.user_id)
         if patient is not None and patient.unreachable_at is not None:
             # Writing again means they unblocked the bot.
             await self._storage.mark_reachable(patient.id)
-        intake = await self._storage.open_intake(patient.id) if patient else None
         return patient, intake
 
     def _consent_version(self, catalog: Catalog) -> str:

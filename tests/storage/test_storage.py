@@ -1,9 +1,11 @@
 import os
+import sqlite3
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
+import pytest
 
 from bot.app import purge_expired
 from storage import IntakeStatus, PlannedMessage, Storage
@@ -109,3 +111,39 @@ async def test_counts_for_the_benchmark_and_the_export_caption(storage: Storage)
     assert booked is not None and await storage.cancel_appointment(booked.id)
     await storage.add_appointment(starts, plan[:1], name="Bo")
     assert await storage.outbox_counts() == {"cancelled": 2, "pending": 1}
+
+
+async def test_an_answer_is_saved_whole_or_not_at_all(storage: Storage, tmp_path: Path) -> None:
+    patient = await storage.ensure_patient(7, 7, "en")
+    intake = await storage.start_intake(
+        patient.id, step="x", content_version="v", start_payload=None
+    )
+    # Make the last statement of a red-flag answer fail, after the first ones succeeded.
+    async with aiosqlite.connect(tmp_path / "ashi.sqlite3") as other:
+        await other.execute(
+            "CREATE TRIGGER refuse BEFORE UPDATE OF urgent ON intakes"
+            " BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+        await other.commit()
+    with pytest.raises(sqlite3.IntegrityError, match="refused"):
+        await storage.save_answer(intake.id, "rf_chest_pain", "yes", red_flag="rf_chest_pain")
+    record = await storage.intake_record(intake.id)
+    assert record is not None and record.answers == () and record.red_flags == ()
+    assert not record.intake.urgent
+    # The connection is not left inside the failed transaction.
+    await storage.save_answer(intake.id, "intensity", 4, next_step="duration")
+    assert await storage.answers(intake.id) == {"intensity": 4}
+
+
+async def test_a_patient_and_their_open_intake_in_one_lookup(storage: Storage) -> None:
+    assert await storage.patient_and_open_intake(7) == (None, None)
+    patient = await storage.ensure_patient(7, 70, "ko")
+    assert await storage.patient_and_open_intake(7) == (patient, None)
+    done = await storage.start_intake(patient.id, step="a", content_version="v", start_payload=None)
+    await storage.complete_intake(done.id, notified=True)
+    assert await storage.patient_and_open_intake(7) == (patient, None)
+    await storage.start_intake(patient.id, step="b", content_version="v", start_payload="apt_x")
+    found, intake = await storage.patient_and_open_intake(7)
+    assert found == patient
+    assert intake is not None and intake == await storage.open_intake(patient.id)
+    assert (intake.step, intake.start_payload, intake.status) == ("b", "apt_x", "in_progress")
