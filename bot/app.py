@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ParseMode
@@ -189,6 +190,12 @@ async def purge_expired(storage: Storage, retention_days: int) -> int:
     return purged
 
 
+def bot_api_client(api_url: str, connections: int) -> AiohttpRequest:
+    """The HTTP client for the Bot API at api_url (a proxy only for a remote one)."""
+    local = urlsplit(api_url).hostname in ("127.0.0.1", "localhost", "::1")
+    return AiohttpRequest(connections, proxy_from_environment=not local)
+
+
 def build_application(settings: Settings, content: Content | None = None) -> Application:  # type: ignore[type-arg]
     """The bot, wired to its database, content and the Bot API at settings.api_url."""
     if settings.token is None:
@@ -217,8 +224,8 @@ def build_application(settings: Settings, content: Content | None = None) -> App
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.api_url)
-        .request(AiohttpRequest(CONNECTIONS))
-        .get_updates_request(AiohttpRequest(1))
+        .request(bot_api_client(settings.api_url, CONNECTIONS))
+        .get_updates_request(bot_api_client(settings.api_url, 1))
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(runtime.updates)
         .post_init(post_init)
@@ -299,7 +306,11 @@ def _log_error(error: BaseException | None) -> None:
 async def serving(app: Application, *, poll_timeout: int = 10) -> AsyncIterator[Application]:  # type: ignore[type-arg]
     """Run the application with long polling inside an event loop that is already running,
     with the same start and stop hooks as run_polling (used by the demo and the tests)."""
-    await app.initialize()
+    try:
+        await app.initialize()
+    except BaseException:
+        await app.bot.shutdown()  # its HTTP clients are open even when getMe failed
+        raise
     try:
         if app.post_init is not None:
             await app.post_init(app)

@@ -14,7 +14,7 @@ from telegram import Bot
 from telegram.error import InvalidToken, NetworkError
 
 from bot import appointments_cli, records_cli
-from bot.app import ALLOWED_UPDATES, build_application
+from bot.app import ALLOWED_UPDATES, bot_api_client, build_application
 from bot.content import CONTENT_DIR, Content, ContentError
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_environment, parse_settings
@@ -72,7 +72,8 @@ async def _preflight(settings: Settings) -> None:
         ) from exc
     assert settings.token is not None
     try:
-        async with Bot(settings.token, base_url=settings.api_url):
+        request = bot_api_client(settings.api_url, 1)
+        async with Bot(settings.token, base_url=settings.api_url, request=request):
             pass  # initialising asks Telegram who the bot is
     except InvalidToken as exc:
         raise StartError(

@@ -9,9 +9,11 @@ PTB supports other clients through `BaseRequest`; errors map onto PTB's as HTTPX
 
 from __future__ import annotations
 
+import ssl
 from urllib.parse import urlencode
 
 import aiohttp
+import certifi
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
@@ -35,9 +37,22 @@ class ReplyTimedOut(TimedOut):
 
 
 class AiohttpRequest(BaseRequest):
-    """PTB's networking backend on aiohttp, with HTTPXRequest's timeouts and pool size."""
+    """PTB's networking backend on aiohttp, with HTTPXRequest's timeouts and pool size.
 
-    __slots__ = ("_connect", "_media_write", "_pool", "_pool_size", "_read", "_session", "_write")
+    `proxy_from_environment`: honour HTTPS_PROXY, HTTP_PROXY and NO_PROXY (off for a Bot API
+    on this machine, such as the emulator of `ashi demo`, which no proxy can reach).
+    """
+
+    __slots__ = (
+        "_connect",
+        "_media_write",
+        "_pool",
+        "_pool_size",
+        "_read",
+        "_session",
+        "_trust_env",
+        "_write",
+    )
 
     def __init__(
         self,
@@ -48,8 +63,10 @@ class AiohttpRequest(BaseRequest):
         connect_timeout: float | None = CONNECT_TIMEOUT,
         pool_timeout: float | None = POOL_TIMEOUT,
         media_write_timeout: float | None = MEDIA_WRITE_TIMEOUT,
+        proxy_from_environment: bool = True,
     ) -> None:
         self._pool_size = connection_pool_size
+        self._trust_env = proxy_from_environment
         self._read = read_timeout
         self._write = write_timeout
         self._connect = connect_timeout
@@ -65,12 +82,16 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         """Open the connection pool (on the running event loop)."""
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=0)
+            # Certificates as httpx checks them (certifi's bundle), so a system without
+            # its own CA store set up still reaches api.telegram.org.
+            tls = ssl.create_default_context(cafile=certifi.where())
+            connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=0, ssl=tls)
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 headers={"User-Agent": self.USER_AGENT},
-                # Telegram's answers are parsed by PTB; no cookies, no env proxies implied.
                 cookie_jar=aiohttp.DummyCookieJar(),
+                # HTTPS_PROXY / NO_PROXY from the environment, as with PTB's default client.
+                trust_env=self._trust_env,
             )
 
     async def shutdown(self) -> None:

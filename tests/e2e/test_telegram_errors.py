@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from telegram.error import NetworkError
 
 from bot.app import build_application, serving
 from bot.emulator.ratelimit import RateLimits
@@ -138,3 +141,35 @@ async def test_a_notification_lost_to_telegram_errors_is_sent_after_a_restart(
     async with bot():
         pass  # already told: a further restart sends nothing again
     assert len([m for m in practitioner.messages() if "New intake" in m.text]) == 1
+
+
+async def test_a_proxy_in_the_environment_is_not_used_for_a_bot_api_on_this_machine(
+    emulator: BotApiEmulator, bot: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A clinic behind a proxy still runs `ashi demo`: no proxy can reach 127.0.0.1.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(name, nowhere)
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    patient = Person(emulator, 2002, "Noor")
+    async with bot():
+        patient.send("/help")
+        await patient.sees("I help you get ready")
+
+
+async def test_a_start_without_telegram_fails_cleanly(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{probe.getsockname()[1]}/bot"
+    app = build_application(dataclasses.replace(settings, api_url=nowhere))
+    with pytest.raises(NetworkError):
+        async with serving(app):
+            pass
+    del app
+    gc.collect()  # an HTTP client left open complains when collected
+    assert "Unclosed" not in caplog.text

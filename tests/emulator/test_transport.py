@@ -97,3 +97,23 @@ async def test_a_request_needs_initialize_and_shutdown_closes_it(emu: BotApiEmul
         assert (await bot.get_me()).is_bot
     with pytest.raises(RuntimeError, match="not initialized"):
         await request.do_request(emu.base_url + "/getMe", "POST")
+
+
+async def test_the_proxy_from_the_environment_is_used(
+    emu: BotApiEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    nowhere = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("HTTP_PROXY", nowhere)  # the emulator speaks plain http
+    monkeypatch.setenv("HTTPS_PROXY", nowhere)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(NetworkError, match=f"127.0.0.1:{port}"):
+        async with Bot(emu.token, base_url=emu.base_url, request=AiohttpRequest(1)):
+            pass  # getMe, on the way in, already goes to the proxy that is not there
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    async with Bot(emu.token, base_url=emu.base_url, request=AiohttpRequest(1)) as direct:
+        await direct.send_message(USER, "straight through")
+    assert [m.text for m in emu.bot_messages(USER)] == ["straight through"]
