@@ -22,7 +22,7 @@ test: lint
 	$(PY) -m bot content check
 	$(PY) -m pytest -q
 
-# Throughput, latency and dispatch figures (README, Performance): about 10 minutes.
+# Throughput, latency and dispatch figures (README, Performance): about 8 minutes.
 # BENCH_ARGS="--shared-pace 0" skips the second dispatch run (about 4 minutes).
 N ?= 200
 M ?= 5000
