@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -204,20 +205,37 @@ async def test_502_is_retried_with_back_off_and_the_message_arrives_once(
 # Timeouts ----------------------------------------------------------------------------------
 
 
-async def test_a_reminder_whose_answer_times_out_is_recorded_and_not_sent_twice(
-    emulator: BotApiEmulator, settings: Settings, storage: Storage
-) -> None:
-    await chat_started(emulator, 5003, storage)
-    async with dispatcher(settings, emulator, storage, retry_base=0.2, read_timeout=0.3) as sender:
-        # Telegram takes the message and answers only after the client gave up waiting.
-        emulator.inject_slow_response("sendMessage", 1.0)
-        appointment = await book(storage, "reminder:-60s", utc_now() + timedelta(seconds=60), 5003)
+async def reminder_sent_despite(
+    emulator: BotApiEmulator,
+    settings: Settings,
+    storage: Storage,
+    patient_id: int,
+    fault: Callable[[], None],
+    *,
+    read_timeout: float = 5.0,
+) -> ScheduledMessage:
+    """Book a reminder due now for a patient whose chat exists, set up `fault`, and let a
+    dispatcher send it; returns the row once it counts as sent."""
+    await chat_started(emulator, patient_id, storage)
+    quick = dispatcher(settings, emulator, storage, retry_base=0.2, read_timeout=read_timeout)
+    async with quick as sender:
+        fault()
+        due = utc_now() + timedelta(seconds=60)
+        appointment = await book(storage, "reminder:-60s", due, patient_id)
         sender.start()
         try:
             [row] = await eventually(lambda: _with_status(storage, appointment, "sent"), within=10)
         finally:
             await sender.stop()
+    return row
 
+
+async def test_a_reminder_whose_answer_times_out_is_recorded_and_not_sent_twice(
+    emulator: BotApiEmulator, settings: Settings, storage: Storage
+) -> None:
+    # Telegram takes the message and answers only after the client gave up waiting.
+    slow = functools.partial(emulator.inject_slow_response, "sendMessage", 1.0)
+    row = await reminder_sent_despite(emulator, settings, storage, 5003, slow, read_timeout=0.3)
     assert row.outcome == "unconfirmed: read timed out"
     assert row.attempts == 1
     assert [c.ok for c in sends_to(emulator, 5003, REMINDER)] == [True]
@@ -226,16 +244,8 @@ async def test_a_reminder_whose_answer_times_out_is_recorded_and_not_sent_twice(
 async def test_a_reminder_whose_connection_dropped_before_sending_is_sent_once(
     emulator: BotApiEmulator, settings: Settings, storage: Storage
 ) -> None:
-    await chat_started(emulator, 5004, storage)
-    async with dispatcher(settings, emulator, storage, retry_base=0.2) as sender:
-        emulator.inject_dropped_connection("sendMessage")
-        appointment = await book(storage, "reminder:-60s", utc_now() + timedelta(seconds=60), 5004)
-        sender.start()
-        try:
-            [row] = await eventually(lambda: _with_status(storage, appointment, "sent"), within=10)
-        finally:
-            await sender.stop()
-
+    dropped = functools.partial(emulator.inject_dropped_connection, "sendMessage")
+    row = await reminder_sent_despite(emulator, settings, storage, 5004, dropped)
     assert row.attempts == 2
     assert [c.ok for c in sends_to(emulator, 5004, REMINDER)] == [False, True]
     assert len(emulator.bot_messages(5004)) == 1

@@ -37,15 +37,6 @@ async def test_messages_buttons_and_uploads_arrive_as_sent(emu: BotApiEmulator, 
     assert emu.violations == []
 
 
-async def test_an_answer_later_than_the_read_timeout_may_have_taken_effect(
-    emu: BotApiEmulator, bot: Bot
-) -> None:
-    emu.inject_slow_response("sendMessage", 1.0)
-    with pytest.raises(ReplyTimedOut):
-        await bot.send_message(USER, "late")
-    assert [m.text for m in emu.bot_messages(USER)] == ["late"]
-
-
 async def test_a_dropped_connection_is_a_network_error_not_a_timeout(
     emu: BotApiEmulator, bot: Bot
 ) -> None:
