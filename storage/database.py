@@ -52,11 +52,11 @@ class Storage(AppointmentStore, AuditStore):
             await db.execute("PRAGMA journal_mode = WAL")
             # FULL: a committed answer survives power loss too, not only a process crash.
             await db.execute("PRAGMA synchronous = FULL")
-            await db.execute("PRAGMA foreign_keys = ON")
             # Erased health data is overwritten, not left in free pages.
             await db.execute("PRAGMA secure_delete = ON")
             await db.execute("PRAGMA busy_timeout = 5000")
-            await apply_migrations(db)
+            await apply_migrations(db)  # with foreign keys off, as SQLite's rebuilds need
+            await db.execute("PRAGMA foreign_keys = ON")
         except BaseException:
             await db.close()
             raise

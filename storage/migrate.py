@@ -32,7 +32,12 @@ async def schema_version(db: aiosqlite.Connection) -> int:
 
 
 async def apply_migrations(db: aiosqlite.Connection) -> list[int]:
-    """Apply every migration newer than the database, each in its own transaction."""
+    """Apply every migration newer than the database, each in its own transaction.
+
+    Run with foreign keys off (a table rebuilt the way SQLite documents would otherwise take
+    the rows that refer to it along when the old table is dropped); every reference is
+    checked before each migration commits.
+    """
     current = await schema_version(db)
     applied: list[int] = []
     for number, sql in migrations():
@@ -40,9 +45,11 @@ async def apply_migrations(db: aiosqlite.Connection) -> list[int]:
             continue
         # The explicit transaction makes each migration all-or-nothing.
         try:
-            await db.executescript(
-                f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;"
-            )
+            await db.executescript(f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};")
+            broken = list(await db.execute_fetchall("PRAGMA foreign_key_check"))
+            if broken:
+                raise RuntimeError(f"migration {number} leaves {len(broken)} broken references")
+            await db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 await db.execute("ROLLBACK")

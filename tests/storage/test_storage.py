@@ -147,3 +147,61 @@ async def test_a_patient_and_their_open_intake_in_one_lookup(storage: Storage) -
     assert found == patient
     assert intake is not None and intake == await storage.open_intake(patient.id)
     assert (intake.step, intake.start_payload, intake.status) == ("b", "apt_x", "in_progress")
+
+
+async def test_ids_of_erased_records_are_never_given_out_again(storage: Storage) -> None:
+    first = await storage.ensure_patient(7, 7, "en")
+    erased = await storage.start_intake(first.id, step="a", content_version="v", start_payload=None)
+    await storage.delete_patient(first.id)  # the newest patient and intake are gone
+    second = await storage.ensure_patient(8, 8, "en")
+    intake = await storage.start_intake(
+        second.id, step="a", content_version="v", start_payload=None
+    )
+    # An old button or note naming the erased intake must not reach the new patient's.
+    assert second.id > first.id
+    assert intake.id > erased.id
+    assert await storage.intake(erased.id) is None
+
+
+async def test_upgrading_keeps_every_record_and_reference(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    async with aiosqlite.connect(path) as old:
+        for number, sql in migrations()[:4]:
+            await old.executescript(f"{sql}\nPRAGMA user_version = {number};")
+        await old.executescript(
+            "INSERT INTO patients (id, telegram_user_id, chat_id, language, created_at)"
+            " VALUES (1, 7, 7, 'ko', '2026-01-01T00:00:00+00:00'),"
+            " (2, 8, 8, 'en', '2026-01-01T00:00:00+00:00');"
+            "INSERT INTO consents (patient_id, given, text_version, recorded_at)"
+            " VALUES (1, 1, 'v', '2026-01-01T00:00:00+00:00');"
+            "INSERT INTO appointments (id, patient_id, starts_at, status, created_at)"
+            " VALUES (5, 1, '2026-02-01T09:00:00+00:00', 'scheduled', '2026-01-01T00:00:00+00:00');"
+            "INSERT INTO intakes (id, patient_id, status, step, urgent, content_version,"
+            " started_at, appointment_id) VALUES (3, 1, 'in_progress', 'duration', 1, 'v',"
+            " '2026-01-01T00:00:00+00:00', 5);"
+            "INSERT INTO answers VALUES (3, 'intensity', '7', '2026-01-01T00:00:00+00:00');"
+            "INSERT INTO red_flags VALUES (3, 'rf_chest_pain', '2026-01-01T00:00:00+00:00');"
+            "INSERT INTO outbox (id, appointment_id, kind, offset_seconds, due_at, status, step)"
+            " VALUES (9, 5, 'followup', 86400, '2026-02-02T09:00:00+00:00', 'sent', 'q');"
+            "INSERT INTO followup_answers VALUES (9, 'fu_soreness', '3', '2026-02-02');"
+        )
+    storage = await Storage.open(path)
+    try:
+        assert await storage.schema_version() == len(migrations())
+        record = await storage.intake_record(3)
+        assert record is not None and record.patient.telegram_user_id == 7
+        assert record.intake.urgent and record.intake.appointment_id == 5
+        assert record.decoded_answers() == {"intensity": 7}
+        assert [f.flag for f in record.red_flags] == ["rf_chest_pain"]
+        message = await storage.scheduled_message(9)
+        assert message is not None and message.appointment_id == 5
+        # Foreign keys are on again: erasing the patient takes everything of theirs along.
+        await storage.delete_patient(1)
+        assert await storage.intake_record(3) is None
+        assert await storage.scheduled_message(9) is None
+        assert await storage.patient_and_open_intake(8) != (None, None)
+        # And the erased ids stay retired.
+        patient = await storage.ensure_patient(9, 9, "en")
+        assert patient.id > 2
+    finally:
+        await storage.close()

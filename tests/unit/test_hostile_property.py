@@ -173,13 +173,7 @@ async def act(world: World, step: Step) -> None:
             return
         step = cooperative
     is_button = step.kind in ("press", "stale", "foreign", "forged", "data", "practice_press")
-    if step.kind == "answer":
-        cooperative = await next_move(world, who, step)
-        if cooperative is None:
-            return
-        step = cooperative
     if step.kind == "press":
-        data = button_data(mine[-1:])
         data = button_data(mine[-1:])
         if not data:
             return
