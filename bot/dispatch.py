@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -40,6 +41,7 @@ STOP_GRACE = 10.0  # seconds a stopping dispatcher may take to finish the messag
 MAX_ATTEMPTS = 8
 RETRY_BASE = 5.0  # seconds before the first retry after a server or network error
 UNREACHABLE = "patient unreachable"
+MAX_ERROR_PAUSE = 60.0  # seconds between tries while the database keeps refusing
 
 
 def backoff(attempts: int, base: float = RETRY_BASE) -> timedelta:
@@ -116,28 +118,47 @@ class Dispatcher:
         self._wake.set()
 
     async def _run(self) -> None:
-        released = await self._storage.release_interrupted()
-        if released:
-            log.warning("%d scheduled messages were interrupted and will be sent again", released)
+        failures = 0
+        recovered = False
         while not self._stopping:
             try:
-                if await self.run_once():
-                    continue
-                await self._sleep()
+                if not recovered:
+                    # Inside the loop: a database that refuses at start is retried too.
+                    released = await self._storage.release_interrupted()
+                    if released:
+                        log.warning(
+                            "%d scheduled messages were interrupted and will be sent again",
+                            released,
+                        )
+                    recovered = True
+                if not await self.run_once():
+                    await self._sleep()
+                failures = 0
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("dispatcher error; retrying shortly")
-                await asyncio.sleep(self._idle)
+            except Exception as exc:
+                failures += 1
+                # A database that keeps refusing (full, read-only) is retried less and less
+                # often, with one line each time instead of a traceback every second.
+                delay = min(self._idle * 2 ** (failures - 1), MAX_ERROR_PAUSE)
+                if isinstance(exc, sqlite3.OperationalError):
+                    log.error("dispatcher: database error: %s; retrying in %.0f s", exc, delay)
+                else:
+                    log.exception("dispatcher error; retrying in %.0f s", delay)
+                await self._pause(delay)
 
     async def _sleep(self) -> None:
         due = await self._storage.next_due_at()
         delay = self._idle
         if due is not None:
             delay = min(max((due - self._clock()).total_seconds(), 0.0), self._idle)
+        await self._pause(delay)
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait, unless woken (something was scheduled, or stop())."""
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
 
     async def run_once(self) -> int:
         """Claim and handle every message due now; returns how many were handled."""

@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import functools
 import itertools
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time, timedelta
@@ -107,6 +108,7 @@ async def dispatcher(
     retry_base: float = 5.0,
     read_timeout: float = 5.0,
     conversations_active: Callable[[], bool] = lambda: False,
+    idle: float = 1.0,
 ) -> AsyncIterator[Dispatcher]:
     """A Dispatcher wired as build_application wires it, with a Bot (on the bot's own HTTP
     client) on the emulator."""
@@ -129,6 +131,7 @@ async def dispatcher(
             clock=clock or precise_utc_now,
             retry_base=retry_base,
             conversations_active=conversations_active,
+            idle=idle,
         )
 
 
@@ -249,6 +252,45 @@ async def test_a_reminder_whose_connection_dropped_before_sending_is_sent_once(
     assert row.attempts == 2
     assert [c.ok for c in sends_to(emulator, 5004, REMINDER)] == [False, True]
     assert len(emulator.bot_messages(5004)) == 1
+
+
+# The database refusing -----------------------------------------------------------------
+
+
+async def test_a_database_that_refuses_writes_is_retried_less_often_with_one_line_each(
+    emulator: BotApiEmulator,
+    settings: Settings,
+    storage: Storage,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await chat_started(emulator, 5005, storage)
+    appointment = await book(storage, "reminder:-60s", utc_now() + timedelta(seconds=60), 5005)
+    await storage._db.execute("PRAGMA query_only = ON")  # the file is not writable
+    async with dispatcher(settings, emulator, storage, idle=0.2) as sender:
+        sender.start()
+        try:
+
+            def refusals() -> list[logging.LogRecord]:
+                return [r for r in caplog.records if r.name == "bot.dispatch"]
+
+            await emulator.wait_for(lambda: len(refusals()) >= 4, timeout=10)
+            await storage._db.execute("PRAGMA query_only = OFF")  # writable again
+            [row] = await eventually(lambda: _with_status(storage, appointment, "sent"), within=10)
+        finally:
+            await sender.stop()
+
+    first = refusals()[:4]
+    for record in first:
+        assert record.getMessage().startswith(
+            "dispatcher: database error: attempt to write a readonly database; retrying in"
+        )
+        assert record.exc_info is None
+    # Waits of 0.2, 0.4 and 0.8 s between tries, not a try every 0.2 s.
+    gaps = [b.created - a.created for a, b in itertools.pairwise(first)]
+    for gap, pause in zip(gaps, (0.2, 0.4, 0.8), strict=True):
+        assert gap >= pause - 0.05, gaps
+    assert row.attempts == 1
+    assert [c.ok for c in sends_to(emulator, 5005, REMINDER)] == [True]
 
 
 async def _with_status(

