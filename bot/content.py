@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import importlib.util
 import re
 import tomllib
 from collections.abc import Mapping
@@ -15,11 +16,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+
+def _shipped() -> Path:
+    spec = importlib.util.find_spec("ashi_content")
+    if spec is None or spec.origin is None:
+        raise ImportError("the package ashi_content (Ashi's texts) is not installed")
+    return Path(spec.origin).resolve().parent
+
+
+# The texts installed with the package (content/ in the source tree, installed as the
+# package ashi_content); a clinic's own copy is set by ASHI_CONTENT_DIR.
+SHIPPED_CONTENT = _shipped()
 # The language every other language is checked against (it must be complete).
 REFERENCE_LANGUAGE = "en"
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-_FILES = ("messages", "questions", "guide")
+FILES = ("messages", "questions", "guide")
+# Language folders are named by their code ('en', 'ko'); anything else is not content.
+_LANGUAGE_FOLDER = re.compile(r"^[a-z]{2,3}$")
 
 
 class ContentError(Exception):
@@ -113,7 +126,11 @@ class Content:
     the files they came from."""
 
     def __init__(
-        self, catalogs: Mapping[str, Catalog], version: str, default: str = REFERENCE_LANGUAGE
+        self,
+        catalogs: Mapping[str, Catalog],
+        version: str,
+        default: str = REFERENCE_LANGUAGE,
+        directory: Path = SHIPPED_CONTENT,
     ) -> None:
         for needed in {REFERENCE_LANGUAGE, default}:
             if needed not in catalogs:
@@ -121,32 +138,39 @@ class Content:
         self._catalogs = dict(catalogs)
         self.version = version
         self.default = default
+        self.directory = directory
 
     @classmethod
-    def load(cls, directory: Path = CONTENT_DIR, default: str = REFERENCE_LANGUAGE) -> Content:
+    def load(cls, directory: Path = SHIPPED_CONTENT, default: str = REFERENCE_LANGUAGE) -> Content:
         """Load every language folder under `directory`; `default` serves everyone whose
         Telegram language has no content."""
         catalogs: dict[str, Catalog] = {}
         digest = hashlib.sha256()
         if not directory.is_dir():
             raise ContentError(f"content folder {directory} does not exist")
-        for folder in sorted(p for p in directory.iterdir() if p.is_dir()):
+        folders = [p for p in directory.iterdir() if p.is_dir() and _LANGUAGE_FOLDER.match(p.name)]
+        for folder in sorted(folders):
             data: dict[str, Any] = {}
-            for name in _FILES:
+            for name in FILES:
                 path = folder / f"{name}.toml"
                 try:
                     raw = path.read_bytes()
                     data[name] = tomllib.loads(raw.decode("utf-8"))
                 except FileNotFoundError as exc:
-                    raise ContentError(f"{path}: file is missing") from exc
+                    raise ContentError(
+                        f"{path}: file is missing (`ashi content init {directory}` adds the"
+                        " shipped one, leaving the others as they are)"
+                    ) from exc
                 except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                     raise ContentError(f"{path}: {exc}") from exc
+                except OSError as exc:
+                    raise ContentError(f"{path}: {exc.strerror or exc}") from exc
                 digest.update(f"{folder.name}/{name}\0".encode())
                 digest.update(raw)
             # messages.toml holds top-level groups; questions and guide keep their file name.
             merged = {**data["messages"], "questions": data["questions"], "guide": data["guide"]}
             catalogs[folder.name] = Catalog(folder.name, merged)
-        return cls(catalogs, digest.hexdigest()[:12], default)
+        return cls(catalogs, digest.hexdigest()[:12], default, directory)
 
     @property
     def languages(self) -> list[str]:
@@ -167,3 +191,31 @@ class Content:
     def staff(self) -> Catalog:
         """What practitioners read: the clinic's default language."""
         return self._catalogs[self.default]
+
+
+def shipped_files(source: Path = SHIPPED_CONTENT) -> list[Path]:
+    """The content files of the shipped texts, relative to their folder."""
+    found = [
+        path.relative_to(source)
+        for path in source.rglob("*")
+        if path.is_file() and (path.suffix == ".toml" or path.suffix == ".md")
+    ]
+    return sorted(found)
+
+
+def init_content(target: Path, source: Path = SHIPPED_CONTENT) -> tuple[list[Path], list[Path]]:
+    """Copy the shipped texts into `target` for a clinic to edit; files that exist there are
+    never overwritten. Returns (written, kept), relative paths."""
+    written: list[Path] = []
+    kept: list[Path] = []
+    for relative in shipped_files(source):
+        destination = target / relative
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with destination.open("xb") as out:
+                out.write((source / relative).read_bytes())
+        except FileExistsError:
+            kept.append(relative)
+            continue
+        written.append(relative)
+    return written, kept

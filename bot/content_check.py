@@ -1,7 +1,7 @@
 """Checks that content/ is complete and that everything rendered from it fits Telegram.
 
-Used by the tests (and the `ashi content check` verb to come): each problem names the
-language, the key or message, and what is wrong.
+Used by `ashi content check`, by `ashi run` and `ashi demo` before they start, and by the
+tests: each problem names the language, the key or message, and what is wrong.
 """
 
 from __future__ import annotations
@@ -14,8 +14,14 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot import render
-from bot.content import REFERENCE_LANGUAGE, Catalog, Content, placeholders
-from bot.emulator.telegram_html import HtmlParseError, parse_html
+from bot.content import (
+    REFERENCE_LANGUAGE,
+    SHIPPED_CONTENT,
+    Catalog,
+    Content,
+    ContentError,
+    placeholders,
+)
 from bot.intake.actions import MAX_CALLBACK_BYTES
 from bot.intake.guide import guide_sections
 from bot.intake.outgoing import Reply
@@ -28,6 +34,7 @@ from bot.intake.questionnaire import (
     questions_in,
 )
 from bot.intake.service import MAX_TEXT_ANSWER
+from bot.telegram_html import HtmlParseError, parse_html
 from storage import Answer, Intake, IntakeRecord, IntakeStatus, Patient
 
 MAX_BUTTON_LABEL = 64
@@ -85,13 +92,30 @@ def _check_reply(language: str, where: str, reply: Reply, problems: list[Problem
                 problems.append(Problem(language, where, f"callback data {button.data!r}"))
 
 
-def _check_texts(reference: Catalog, catalog: Catalog, problems: list[Problem]) -> None:
+def how_to_add(reference: Catalog, key: str) -> str:
+    """Where a missing text goes and what the shipped one says, for a clinic's copy."""
+    head, _, rest = key.partition(".")
+    file, inner = (head, rest) if head in ("questions", "guide") else ("messages", key)
+    table, _, name = inner.rpartition(".")
+    where = f"under [{table}]" if table else "at the top"
+    shipped = reference.raw(key)
+    if len(shipped) <= 200 and "\n" not in shipped:
+        # A JSON string is a valid TOML basic string.
+        return f"add {name} = {json.dumps(shipped, ensure_ascii=False)} {where} in {file}.toml"
+    source = SHIPPED_CONTENT / reference.language / f"{file}.toml"
+    return f"add {name} {where} in {file}.toml; the shipped text is in {source}"
+
+
+def _check_texts(
+    reference: Catalog, catalog: Catalog, problems: list[Problem], *, hint: bool
+) -> None:
     lang = catalog.language
     for key in reference.text_keys():
         try:
             template = catalog.raw(key)
-        except Exception as exc:
-            problems.append(Problem(lang, key, str(exc)))
+        except ContentError as exc:
+            what = f"{exc}: {how_to_add(reference, key)}" if hint else str(exc)
+            problems.append(Problem(lang, key, what))
             continue
         expected = placeholders(reference.raw(key))
         if placeholders(template) != expected:
@@ -171,12 +195,28 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
     _check_reply(lang, "practitioner red flag alert", alert, problems)
 
 
-def check_content(content: Content) -> list[Problem]:
-    """Every problem found in every language, compared with the default language."""
+def check_content(content: Content, shipped: Content | None = None) -> list[Problem]:
+    """Every problem found in every language, compared with the reference language.
+
+    With `shipped` (the texts this version of Ashi comes with), a clinic's own copy is
+    held to the keys this version needs, and each missing one says how to add it.
+    """
     problems: list[Problem] = []
-    reference = content.catalog(REFERENCE_LANGUAGE)
+    reference = (shipped or content).catalog(REFERENCE_LANGUAGE)
     for language in content.languages:
         catalog = content.catalog(language)
-        _check_texts(reference, catalog, problems)
-        _check_rendered(catalog, problems)
+        _check_texts(reference, catalog, problems, hint=shipped is not None)
+        try:
+            _check_rendered(catalog, problems)
+        except ContentError as exc:
+            # A text that rendering needs is missing.
+            if not any(p.language == language for p in problems):
+                problems.append(Problem(language, "rendered messages", str(exc)))
     return problems
+
+
+def check_configured(content: Content) -> list[Problem]:
+    """check_content for the folder in use: a clinic's copy against the shipped texts."""
+    if content.directory.resolve() == SHIPPED_CONTENT:
+        return check_content(content)
+    return check_content(content, Content.load(SHIPPED_CONTENT))

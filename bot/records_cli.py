@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot import export
 from bot.content import Content
-from bot.settings import Settings, SettingsError
+from bot.settings import Settings
 from storage import Storage
 
 
@@ -29,13 +29,6 @@ def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     audit.add_argument("--since", type=date.fromisoformat, metavar="YYYY-MM-DD")
 
 
-async def _open_existing(settings: Settings) -> Storage:
-    if not settings.db_path.exists():
-        # Creating an empty database here would print "no intakes" for a mistyped path.
-        raise SettingsError([f"no database at {settings.db_path}: check ASHI_DB_PATH."])
-    return await Storage.open(settings.db_path)
-
-
 def _day_start(day: date | None, settings: Settings) -> datetime | None:
     return datetime.combine(day, time(), settings.timezone) if day else None
 
@@ -53,7 +46,7 @@ async def render_export(
     start = _day_start(since, settings)
     end = _day_start(until + timedelta(days=1), settings) if until else None
     records = await storage.intake_records(since=start, until=end, telegram_user_id=patient)
-    content = Content.load(default=settings.default_language)
+    content = Content.load(settings.content_dir, settings.default_language)
     catalog = content.staff
     tz = settings.timezone
     if fmt == "csv":
@@ -73,7 +66,7 @@ async def render_export(
 
 async def run_export(args: argparse.Namespace, settings: Settings) -> str:
     """`ashi export`: the document, or a line saying where it was written."""
-    storage = await _open_existing(settings)
+    storage = await Storage.open(settings.db_path, create=False)
     try:
         text = await render_export(
             storage,
@@ -99,7 +92,7 @@ async def run_export(args: argparse.Namespace, settings: Settings) -> str:
 
 async def run_audit(args: argparse.Namespace, settings: Settings) -> str:
     """`ashi audit`: one line per entry, oldest first."""
-    storage = await _open_existing(settings)
+    storage = await Storage.open(settings.db_path, create=False)
     try:
         entries = await storage.audit_entries(_day_start(args.since, settings))
     finally:

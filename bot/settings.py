@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from bot.content import SHIPPED_CONTENT
 from bot.scheduling.plan import (
     DEFAULT_PLAN,
     DEFAULT_QUIET_HOURS,
@@ -50,6 +51,7 @@ class Settings:
     quiet_hours: QuietHours | None = STANDARD_QUIET_HOURS
     retention_days: int | None = None
     default_language: str = "en"
+    content_dir: Path = SHIPPED_CONTENT
 
     def __repr__(self) -> str:
         return (
@@ -148,6 +150,16 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
             f" got {default_language!r}."
         )
 
+    content_dir = SHIPPED_CONTENT
+    configured = env.get("ASHI_CONTENT_DIR", "").strip()
+    if configured:
+        content_dir = Path(configured).expanduser()
+        if not content_dir.is_dir():
+            problems.append(
+                f"ASHI_CONTENT_DIR {content_dir} is not a folder: make it with"
+                f" `ashi content init {content_dir}`, or unset it to use the shipped texts."
+            )
+
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -163,4 +175,5 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
         quiet_hours=quiet_hours,
         retention_days=retention_days,
         default_language=default_language,
+        content_dir=content_dir,
     )

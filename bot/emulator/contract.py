@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 
 from bot.emulator.models import contract_violation
-from bot.emulator.telegram_html import HtmlParseError, ParsedText, parse_html, plain_text, trim
+from bot.telegram_html import HtmlParseError, ParsedText, parse_html, plain_text, trim
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024

@@ -16,7 +16,7 @@ from bot.emulator.models import (
     SimUser,
     bad_request,
 )
-from bot.emulator.telegram_html import utf16_len
+from bot.telegram_html import utf16_len
 
 # Without allowed_updates Telegram delivers every type except these.
 _OPT_IN_UPDATE_TYPES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})

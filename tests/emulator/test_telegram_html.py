@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator.telegram_html import HtmlParseError, parse_html, plain_text, trim, utf16_len
+from bot.telegram_html import HtmlParseError, parse_html, plain_text, trim, utf16_len
 
 
 def test_pre_with_language_and_blockquote() -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from bot.emulator.models import JsonDict
+JsonDict = dict[str, Any]  # a message entity as the Bot API sends it
 
 # Tag name -> entity type; tags that need attributes to decide are handled in _entity_for.
 _SIMPLE_TAGS = {
