@@ -2,6 +2,8 @@
 
 from storage.base import utc_now
 from storage.database import Storage
+from storage.errors import DATABASE_ERRORS, StorageError, describe
+from storage.lock import DatabaseLock
 from storage.records import (
     Answer,
     Appointment,
@@ -19,10 +21,12 @@ from storage.records import (
 )
 
 __all__ = [
+    "DATABASE_ERRORS",
     "Answer",
     "Appointment",
     "AuditEntry",
     "Consent",
+    "DatabaseLock",
     "DueMessage",
     "FollowupRecord",
     "Intake",
@@ -33,5 +37,7 @@ __all__ = [
     "RedFlag",
     "ScheduledMessage",
     "Storage",
+    "StorageError",
+    "describe",
     "utc_now",
 ]

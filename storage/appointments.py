@@ -164,8 +164,11 @@ class AppointmentStore(StoreBase):
         row = await self._one(f"SELECT MIN(o.due_at) AS due {_DUE_JOIN}", ())
         return datetime.fromisoformat(row["due"]) if row and row["due"] else None
 
-    async def claim_due(self, now: datetime, limit: int) -> list[DueMessage]:
-        """Mark up to `limit` due messages as being sent and return them, earliest first.
+    async def claim_due(
+        self, now: datetime, limit: int, *, owner: str, lease_until: datetime
+    ) -> list[DueMessage]:
+        """Mark up to `limit` due messages as being sent by `owner` until `lease_until` and
+        return them, earliest first.
 
         Claimed rows are committed as 'sending' before anything is sent, so a crash
         leaves a trace that `release_interrupted` turns back into pending.
@@ -181,9 +184,9 @@ class AppointmentStore(StoreBase):
                 (ts(now), limit),
             )
             await db.executemany(
-                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = ?"
-                " WHERE id = ?",
-                [(ts(now), row["id"]) for row in rows],
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = ?,"
+                " claimed_by = ?, lease_until = ? WHERE id = ?",
+                [(ts(now), owner, ts(lease_until), row["id"]) for row in rows],
             )
         return [
             DueMessage(
@@ -194,15 +197,29 @@ class AppointmentStore(StoreBase):
             for row in rows
         ]
 
-    async def release_interrupted(self) -> int:
-        """Put messages left 'sending' by a crash back to pending; returns how many.
+    async def renew_claims(self, owner: str, lease_until: datetime) -> None:
+        """Extend the lease of every message `owner` is still sending."""
+        await self._db.execute(
+            "UPDATE outbox SET lease_until = ? WHERE status = 'sending' AND claimed_by = ?",
+            (ts(lease_until), owner),
+        )
+
+    async def release_interrupted(
+        self, now: datetime, *, owner: str, ended: Sequence[str] = ()
+    ) -> int:
+        """Put messages left 'sending' by an interrupted run back to pending; returns how
+        many. Only claims that are `owner`'s, belong to a run that has `ended`, or whose
+        lease ran out: another live process may be sending the rest.
 
         Telegram offers no way to ask whether such a message arrived, so it is sent again:
         a duplicate is better than a lost reminder.
         """
+        marks = ", ".join("?" for _ in ended) or "NULL"
         cursor = await self._db.execute(
             "UPDATE outbox SET status = 'pending', outcome = 'resent after interruption'"
-            " WHERE status = 'sending'"
+            " WHERE status = 'sending' AND (claimed_by IS NULL OR claimed_by = ?"
+            f" OR claimed_by IN ({marks}) OR lease_until <= ?)",
+            (owner, *ended, ts(now)),
         )
         return cursor.rowcount
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,8 @@ import aiosqlite
 from storage.appointments import AppointmentStore
 from storage.audit import AuditStore
 from storage.base import Clock, SerialConnection, intake_row, patient_row, ts, utc_now
-from storage.migrate import apply_migrations, schema_version
+from storage.errors import StorageError, describe
+from storage.migrate import apply_migrations, latest_version, schema_version
 from storage.records import (
     Answer,
     Consent,
@@ -32,6 +35,36 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
+def _seal_backup(copy: sqlite3.Connection) -> int:
+    """Make the copy one self-contained file, check it, count its completed intakes."""
+    copy.execute("PRAGMA journal_mode = DELETE")
+    verdict = copy.execute("PRAGMA integrity_check").fetchone()[0]
+    if verdict != "ok":
+        raise StorageError(f"the copy failed SQLite's integrity check: {verdict}")
+    row = copy.execute(
+        "SELECT COUNT(*) FROM intakes WHERE status = ?", (IntakeStatus.COMPLETED,)
+    ).fetchone()
+    return int(row[0])
+
+
+async def _check_is_ours(db: aiosqlite.Connection, path: str | Path) -> None:
+    """Refuse another program's SQLite file, and one made by a newer Ashi (whose schema this
+    version does not know: writing to it could lose data)."""
+    version = await schema_version(db)
+    if version > latest_version():
+        raise StorageError(
+            f"database {path} was made by a newer version of Ashi (schema {version}; this"
+            f" version knows up to {latest_version()}): install that version or newer"
+        )
+    if version == 0:
+        tables = await db.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+        if list(tables):
+            raise StorageError(
+                f"database {path} is an SQLite database of another program, not Ashi's:"
+                " check ASHI_DB_PATH"
+            )
+
+
 class Storage(AppointmentStore, AuditStore):
     """Async access to patients, consents, intakes, answers, red flags, appointments and
     the outbox.
@@ -41,22 +74,47 @@ class Storage(AppointmentStore, AuditStore):
     """
 
     @classmethod
-    async def open(cls, path: str | Path, *, clock: Clock = utc_now) -> Storage:
-        """Open (creating if needed) the database at `path` and apply pending migrations."""
-        if str(path) != ":memory:":
-            _create_private_file(Path(path))
+    async def open(
+        cls, path: str | Path, *, clock: Clock = utc_now, create: bool = True, migrate: bool = True
+    ) -> Storage:
+        """Open the database at `path` and apply pending migrations.
+
+        `create`: make the file if it does not exist (only `ashi run` and `ashi migrate` do:
+        for any other verb a mistyped path must not become an empty database). Every reason
+        it cannot be used is a StorageError with one line that says what to do.
+        """
+        memory = str(path) == ":memory:"
+        if not memory:
+            path = Path(path)
+            if not path.exists() and not create:
+                raise StorageError(
+                    f"there is no database at {path}: check ASHI_DB_PATH"
+                    " (`ashi migrate` creates a new one)"
+                )
+            try:
+                _create_private_file(path)
+            except OSError as exc:
+                raise StorageError(f"database {path} cannot be used: {describe(exc)}") from exc
         db = SerialConnection(str(path), isolation_level=None)
-        await db
+        try:
+            await db
+        except sqlite3.Error as exc:
+            raise StorageError(f"database {path} cannot be used: {describe(exc)}") from exc
         try:
             db.row_factory = aiosqlite.Row
+            await _check_is_ours(db, path)
             await db.execute("PRAGMA journal_mode = WAL")
             # FULL: a committed answer survives power loss too, not only a process crash.
             await db.execute("PRAGMA synchronous = FULL")
             # Erased health data is overwritten, not left in free pages.
             await db.execute("PRAGMA secure_delete = ON")
             await db.execute("PRAGMA busy_timeout = 5000")
-            await apply_migrations(db)  # with foreign keys off, as SQLite's rebuilds need
+            if migrate:
+                await apply_migrations(db)  # with foreign keys off, as SQLite's rebuilds need
             await db.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.Error as exc:
+            await db.close()
+            raise StorageError(f"database {path} cannot be used: {describe(exc)}") from exc
         except BaseException:
             await db.close()
             raise
@@ -65,6 +123,32 @@ class Storage(AppointmentStore, AuditStore):
     async def close(self) -> None:
         """Close the connection."""
         await self._db.close()
+
+    async def backup_to(self, target: Path) -> int:
+        """Write a consistent copy of the whole database to `target`, a new file (mode 0600;
+        an existing file is never overwritten), while the bot may be writing. The copy is
+        checked with SQLite's integrity check; returns its number of completed intakes."""
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise StorageError(
+                f"{target} exists already: a backup never overwrites, choose a new name"
+            ) from None
+        except OSError as exc:
+            raise StorageError(f"backup {target} cannot be created: {describe(exc)}") from exc
+        os.close(fd)
+        try:
+            copy = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
+            try:
+                # One step: the copy is a single snapshot of the database (WAL readers do
+                # not block the bot's writers).
+                await self._db.backup(copy, pages=0)
+                return await asyncio.to_thread(_seal_backup, copy)
+            finally:
+                copy.close()
+        except BaseException:
+            await asyncio.to_thread(target.unlink, missing_ok=True)
+            raise
 
     async def schema_version(self) -> int:
         """The number of the last migration applied."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from importlib import resources
 
 import aiosqlite
@@ -22,6 +23,12 @@ def migrations() -> list[tuple[int, str]]:
     if numbers != list(range(1, len(numbers) + 1)):
         raise RuntimeError(f"migrations must be numbered 1..n without gaps, found {numbers}")
     return found
+
+
+@cache
+def latest_version() -> int:
+    """The schema version this version of Ashi brings a database to."""
+    return len(migrations())
 
 
 async def schema_version(db: aiosqlite.Connection) -> int:
