@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from importlib.metadata import version
 from urllib.parse import urlsplit
 
 from telegram import Bot, BotCommand, BotCommandScopeChat, Update
@@ -25,19 +28,20 @@ from telegram.ext import (
 
 from bot.content import Content
 from bot.dispatch import Dispatcher
-from bot.handlers.delivery import notify
+from bot.handlers.delivery import notify, reported_unreachable
 from bot.handlers.patient import PatientHandlers, who
 from bot.handlers.practice import BUTTON_PATTERN as PRACTICE_BUTTONS
 from bot.handlers.practice import COMMANDS as PRACTICE_COMMANDS
 from bot.handlers.practice import PracticeHandlers
 from bot.intake.service import IntakeService
+from bot.polling import Poller, TokenRejected
 from bot.practice.service import PracticeService
 from bot.records_cli import render_export
 from bot.scheduling.checkins import CheckIns
 from bot.settings import Settings
 from bot.transport import AiohttpRequest
 from bot.updates import PerChatUpdateProcessor
-from storage import Storage, utc_now
+from storage import DatabaseLock, Storage, utc_now
 
 log = logging.getLogger(__name__)
 # Bot API connections shared by replies, notifications and the dispatcher (getUpdates has
@@ -60,9 +64,12 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 class Runtime:
     """What the handlers need once the application has started."""
 
-    def __init__(self, settings: Settings, content: Content) -> None:
+    def __init__(
+        self, settings: Settings, content: Content, lock: DatabaseLock | None = None
+    ) -> None:
         self.settings = settings
         self.content = content
+        self._lock = lock
         # Patients' updates; the dispatcher slows down while they are being answered.
         self.updates = PerChatUpdateProcessor()
         self._storage: Storage | None = None
@@ -97,8 +104,11 @@ class Runtime:
         return text, await self._storage.count_intakes()
 
     async def open(self, bot: Bot) -> None:
-        """Open the database, create the services and start the dispatcher."""
+        """Take the database's lock (one bot per database), open it, create the services
+        and start the dispatcher."""
         settings = self.settings
+        if self._lock is None:
+            self._lock = DatabaseLock.acquire(settings.db_path, "bot")
         self._storage = await Storage.open(settings.db_path)
         checkins = CheckIns(
             self._storage,
@@ -130,6 +140,8 @@ class Runtime:
             quiet=settings.quiet_hours,
             timezone=settings.timezone,
             conversations_active=self.updates.conversations_active,
+            owner=self._lock.run_id,
+            ended_runs=(self._lock.previous_run_id,) if self._lock.previous_run_id else (),
         )
         self._dispatcher.start()
 
@@ -146,14 +158,19 @@ class Runtime:
             await self._storage.close()
             self._storage = None
             self._service = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 async def set_commands(
     app: Application,  # type: ignore[type-arg]
     content: Content,
     practitioner_ids: frozenset[int],
-) -> None:
-    """Publish the command menu in every language; practitioners' chats also get theirs."""
+) -> list[int]:
+    """Publish the command menu in every language; practitioners' chats also get theirs.
+    Returns the practitioners Telegram does not know yet (they have not started the bot)."""
+    not_started: list[int] = []
     for language in content.languages:
         catalog = content.catalog(language)
         commands = [BotCommand(name, catalog.text(f"commands.{name}")) for name in COMMANDS]
@@ -168,8 +185,29 @@ async def set_commands(
                 scope=BotCommandScopeChat(chat_id),
             )
         except TelegramError as exc:
-            # A practitioner who has not started the bot yet: the menu comes next start.
-            log.warning("no command menu for practitioner %s: %s", chat_id, exc.message)
+            if "chat not found" in exc.message.lower():
+                # Not started the bot yet: said once, in the start-up line.
+                not_started.append(chat_id)
+            else:
+                log.warning("no command menu for practitioner %s: %s", chat_id, exc.message)
+    return not_started
+
+
+def startup_line(
+    settings: Settings, content: Content, username: str, not_started: list[int]
+) -> str:
+    """What the log says once the bot is serving: enough to tell a wrong setting at a look."""
+    practitioners = len(settings.practitioner_ids)
+    line = (
+        f"Ashi {version('ashi')} serving @{username}: database {settings.db_path},"
+        f" time zone {settings.timezone.key}, languages {', '.join(content.languages)}"
+        f" (default {content.default}), content {content.directory},"
+        f" {practitioners} practitioner{'' if practitioners == 1 else 's'}"
+    )
+    if not_started:
+        ids = ", ".join(str(i) for i in not_started)
+        line += f"; not started the bot yet (they receive nothing until they send it /start): {ids}"
+    return line
 
 
 async def send_missed_notifications(bot: Bot, service: IntakeService) -> None:
@@ -190,17 +228,33 @@ async def purge_expired(storage: Storage, retention_days: int) -> int:
     return purged
 
 
-def bot_api_client(api_url: str, connections: int) -> AiohttpRequest:
+def bot_api_client(
+    api_url: str, connections: int, on_unauthorized: Callable[[], None] | None = None
+) -> AiohttpRequest:
     """The HTTP client for the Bot API at api_url (a proxy only for a remote one)."""
     local = urlsplit(api_url).hostname in ("127.0.0.1", "localhost", "::1")
-    return AiohttpRequest(connections, proxy_from_environment=not local)
+    return AiohttpRequest(
+        connections, proxy_from_environment=not local, on_unauthorized=on_unauthorized
+    )
 
 
-def build_application(settings: Settings, content: Content | None = None) -> Application:  # type: ignore[type-arg]
-    """The bot, wired to its database, content and the Bot API at settings.api_url."""
+def build_application(
+    settings: Settings,
+    content: Content | None = None,
+    *,
+    on_token_rejected: Callable[[], None] | None = None,
+    lock: DatabaseLock | None = None,
+) -> Application:  # type: ignore[type-arg]
+    """The bot, wired to its database, content and the Bot API at settings.api_url.
+
+    `on_token_rejected` is called when any Bot API call is refused with 401. `lock`: the
+    database's lock, if the caller took it already (else it is taken at start).
+    """
     if settings.token is None:
         raise ValueError("a bot token is needed to build the application")
-    runtime = Runtime(settings, content or Content.load(default=settings.default_language))
+    runtime = Runtime(
+        settings, content or Content.load(settings.content_dir, settings.default_language), lock
+    )
 
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
         await runtime.open(app.bot)
@@ -211,7 +265,9 @@ def build_application(settings: Settings, content: Content | None = None) -> App
                 await purge_expired(runtime.storage, retention)
 
             app.job_queue.run_repeating(purge, interval=timedelta(days=1), first=1.0)
-        await set_commands(app, runtime.content, runtime.settings.practitioner_ids)
+        not_started = await set_commands(app, runtime.content, settings.practitioner_ids)
+        log.info(startup_line(settings, runtime.content, app.bot.username, not_started))
+        reported_unreachable(not_started)
         await send_missed_notifications(app.bot, runtime.service)
 
     async def post_stop(app: Application) -> None:  # type: ignore[type-arg]
@@ -224,8 +280,9 @@ def build_application(settings: Settings, content: Content | None = None) -> App
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.api_url)
-        .request(bot_api_client(settings.api_url, CONNECTIONS))
-        .get_updates_request(bot_api_client(settings.api_url, 1))
+        .request(bot_api_client(settings.api_url, CONNECTIONS, on_token_rejected))
+        .get_updates_request(bot_api_client(settings.api_url, 1, on_token_rejected))
+        .updater(None)
         .rate_limiter(AIORateLimiter(max_retries=3))
         .concurrent_updates(runtime.updates)
         .post_init(post_init)
@@ -303,9 +360,20 @@ def _log_error(error: BaseException | None) -> None:
 
 
 @asynccontextmanager
-async def serving(app: Application, *, poll_timeout: int = 10) -> AsyncIterator[Application]:  # type: ignore[type-arg]
-    """Run the application with long polling inside an event loop that is already running,
-    with the same start and stop hooks as run_polling (used by the demo and the tests)."""
+async def serving(
+    app: Application,  # type: ignore[type-arg]
+    *,
+    poll_timeout: int = 10,
+    on_polling_ended: Callable[[], None] | None = None,
+) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+    """Run the application with long polling inside an event loop that is already running:
+    initialise, post_init, poll and handle updates; on leaving, stop in the order that loses
+    nothing (no more fetching, queued updates handled, offset confirmed, dispatcher stopped,
+    database closed). Used by `ashi run`, the demo and the tests.
+
+    `on_polling_ended` is called if polling ends by itself (the token was rejected, or a
+    bug): the bot no longer hears anyone and should stop.
+    """
     try:
         await app.initialize()
     except BaseException:
@@ -314,21 +382,35 @@ async def serving(app: Application, *, poll_timeout: int = 10) -> AsyncIterator[
     try:
         if app.post_init is not None:
             await app.post_init(app)
-        assert app.updater is not None
-        await app.updater.start_polling(
-            poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+        poller = Poller(
+            app.bot, app.update_queue, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
         )
+        polling = asyncio.create_task(poller.run(), name="ashi-polling")
+        polling.add_done_callback(lambda task: _polling_ended(task, on_polling_ended))
         await app.start()
         try:
             yield app
         finally:
-            if app.updater.running:
-                await app.updater.stop()
+            polling.cancel()
+            with contextlib.suppress(BaseException):
+                await polling
             if app.running:
                 await app.stop()
+            await poller.confirm()
             if app.post_stop is not None:
                 await app.post_stop(app)
     finally:
         await app.shutdown()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)
+
+
+def _polling_ended(task: asyncio.Task[None], then: Callable[[], None] | None) -> None:
+    if task.cancelled():
+        return
+    error = task.exception()
+    if not isinstance(error, TokenRejected):
+        # A rejected token is reported by whoever was told of the 401 (on_token_rejected).
+        log.error("polling stopped: %s", type(error).__name__, exc_info=error)
+    if then is not None:
+        then()

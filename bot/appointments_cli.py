@@ -47,7 +47,7 @@ class CliError(Exception):
 
 async def run(args: argparse.Namespace, settings: Settings) -> str:
     """Carry out one appointments action; returns what to print."""
-    storage = await Storage.open(settings.db_path)
+    storage = await Storage.open(settings.db_path, create=False)
     try:
         book = AppointmentBook(storage, plan=settings.reminder_plan)
         if args.action == "add":

@@ -1,8 +1,10 @@
 """The outbox dispatcher: sends scheduled messages when due, exactly once as far as the
 Bot API allows, within Telegram's rate limits, and records every outcome.
 
-Rows are claimed (committed as 'sending') before they are sent and finished right after,
-so a crash leaves them visible; on start they are sent again (see release_interrupted).
+Rows are claimed (committed as 'sending', with this run's id and a lease) before they are
+sent and finished right after, so a crash leaves them visible; they are sent again by the
+next run once their claim is known to be void: the run that made it has ended (the database
+lock says so), or its lease ran out (see release_interrupted).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import logging
 import sqlite3
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -42,6 +45,9 @@ MAX_ATTEMPTS = 8
 RETRY_BASE = 5.0  # seconds before the first retry after a server or network error
 UNREACHABLE = "patient unreachable"
 MAX_ERROR_PAUSE = 60.0  # seconds between tries while the database keeps refusing
+# A claim holds this long unless renewed; the running dispatcher renews its claims every
+# third of it, so only a run that has stopped renewing loses them.
+LEASE = timedelta(seconds=60)
 
 
 def backoff(attempts: int, base: float = RETRY_BASE) -> timedelta:
@@ -75,8 +81,16 @@ class Dispatcher:
         per_second: float = PER_SECOND,
         shared_per_second: float = SHARED_PER_SECOND,
         conversations_active: Callable[[], bool] = lambda: False,
+        owner: str | None = None,
+        ended_runs: tuple[str, ...] = (),
+        lease: timedelta = LEASE,
     ) -> None:
         self._storage = storage
+        # Whose claims are whose: this run's id (the database lock's, when there is one),
+        # and runs known to have ended, whose claims are void at once.
+        self._owner = owner or uuid.uuid4().hex
+        self._ended = ended_runs
+        self._lease = lease
         self._checkins = checkins
         self._bot = bot
         self._quiet = quiet
@@ -93,14 +107,21 @@ class Dispatcher:
         self._stopping = False
         self._last_sent: dict[int, float] = defaultdict(float)
         self._task: asyncio.Task[None] | None = None
+        self._renewal: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         """Run in the background until stop()."""
         self._task = asyncio.create_task(self._run(), name="ashi-dispatcher")
+        self._renewal = asyncio.create_task(self._renew(), name="ashi-dispatcher-leases")
 
     async def stop(self) -> None:
         """Stop after the message in flight (claimed ones not yet sent go back to pending);
         cancel only if that takes longer than STOP_GRACE."""
+        if self._renewal is not None:
+            self._renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewal
+            self._renewal = None
         if self._task is None:
             return
         self._stopping = True
@@ -119,18 +140,11 @@ class Dispatcher:
 
     async def _run(self) -> None:
         failures = 0
-        recovered = False
         while not self._stopping:
             try:
-                if not recovered:
-                    # Inside the loop: a database that refuses at start is retried too.
-                    released = await self._storage.release_interrupted()
-                    if released:
-                        log.warning(
-                            "%d scheduled messages were interrupted and will be sent again",
-                            released,
-                        )
-                    recovered = True
+                # Inside the loop: a database that refuses at start is retried too, and
+                # claims whose lease runs out later are picked up when it does.
+                await self._release_interrupted()
                 if not await self.run_once():
                     await self._sleep()
                 failures = 0
@@ -147,6 +161,22 @@ class Dispatcher:
                     log.exception("dispatcher error; retrying in %.0f s", delay)
                 await self._pause(delay)
 
+    async def _release_interrupted(self) -> None:
+        released = await self._storage.release_interrupted(
+            self._clock(), owner=self._owner, ended=self._ended
+        )
+        if released:
+            log.warning("%d scheduled messages were interrupted and will be sent again", released)
+
+    async def _renew(self) -> None:
+        period = self._lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self._storage.renew_claims(self._owner, self._clock() + self._lease)
+            except sqlite3.Error as exc:
+                log.error("dispatcher: could not renew its claims: %s", exc)
+
     async def _sleep(self) -> None:
         due = await self._storage.next_due_at()
         delay = self._idle
@@ -162,7 +192,10 @@ class Dispatcher:
 
     async def run_once(self) -> int:
         """Claim and handle every message due now; returns how many were handled."""
-        claimed = await self._storage.claim_due(self._clock(), BATCH)
+        now = self._clock()
+        claimed = await self._storage.claim_due(
+            now, BATCH, owner=self._owner, lease_until=now + self._lease
+        )
         by_chat: dict[int, list[DueMessage]] = defaultdict(list)
         for due in claimed:
             by_chat[due.patient.chat_id].append(due)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sys
+import threading
+import traceback
+from types import TracebackType
 
 _FORMATTER = logging.Formatter()
 
@@ -28,9 +32,32 @@ class RedactToken(logging.Filter):
         return True
 
 
-def configure_logging(token: str | None, level: int = logging.INFO) -> None:
-    """Log to stderr; silence request logs that print URLs (they contain the token)."""
-    handler = logging.StreamHandler()
+def redact_tracebacks(token: str | None) -> None:
+    """Uncaught exceptions (in any thread) print their traceback with the token replaced:
+    a URL in an exception's message would otherwise show it."""
+    if not token:
+        return
+
+    def write(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        text = "".join(traceback.format_exception(kind, value, tb))
+        sys.stderr.write(text.replace(token, "<token>"))
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None:
+            write(args.exc_type, args.exc_value, args.exc_traceback)
+
+    sys.excepthook = write
+    threading.excepthook = thread_hook
+
+
+def configure_logging(
+    token: str | None, level: int = logging.INFO, handler: logging.Handler | None = None
+) -> None:
+    """Log to stderr (or `handler`), token redacted everywhere, warnings included; silence
+    request logs that print URLs (they contain the token)."""
+    redact_tracebacks(token)
+    logging.captureWarnings(True)
+    handler = handler or logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactToken(token))
     root = logging.getLogger()

@@ -10,6 +10,8 @@ PTB supports other clients through `BaseRequest`; errors map onto PTB's as HTTPX
 from __future__ import annotations
 
 import ssl
+from collections.abc import Callable
+from http import HTTPStatus
 from urllib.parse import urlencode
 
 import aiohttp
@@ -41,11 +43,14 @@ class AiohttpRequest(BaseRequest):
 
     `proxy_from_environment`: honour HTTPS_PROXY, HTTP_PROXY and NO_PROXY (off for a Bot API
     on this machine, such as the emulator of `ashi demo`, which no proxy can reach).
+    `on_unauthorized`: called whenever Telegram answers 401 (the token was revoked), whichever
+    call it was, so that the process can end instead of failing call after call.
     """
 
     __slots__ = (
         "_connect",
         "_media_write",
+        "_on_unauthorized",
         "_pool",
         "_pool_size",
         "_read",
@@ -64,8 +69,10 @@ class AiohttpRequest(BaseRequest):
         pool_timeout: float | None = POOL_TIMEOUT,
         media_write_timeout: float | None = MEDIA_WRITE_TIMEOUT,
         proxy_from_environment: bool = True,
+        on_unauthorized: Callable[[], None] | None = None,
     ) -> None:
         self._pool_size = connection_pool_size
+        self._on_unauthorized = on_unauthorized
         self._trust_env = proxy_from_environment
         self._read = read_timeout
         self._write = write_timeout
@@ -129,7 +136,7 @@ class AiohttpRequest(BaseRequest):
             async with self._session.request(
                 method, url, data=_body(request_data), timeout=timeout
             ) as response:
-                return response.status, await response.read()
+                body = await response.read()
         except aiohttp.ConnectionTimeoutError as exc:
             raise TimedOut from exc
         except TimeoutError as exc:
@@ -137,6 +144,9 @@ class AiohttpRequest(BaseRequest):
             raise ReplyTimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+        if response.status == HTTPStatus.UNAUTHORIZED and self._on_unauthorized is not None:
+            self._on_unauthorized()
+        return response.status, body
 
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:

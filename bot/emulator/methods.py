@@ -116,7 +116,13 @@ class BotApiMethods:
         }
 
     async def set_my_commands(self, params: Params) -> object:
-        """setMyCommands per (scope, language_code)."""
+        """setMyCommands per (scope, language_code); a chat scope needs a chat the bot
+        knows (Telegram: "chat not found" until the user has started the bot)."""
+        scope = params.get("scope")
+        if isinstance(scope, dict) and "chat_id" in scope:
+            user = self.world.users.get(scope["chat_id"])
+            if user is None or not user.started:
+                raise bad_request("chat not found")
         self.commands[_scope_key(params)] = params["commands"]
         return True
 

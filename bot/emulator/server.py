@@ -7,6 +7,7 @@ Point PTB at it with `Bot(token, base_url=emulator.base_url)`; drive the simulat
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable
 from typing import TypeVar, cast
@@ -207,6 +208,10 @@ class BotApiEmulator:
     def unblock_bot(self, user_id: int) -> None:
         """The user unblocks the bot again."""
         self.world.set_blocked(user_id, False)
+
+    def revoke_token(self) -> None:
+        """@BotFather's /revoke: from now on every call with the old token gets 401."""
+        self.token = f"{self.token.split(':', 1)[0]}:REVOKED-{secrets.token_hex(8)}"
 
     def chat(self, chat_id: int) -> list[ChatMessage]:
         """All messages of the chat in order, in their current (edited) state."""

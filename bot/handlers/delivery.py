@@ -80,6 +80,16 @@ async def _edit(query: CallbackQuery, reply: Reply) -> None:
         log.warning("could not edit message: %s", type(exc).__name__)
 
 
+# Practitioners already reported unreachable by this process: the log says so once each
+# (the start-up line names those who have not started the bot).
+_unreachable_reported: set[int] = set()
+
+
+def reported_unreachable(chat_ids: list[int]) -> None:
+    """These practitioners were named as unreachable already: no line per notification."""
+    _unreachable_reported.update(chat_ids)
+
+
 async def notify(bot: Bot, notes: list[Notification]) -> bool:
     """Send practitioner notifications; False if one may not have arrived (worth a retry)."""
     complete = True
@@ -88,7 +98,9 @@ async def notify(bot: Bot, notes: list[Notification]) -> bool:
             await send(bot, note.chat_id, note.reply)
         except (BadRequest, Forbidden) as exc:
             # Permanent: a practitioner who has not started the bot cannot be written to.
-            log.warning("practitioner %s not reachable: %s", note.chat_id, exc.message)
+            if note.chat_id not in _unreachable_reported:
+                _unreachable_reported.add(note.chat_id)
+                log.warning("practitioner %s not reachable: %s", note.chat_id, exc.message)
         except TelegramError as exc:
             log.warning("notification to %s failed: %s", note.chat_id, type(exc).__name__)
             complete = False
