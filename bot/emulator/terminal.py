@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.emulator.models import ChatMessage, JsonDict
 from bot.emulator.server import BotApiEmulator
 
 HELP = (
     "You are chatting with the bot. Type a message (commands like /start work), a number to "
-    "press that button of the latest message with buttons, or /quit to leave."
+    "press that button of the latest message with buttons, p and a number (p1) to press that "
+    "button of the latest practitioner message (buttons shown as [p1]), or /quit to leave."
 )
 PROMPT = "you> "
 BOT_LABEL = "bot"
+POPUP_LABEL = f"{BOT_LABEL} (pop-up)"
+STAFF_PREFIX = "p"
+START_COMMAND = "/start"
 QUIT_COMMAND = "/quit"
 NO_REPLY = "(no reply from the bot yet)"
 REPLY_TIMEOUT = 10.0
@@ -55,8 +60,18 @@ def render_text(text: str, entities: list[JsonDict], *, color: bool) -> str:
     return "".join(out)
 
 
-def render_message(message: ChatMessage, *, color: bool, edited: bool = False) -> str:
-    """A bot message as terminal lines, buttons numbered from 1."""
+def is_staff_message(message: ChatMessage, is_staff_button: Callable[[str], bool]) -> bool:
+    """Whether all of the message's buttons (at least one) are practitioner buttons."""
+    buttons = [button for row in message.buttons for button in row]
+    return bool(buttons) and all(
+        b.callback_data is not None and is_staff_button(b.callback_data) for b in buttons
+    )
+
+
+def render_message(
+    message: ChatMessage, *, color: bool, edited: bool = False, staff: bool = False
+) -> str:
+    """A bot message as terminal lines, buttons numbered from 1 ([p1] for `staff`)."""
     label = f"{BOT_LABEL} (edited)" if edited else BOT_LABEL
     body = render_text(message.text, message.entities, color=color)
     if message.kind != "text":
@@ -68,19 +83,25 @@ def render_message(message: ChatMessage, *, color: bool, edited: bool = False) -
     ]
     buttons = [button for row in message.buttons for button in row]
     if buttons:
-        lines.append("     " + "  ".join(f"[{n}] {b.text}" for n, b in enumerate(buttons, 1)))
+        prefix = STAFF_PREFIX if staff else ""
+        numbered = (f"[{prefix}{n}] {b.text}" for n, b in enumerate(buttons, 1))
+        lines.append("     " + "  ".join(numbered))
     return "\n".join(lines) + "\n"
 
 
 @dataclass
 class _Watcher:
-    """Prints new, edited and deleted bot messages; counts what it printed."""
+    """Prints new, edited and deleted bot messages and pop-up answers to button presses;
+    counts what it printed."""
 
     emulator: BotApiEmulator
     user_id: int
     write: Callable[[str], None]
     color: bool
+    is_staff_button: Callable[[str], bool]
     printed: int = 0
+    pressed: list[str] = field(default_factory=list)
+    """Callback query ids of presses the bot has not answered yet."""
 
     def __post_init__(self) -> None:
         self.seen = {m.message_id: self._snapshot(m) for m in self._messages()}
@@ -108,12 +129,22 @@ class _Watcher:
             del self.seen[message_id]
             self.write(f"{BOT_LABEL}: (deleted a message)\n")
             self.printed += 1
+        # After the messages: the bot answers a press last, once its edits and replies are out.
+        for query_id in list(self.pressed):
+            query = self.emulator.callback_query(query_id)
+            if not query.answered:
+                continue
+            self.pressed.remove(query_id)
+            if query.answer_text:
+                self.write(f"{POPUP_LABEL}: {query.answer_text}\n")
+                self.printed += 1
 
     def _render(self, message: ChatMessage, previous: tuple[object, ...] | None) -> str:
         """A new message in full; an edit that only added lines or changed buttons shortly,
         so that the person is not shown the same long text twice."""
+        staff = is_staff_message(message, self.is_staff_button)
         if previous is None:
-            return render_message(message, color=self.color)
+            return render_message(message, color=self.color, staff=staff)
         old_text = str(previous[0])
         if message.kind == "text" and message.text.startswith(old_text):
             added = message.text[len(old_text) :].strip("\n")
@@ -123,8 +154,8 @@ class _Watcher:
                 text=added or "(buttons changed)",
                 buttons=message.buttons,
             )
-            return render_message(short, color=False, edited=True)
-        return render_message(message, color=self.color, edited=True)
+            return render_message(short, color=False, edited=True, staff=staff)
+        return render_message(message, color=self.color, edited=True, staff=staff)
 
     async def run(self) -> None:
         while True:
@@ -148,20 +179,35 @@ async def _wait_for_reply(watcher: _Watcher, before: int, seconds: float) -> boo
     return True
 
 
-def _press(emulator: BotApiEmulator, user_id: int, number: int) -> str | None:
-    """Press button `number` of the latest bot message with buttons; an error text or None."""
-    with_buttons = [m for m in emulator.bot_messages(user_id) if m.buttons]
+_BUTTON_INPUT = re.compile(rf"({STAFF_PREFIX}?)([0-9]+)", re.IGNORECASE)
+
+
+class _NotPressed(Exception):
+    """Input naming a button that cannot be pressed; the message says why."""
+
+
+def _press(watcher: _Watcher, number: int, *, staff: bool) -> None:
+    """Press button `number` of the latest bot message with patient buttons, or with
+    practitioner buttons if `staff`; raises _NotPressed."""
+    emulator, user_id = watcher.emulator, watcher.user_id
+    with_buttons = [
+        m
+        for m in emulator.bot_messages(user_id)
+        if m.buttons and is_staff_message(m, watcher.is_staff_button) == staff
+    ]
+    prefix = STAFF_PREFIX if staff else ""
     if not with_buttons:
-        return "(there are no buttons to press)"
+        kind = "practitioner buttons" if staff else "buttons"
+        raise _NotPressed(f"(there are no {kind} to press)")
     message = with_buttons[-1]
     buttons = [button for row in message.buttons for button in row]
     if not 1 <= number <= len(buttons):
-        return f"(choose a button from 1 to {len(buttons)})"
+        raise _NotPressed(f"(choose a button from {prefix}1 to {prefix}{len(buttons)})")
     button = buttons[number - 1]
     if button.callback_data is None:
-        return f"(that button opens {button.url})"
-    emulator.press_button(user_id, message.message_id, button.callback_data)
-    return None
+        raise _NotPressed(f"(that button opens {button.url})")
+    query_id = emulator.press_button(user_id, message.message_id, button.callback_data)
+    watcher.pressed.append(query_id)
 
 
 async def chat_in_terminal(
@@ -174,12 +220,22 @@ async def chat_in_terminal(
     help_text: str = HELP,
     prompt: str = PROMPT,
     reply_timeout: float = REPLY_TIMEOUT,
+    first_message: str | None = START_COMMAND,
+    is_staff_button: Callable[[str], bool] = lambda _: False,
 ) -> None:
-    """Run an interactive chat as `user_id` until /quit or end of input."""
-    watcher = _Watcher(emulator, user_id, write, color)
+    """Run an interactive chat as `user_id` until /quit or end of input.
+
+    `first_message` is sent on the person's behalf (and shown) before the first prompt, so
+    that the bot speaks first. Buttons whose callback data `is_staff_button` are a
+    practitioner's: a message with only those is shown as [p1] .. and pressed with "p1".
+    """
+    watcher = _Watcher(emulator, user_id, write, color, is_staff_button)
     task = asyncio.create_task(watcher.run())
     write(help_text + "\n")
     try:
+        if first_message is not None:
+            write(f"{prompt}{first_message}\n")
+            await _send_and_wait(watcher, first_message, reply_timeout)
         while True:
             write(prompt)
             line = await read_line()
@@ -189,19 +245,25 @@ async def chat_in_terminal(
             text = line.strip()
             if text == QUIT_COMMAND:
                 return
-            if not text:
-                continue
-            before = watcher.printed
-            if text.isdigit():
-                problem = _press(emulator, user_id, int(text))
-                if problem is not None:
-                    write(problem + "\n")
-                    continue
-            else:
-                emulator.send_text(user_id, text)
-            if not await _wait_for_reply(watcher, before, reply_timeout):
-                write(NO_REPLY + "\n")
+            if text:
+                await _send_and_wait(watcher, text, reply_timeout)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def _send_and_wait(watcher: _Watcher, text: str, reply_timeout: float) -> None:
+    """Send the text or press the button it names, then wait for the bot's reply."""
+    before = watcher.printed
+    button = _BUTTON_INPUT.fullmatch(text)
+    if button is not None:
+        try:
+            _press(watcher, int(button[2]), staff=bool(button[1]))
+        except _NotPressed as problem:
+            watcher.write(f"{problem}\n")
+            return
+    else:
+        watcher.emulator.send_text(watcher.user_id, text)
+    if not await _wait_for_reply(watcher, before, reply_timeout):
+        watcher.write(NO_REPLY + "\n")
