@@ -13,7 +13,6 @@ import logging
 import os
 import socket
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import pytest
 
 from bot.emulator.server import BotApiEmulator
 from bot.logs import RedactToken
+from tests.support.process import ashi_command
 
 TOKEN = "424242:WellFormed-but-secret_Token"
 
@@ -109,7 +109,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[int, s
     (tmp / "garbage.sqlite3").write_bytes(b"this is not an SQLite database, just bytes" * 100)
     started = {
         name: subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
+            [*ashi_command(), "run"],
             cwd=tmp,
             env=environment(tmp, case.env),
             stdin=subprocess.DEVNULL,
@@ -149,8 +149,8 @@ async def test_a_token_telegram_rejects_is_one_line_without_the_token(
     emulator: BotApiEmulator, tmp_path: Path
 ) -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *("-m", "bot", "run"),
+        *ashi_command(),
+        "run",
         cwd=tmp_path,
         env=environment(tmp_path, {"TELEGRAM_API_URL": emulator.base_url}),
         stdout=asyncio.subprocess.PIPE,

@@ -30,7 +30,7 @@ from bot.scheduling.plan import QuietHours, parse_plan
 from bot.settings import Settings
 from bot.transport import AiohttpRequest
 from storage import Appointment, ScheduledMessage, Storage, utc_now
-from tests.e2e.conftest import Person, Runner, consent, reachable_practitioner
+from tests.e2e.conftest import PRACTITIONER_ID, Person, Runner, consent, reachable_practitioner
 
 T = TypeVar("T")
 REMINDER = "Reminder: your appointment"
@@ -147,6 +147,7 @@ async def chat_started(emulator: BotApiEmulator, user_id: int, storage: Storage)
 async def test_429_is_honoured_and_the_message_arrives_once(
     emulator: BotApiEmulator, bot: Runner, storage: Storage
 ) -> None:
+    Person(emulator, PRACTITIONER_ID, "Dr Na").send("/start")  # so nothing else is refused
     async with bot():
         patient = Person(emulator, 5001, "Ren")
         await consent(patient)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from pathlib import Path
 
 from bot.emulator.server import BotApiEmulator
 from tests.e2e.conftest import Person
+from tests.support.process import ashi_command
 
 SECRET_NOTE = "my private back story 12345"
 
@@ -25,9 +25,7 @@ async def test_ashi_run_serves_patients_and_logs_no_token_or_answers(
         ASHI_CLINIC_NAME="Process Clinic",
     )
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
+        *ashi_command(),
         "run",
         cwd=tmp_path,
         env=env,

@@ -1,14 +1,24 @@
 """`ashi appointments ...` as the clinic runs it: real processes on a shared database."""
 
+import asyncio
 import re
 import shutil
 from pathlib import Path
 
+import pytest
+
 from bot.intake.service import IntakeService, Who
 from storage import Storage
-from tests.unit.test_cli import ashi
+from tests.support.databases import create_database
+from tests.support.process import ashi
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def database(tmp_path: Path) -> None:
+    """The appointments verbs never create a database."""
+    asyncio.run(create_database(tmp_path / "ashi.sqlite3"))
 
 
 def env(tmp_path: Path) -> dict[str, str]:

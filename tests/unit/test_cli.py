@@ -3,27 +3,12 @@
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from bot.intake.service import IntakeService, Who
 from storage import Storage
 from storage.migrate import migrations
-
-
-def ashi(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("ASHI_", "TELEGRAM_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.support.process import ashi
 
 
 def test_run_without_a_token_says_what_is_missing(tmp_path: Path) -> None:
