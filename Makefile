@@ -12,7 +12,7 @@ UV_ENV := UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
 
 $(UV):
 	python3 -m venv --without-pip $(VENV)
-	python3 -m pip install --quiet --disable-pip-version-check --target $(VENV)/uv 'uv==$(UV_VERSION)'
+	python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --target $(VENV)/uv 'uv==$(UV_VERSION)'
 
 # What the bot needs to run, at the locked versions; the demo installs nothing more.
 $(RUN_STAMP): requirements.lock pyproject.toml | $(UV)
