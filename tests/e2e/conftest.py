@@ -169,6 +169,14 @@ async def safety_questions(
         await p.tap("Yes" if any(word in question for word in yes) else "No")
 
 
+async def answer_and_confirm(p: Person, area: str) -> None:
+    """After consent: pain in one area, no to every safety question, no notes, confirmed."""
+    await pain_questions(p, area)
+    await safety_questions(p)
+    await p.tap("Skip", then="Please check your answers")
+    await p.tap("Confirm", then="Thank you! Your answers are saved")
+
+
 async def reachable_practitioner(emulator: BotApiEmulator) -> Person:
     """The practitioner, who has written to the bot once so that it can write back."""
     practitioner = Person(emulator, PRACTITIONER_ID, "Dr Na")

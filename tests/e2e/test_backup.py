@@ -11,7 +11,7 @@ from pathlib import Path
 
 from bot.emulator.server import BotApiEmulator
 from bot.settings import Settings
-from tests.e2e.conftest import Person, Runner, consent, pain_questions, safety_questions
+from tests.e2e.conftest import Person, Runner, answer_and_confirm, consent
 from tests.support.process import ashi_command, clean_environment
 
 PATIENTS = 12
@@ -48,10 +48,7 @@ def completed_at_least(settings: Settings, count: int) -> Callable[[], bool]:
 
 async def complete_intake(patient: Person) -> None:
     await consent(patient)
-    await pain_questions(patient, "Neck & shoulders")
-    await safety_questions(patient)
-    await patient.tap("Skip", then="Please check your answers")
-    await patient.tap("Confirm", then="Thank you! Your answers are saved")
+    await answer_and_confirm(patient, "Neck & shoulders")
 
 
 async def test_backup_during_live_traffic(

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,3 +179,28 @@ def test_a_logged_exception_that_names_the_token_is_redacted() -> None:
     assert "was rejected" in logged and "Traceback" in logged
     assert TOKEN not in logged
     assert logged.count("<token>") == 2
+
+
+def test_an_uncaught_exception_prints_no_token(tmp_path: Path) -> None:
+    url = f"https://api.telegram.org/bot{TOKEN}/getMe"
+    program = "\n".join(
+        [
+            "import threading",
+            "from bot.logs import configure_logging",
+            f"configure_logging({TOKEN!r})",
+            "def fail():",
+            f"    raise OSError({url!r})",
+            "thread = threading.Thread(target=fail)",
+            "thread.start()",
+            "thread.join()",
+            f"raise RuntimeError({url!r})",
+        ]
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("Traceback") == 2  # the thread's and the main one's
+    assert "OSError: https://api.telegram.org/bot<token>/getMe" in result.stderr
+    assert "RuntimeError: https://api.telegram.org/bot<token>/getMe" in result.stderr
+    assert TOKEN not in result.stderr and TOKEN.split(":")[1] not in result.stderr

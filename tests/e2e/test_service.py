@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.emulator.server import BotApiEmulator
-from tests.e2e.conftest import Person, pain_questions, safety_questions
+from tests.e2e.conftest import Person, answer_and_confirm
 from tests.support.process import Running, ashi, start_ashi
 
 PRACTITIONER = 4242
@@ -81,10 +81,7 @@ async def test_a_whole_intake_and_the_start_up_line(
         patient.send("/start")
         await patient.sees("intake assistant of Service Clinic")
         await patient.tap("I agree", then="Question 1 of")
-        await pain_questions(patient, "Neck & shoulders")
-        await safety_questions(patient)
-        await patient.tap("Skip", then="Please check your answers")
-        await patient.tap("Confirm", then="Thank you! Your answers are saved")
+        await answer_and_confirm(patient, "Neck & shoulders")
         await patient.sees("Neck and shoulder tension")
         await patient.sees("local twitch response")
         await practitioner.sees("New intake: Hana")
@@ -215,10 +212,7 @@ async def test_an_edited_copy_of_the_texts_is_what_patients_read(
         patient.send("/start")
         await patient.sees("friendly intake helper of Service Clinic")
         await patient.tap("I agree", then="Question 1 of")
-        await pain_questions(patient, "Lower back & hips")
-        await safety_questions(patient)
-        await patient.tap("Skip", then="Please check your answers")
-        await patient.tap("Confirm", then="Thank you! Your answers are saved")
+        await answer_and_confirm(patient, "Lower back & hips")
         await patient.sees("Lower back, hip and pelvic discomfort")
     finally:
         bot.process.send_signal(signal.SIGTERM)
