@@ -252,9 +252,7 @@ def build_application(
     """
     if settings.token is None:
         raise ValueError("a bot token is needed to build the application")
-    runtime = Runtime(
-        settings, content or Content.load(settings.content_dir, settings.default_language), lock
-    )
+    runtime = Runtime(settings, content or settings.load_content(), lock)
 
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
         await runtime.open(app.bot)

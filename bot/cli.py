@@ -56,10 +56,6 @@ def _settings(require_token: bool = False) -> Settings:
     return parse_settings(load_environment(), require_token=require_token)
 
 
-def _content(settings: Settings, directory: Path | None = None) -> Content:
-    return Content.load(directory or settings.content_dir, settings.default_language)
-
-
 class ContentProblems(Exception):
     """The texts have problems; `lines` names each."""
 
@@ -73,7 +69,7 @@ def checked_content(settings: Settings, directory: Path | None = None) -> Conten
     # Imported here: the checks render every message, which the other verbs do not need.
     from bot.content_check import check_configured
 
-    content = _content(settings, directory)
+    content = settings.load_content(directory)
     problems = check_configured(content)
     if problems:
         raise ContentProblems([f"{content.directory}: {p}" for p in problems])

@@ -30,7 +30,7 @@ SHIPPED_CONTENT = _shipped()
 # The language every other language is checked against (it must be complete).
 REFERENCE_LANGUAGE = "en"
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-FILES = ("messages", "questions", "guide")
+_FILES = ("messages", "questions", "guide")
 # Language folders are named by their code ('en', 'ko'); anything else is not content.
 _LANGUAGE_FOLDER = re.compile(r"^[a-z]{2,3}$")
 
@@ -62,12 +62,39 @@ def placeholders(template: str) -> set[str]:
     return set(_PLACEHOLDER.findall(template))
 
 
+# Placeholders any text may use, filled from the clinic's settings: "call {emergency} now"
+# (ASHI_EMERGENCY_NUMBER) and "contact the clinic{clinic_phone}" (ASHI_CLINIC_PHONE). The
+# words around the numbers are content too, under [numbers].
+CLINIC_PLACEHOLDERS = frozenset({"emergency", "clinic_phone"})
+
+
 class Catalog:
     """All texts of one language."""
 
-    def __init__(self, language: str, data: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        language: str,
+        data: Mapping[str, Any],
+        *,
+        clinic_phone: str | None = None,
+        emergency_number: str | None = None,
+    ) -> None:
         self.language = language
         self._data = data
+        self._numbers: dict[str, str] = {}
+        if "numbers" in data:
+            self._numbers = {
+                "emergency": (
+                    fill(self.raw("numbers.emergency_known"), {"number": emergency_number})
+                    if emergency_number
+                    else self.raw("numbers.emergency_unknown")
+                ),
+                "clinic_phone": (
+                    fill(self.raw("numbers.clinic_phone"), {"phone": clinic_phone})
+                    if clinic_phone
+                    else ""
+                ),
+            }
 
     def raw(self, key: str) -> str:
         """The unfilled text at a dotted key such as 'flow.progress'."""
@@ -81,12 +108,13 @@ class Catalog:
         return node
 
     def text(self, key: str, **params: object) -> str:
-        """The text at `key` with its placeholders filled (values escaped)."""
-        return fill(self.raw(key), params)
+        """The text at `key` with its placeholders filled (values escaped), the clinic's
+        numbers included."""
+        return fill(self.raw(key), {**self._numbers, **params})
 
     def prompt(self, question_id: str) -> str:
         """A question as asked."""
-        return self.raw(f"questions.{question_id}.prompt")
+        return self.text(f"questions.{question_id}.prompt")
 
     def short(self, question_id: str) -> str:
         """A question's name in summaries."""
@@ -102,7 +130,7 @@ class Catalog:
         """One section of the practitioner's guide."""
         return GuideSection(
             title=self.raw(f"guide.sections.{section_id}.title"),
-            body=self.raw(f"guide.sections.{section_id}.body"),
+            body=self.text(f"guide.sections.{section_id}.body"),
         )
 
     def text_keys(self) -> list[str]:
@@ -141,9 +169,16 @@ class Content:
         self.directory = directory
 
     @classmethod
-    def load(cls, directory: Path = SHIPPED_CONTENT, default: str = REFERENCE_LANGUAGE) -> Content:
+    def load(
+        cls,
+        directory: Path = SHIPPED_CONTENT,
+        default: str = REFERENCE_LANGUAGE,
+        *,
+        clinic_phone: str | None = None,
+        emergency_number: str | None = None,
+    ) -> Content:
         """Load every language folder under `directory`; `default` serves everyone whose
-        Telegram language has no content."""
+        Telegram language has no content; the numbers fill {clinic_phone} and {emergency}."""
         catalogs: dict[str, Catalog] = {}
         digest = hashlib.sha256()
         if not directory.is_dir():
@@ -151,7 +186,7 @@ class Content:
         folders = [p for p in directory.iterdir() if p.is_dir() and _LANGUAGE_FOLDER.match(p.name)]
         for folder in sorted(folders):
             data: dict[str, Any] = {}
-            for name in FILES:
+            for name in _FILES:
                 path = folder / f"{name}.toml"
                 try:
                     raw = path.read_bytes()
@@ -169,7 +204,12 @@ class Content:
                 digest.update(raw)
             # messages.toml holds top-level groups; questions and guide keep their file name.
             merged = {**data["messages"], "questions": data["questions"], "guide": data["guide"]}
-            catalogs[folder.name] = Catalog(folder.name, merged)
+            catalogs[folder.name] = Catalog(
+                folder.name,
+                merged,
+                clinic_phone=clinic_phone,
+                emergency_number=emergency_number,
+            )
         return cls(catalogs, digest.hexdigest()[:12], default, directory)
 
     @property
@@ -193,7 +233,7 @@ class Content:
         return self._catalogs[self.default]
 
 
-def shipped_files(source: Path = SHIPPED_CONTENT) -> list[Path]:
+def _shipped_files(source: Path = SHIPPED_CONTENT) -> list[Path]:
     """The content files of the shipped texts, relative to their folder."""
     found = [
         path.relative_to(source)
@@ -208,7 +248,7 @@ def init_content(target: Path, source: Path = SHIPPED_CONTENT) -> tuple[list[Pat
     never overwritten. Returns (written, kept), relative paths."""
     written: list[Path] = []
     kept: list[Path] = []
-    for relative in shipped_files(source):
+    for relative in _shipped_files(source):
         destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -8,7 +8,6 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from bot import export
-from bot.content import Content
 from bot.settings import Settings
 from storage import Storage
 
@@ -46,7 +45,7 @@ async def render_export(
     start = _day_start(since, settings)
     end = _day_start(until + timedelta(days=1), settings) if until else None
     records = await storage.intake_records(since=start, until=end, telegram_user_id=patient)
-    content = Content.load(settings.content_dir, settings.default_language)
+    content = settings.load_content()
     catalog = content.staff
     tz = settings.timezone
     if fmt == "csv":

@@ -183,10 +183,10 @@ def guide_replies(catalog: Catalog, answers: Mapping[str, object], *, urgent: bo
         section = catalog.section(section_id)
         pieces.append(f"<b>{html.escape(section.title)}</b>\n\n{section.body}")
     pieces.append(f"<b>{html.escape(catalog.raw('guide.expect.title'))}</b>")
-    pieces += [catalog.raw(f"guide.expect.{key}") for key in ("twitch", "soreness", "contact")]
+    pieces += [catalog.text(f"guide.expect.{key}") for key in ("twitch", "soreness", "contact")]
     pieces += [
-        catalog.raw("guide.about.disclaimer"),
-        catalog.raw("guide.about.credit"),
+        catalog.text("guide.about.disclaimer"),
+        catalog.text("guide.about.credit"),
         catalog.text("done.footer"),
     ]
     # Each section starts a message of its own; the rest is packed.

@@ -113,7 +113,7 @@ async def run(settings: Settings, content: Content, lock: DatabaseLock) -> int:
         stop.request(EXIT_TOKEN_REJECTED, rejected)
 
     def polling_ended() -> None:
-        stop.request(EXIT_FORCED, "ashi: polling stopped; exiting so that it can be restarted")
+        stop.request(EXIT_FORCED, "polling stopped; exiting so that it can be restarted")
 
     app = build_application(settings, content, on_token_rejected=token_rejected, lock=lock)
     try:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
-from bot.content import SHIPPED_CONTENT
+from bot.content import SHIPPED_CONTENT, Content
 from bot.scheduling.plan import (
     DEFAULT_PLAN,
     DEFAULT_QUIET_HOURS,
@@ -25,6 +25,8 @@ from bot.scheduling.plan import (
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
+# A phone number as people write it: digits with spaces, dashes, dots, parentheses, a leading +.
+_PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{0,28}[0-9]$|^[0-9]$")
 
 
 class SettingsError(Exception):
@@ -52,6 +54,18 @@ class Settings:
     retention_days: int | None = None
     default_language: str = "en"
     content_dir: Path = SHIPPED_CONTENT
+    clinic_phone: str | None = None
+    emergency_number: str | None = None
+
+    def load_content(self, directory: Path | None = None) -> Content:
+        """The texts in use (`directory`, else ASHI_CONTENT_DIR or the shipped ones), with
+        the clinic's numbers filled in."""
+        return Content.load(
+            directory or self.content_dir,
+            self.default_language,
+            clinic_phone=self.clinic_phone,
+            emergency_number=self.emergency_number,
+        )
 
     def __repr__(self) -> str:
         return (
@@ -160,6 +174,16 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
                 f" `ashi content init {content_dir}`, or unset it to use the shipped texts."
             )
 
+    numbers: dict[str, str | None] = {}
+    for name, example in (
+        ("ASHI_CLINIC_PHONE", "+44 20 7946 0000"),
+        ("ASHI_EMERGENCY_NUMBER", "112"),
+    ):
+        value = env.get(name, "").strip() or None
+        if value is not None and not _PHONE.match(value):
+            problems.append(f"{name} must be a phone number such as {example}, got {value!r}.")
+        numbers[name] = value
+
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -176,4 +200,6 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
         retention_days=retention_days,
         default_language=default_language,
         content_dir=content_dir,
+        clinic_phone=numbers["ASHI_CLINIC_PHONE"],
+        emergency_number=numbers["ASHI_EMERGENCY_NUMBER"],
     )

@@ -184,7 +184,7 @@ class CheckIns:
             if not any(needs_attention(q, v) for q, v in earlier.items()):
                 outcome.replies += [
                     Reply(catalog.text("followup.escalation")),
-                    Reply(catalog.raw("guide.expect.contact")),
+                    Reply(catalog.text("guide.expect.contact")),
                 ]
             outcome.notifications = await self._alert(patient, message_id, question_id, value)
         if step == DONE:
