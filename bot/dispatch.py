@@ -252,7 +252,7 @@ class Dispatcher:
             await asyncio.sleep(slot - now)
 
     async def _send(self, chat_id: int, due: DueMessage) -> bool:
-        reply = self._checkins.compose(due)
+        reply = await self._checkins.compose(due)
         row = due.message
         # The row was read before its claim counted this try.
         tries = row.attempts + 1

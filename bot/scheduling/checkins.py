@@ -3,20 +3,32 @@ invitation, the reminder (attending or rescheduling) and the follow-up check-in.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot import render
 from bot.content import Catalog, Content
 from bot.intake.actions import Action, Verb
 from bot.intake.outgoing import Keyboard, Notification, Outcome, Reply
-from bot.intake.questionnaire import FOLLOWUP, FOLLOWUP_QUESTIONS, Kind
+from bot.intake.questionnaire import (
+    FOLLOWUP,
+    FOLLOWUP_QUESTIONS,
+    FOLLOWUP_WARNING_SIGNS,
+    LEGACY_FOLLOWUP_QUESTIONS,
+    YES,
+    Kind,
+)
 from bot.scheduling.plan import MessageKind
 from storage import Appointment, DueMessage, Patient, Storage
 
 SORENESS_ALERT = 7
 DONE = "done"
+# A follow-up sent longer than this after the appointment started is a later one (+7 d in
+# the default plan): its closing words fit a week on, not the day after.
+LATER_FOLLOWUP = timedelta(days=2)
 _ORDER = [q.id for q in FOLLOWUP_QUESTIONS]
+_LEGACY = {q.id for q in LEGACY_FOLLOWUP_QUESTIONS}
 
 
 def needs_attention(question_id: str, value: object) -> bool:
@@ -25,7 +37,37 @@ def needs_attention(question_id: str, value: object) -> bool:
         return isinstance(value, int) and value >= SORENESS_ALERT
     if question_id == "fu_compared":
         return value == "worse"
-    return question_id == "fu_warning_signs" and value == "yes"
+    return (question_id in FOLLOWUP_WARNING_SIGNS or question_id in _LEGACY) and value == YES
+
+
+def escalated(answers: Mapping[str, object]) -> bool:
+    """Whether any answer of a check-in needed attention."""
+    return any(needs_attention(q, v) for q, v in answers.items())
+
+
+def advice(catalog: Catalog, question_id: str, earlier: Mapping[str, object]) -> list[Reply]:
+    """What the patient is told at once after an answer that needs attention.
+
+    Each warning sign has its own advice, always given (a breathing problem gets the
+    emergency advice even after an earlier escalation). High soreness and 'worse' share the
+    general escalation and the guide's when-to-contact text: once per check-in.
+    """
+    if question_id in FOLLOWUP_WARNING_SIGNS:
+        text = catalog.text(f"followup.advice.{question_id}")
+        return [Reply(f"{text}\n\n{catalog.text('followup.advice_footer')}")]
+    if any(needs_attention(q, v) for q, v in earlier.items() if q not in FOLLOWUP_WARNING_SIGNS):
+        return []
+    return [Reply(catalog.text("followup.escalation")), Reply(catalog.text("guide.expect.contact"))]
+
+
+def closing_key(answers: Mapping[str, object], offset_seconds: int | None) -> str:
+    """The closing text of a finished check-in: never reassuring after an escalation, and
+    with words for a week on in a later follow-up."""
+    if escalated(answers):
+        return "followup.thanks_escalated"
+    if offset_seconds is not None and offset_seconds > LATER_FOLLOWUP.total_seconds():
+        return "followup.thanks_later"
+    return "followup.thanks"
 
 
 class CheckIns:
@@ -61,7 +103,7 @@ class CheckIns:
 
     # Composing ---------------------------------------------------------------------------
 
-    def compose(self, due: DueMessage) -> Reply:
+    async def compose(self, due: DueMessage) -> Reply:
         """The message for a due outbox row, in the patient's language."""
         catalog = self._content.catalog(due.patient.language)
         appointment = due.appointment
@@ -81,7 +123,7 @@ class CheckIns:
                 **when,
             )
         if kind is MessageKind.REMINDER:
-            return render.choice(
+            reminder = render.choice(
                 catalog,
                 "appointments.reminder",
                 [
@@ -94,6 +136,8 @@ class CheckIns:
                 place=self._place,
                 **when,
             )
+            flags = await self._storage.unreviewed_red_flags(due.patient.id)
+            return render.flagged_reminder(catalog, reminder, flags) if flags else reminder
         first = render.followup_reply(catalog, due.message.id, _ORDER[0])
         intro = catalog.text("followup.intro", date=when["date"])
         return Reply(f"{intro}\n\n{first.html}", first.keyboard)
@@ -162,7 +206,15 @@ class CheckIns:
     ) -> Outcome | None:
         """A follow-up answer button; None if it is stale or not theirs."""
         followup = await self._storage.open_followup(patient.id)
-        if followup is None or followup.id != action.intake_id or followup.step != action.question:
+        if followup is None or followup.id != action.intake_id or followup.step is None:
+            return None
+        if action.question in _LEGACY and followup.step in _ORDER:
+            # A button of a question no longer asked (sent before an upgrade): the check-in
+            # goes on with the question that replaced it.
+            stale = catalog.text("errors.stale")
+            current = render.followup_reply(catalog, followup.id, followup.step)
+            return Outcome(toast=stale, replies=[Reply(stale), current])
+        if followup.step != action.question:
             return None
         q = FOLLOWUP[action.question]
         if action.verb is Verb.FOLLOWUP_SKIP and q.optional:
@@ -181,14 +233,13 @@ class CheckIns:
         await self._storage.save_followup_answer(message_id, question_id, value, step)
         outcome = Outcome(edit=render.answered(catalog, question_id, value))
         if needs_attention(question_id, value):
-            if not any(needs_attention(q, v) for q, v in earlier.items()):
-                outcome.replies += [
-                    Reply(catalog.text("followup.escalation")),
-                    Reply(catalog.text("guide.expect.contact")),
-                ]
+            outcome.replies += advice(catalog, question_id, earlier)
             outcome.notifications = await self._alert(patient, message_id, question_id, value)
         if step == DONE:
-            outcome.replies.append(Reply(catalog.text("followup.thanks")))
+            message = await self._storage.scheduled_message(message_id)
+            offset = message.offset_seconds if message else None
+            key = closing_key({**earlier, question_id: value}, offset)
+            outcome.replies.append(Reply(catalog.text(key)))
         else:
             outcome.replies.append(render.followup_reply(catalog, message_id, step))
         return outcome

@@ -21,6 +21,7 @@ from tests.e2e.conftest import (
     pain_questions,
     reachable_practitioner,
     safety_questions,
+    started,
 )
 
 PLAN = "intake:-5s,reminder:-3s,followup:+1s,followup:+4s"
@@ -59,15 +60,6 @@ async def book_in(clinic: AppointmentBook, seconds: float, **who: object) -> App
     return appointment
 
 
-async def started(emulator: BotApiEmulator, user_id: int, name: str) -> Person:
-    """A patient who has opened the bot and agreed to share answers."""
-    patient = Person(emulator, user_id, name)
-    patient.send("/start")
-    await patient.sees("Do you agree")
-    await patient.tap("I agree", then="Question 1 of")
-    return patient
-
-
 async def test_messages_arrive_on_plan_and_the_answers_are_kept(
     emulator: BotApiEmulator, bot: Runner, clinic: AppointmentBook, settings: Settings
 ) -> None:
@@ -90,17 +82,24 @@ async def test_messages_arrive_on_plan_and_the_answers_are_kept(
         assert any("I have let the practitioner know" in m.text for m in patient.messages())
         alert = await practitioner.sees("Follow-up needs attention: Min")
         assert "Soreness now (0-10): 8" in alert.text
-        await patient.tap("Worse", then="have you had any of these?")
+        await patient.tap("Worse", then="have you had shortness of breath, chest pain")
+        await patient.tap("No", then="Is there redness that is spreading")
+        await patient.tap("No", then="have you had new numbness or weakness?")
+        await patient.tap("No", then="kept bleeding even after 10 minutes of firm pressure")
         await patient.tap("No", then="Anything else you would like")
         patient.send("Stiff in the morning")
-        await patient.sees("Your answers are saved for the practitioner")
+        closing = await patient.sees("Your answers are saved, and the practitioner has been told")
+        assert "Soreness for a day or two" not in closing.text  # no reassurance after an alert
 
         second = await patient.sees("How are you feeling after your treatment", within=10)
         assert second.message_id != followup.message_id
         await patient.tap("2")
         await patient.tap("Better")
-        await patient.tap("No")
-        await patient.tap("Skip", then="Your answers are saved")
+        for _ in range(4):  # the four warning signs
+            await patient.tap("No")
+        await patient.tap("Skip", then="Your answers are saved for the practitioner")
+        calm = patient.messages()[-1].text
+        assert "Soreness for a day or two after treatment is expected" in calm
 
     # Each message went out within a second or two of its planned time.
     sent = {
@@ -125,7 +124,10 @@ async def test_messages_arrive_on_plan_and_the_answers_are_kept(
         assert answers == {
             "fu_soreness": 8,
             "fu_compared": "worse",
-            "fu_warning_signs": "no",
+            "fu_breathing": "no",
+            "fu_infection": "no",
+            "fu_numbness": "no",
+            "fu_bleeding": "no",
             "fu_note": "Stiff in the morning",
         }
         booked = await storage.appointment(appointment.id)
@@ -138,7 +140,10 @@ async def test_messages_arrive_on_plan_and_the_answers_are_kept(
     assert {a["question_id"]: a["label"] for a in first["answers"]} == {
         "fu_soreness": "8",
         "fu_compared": "Worse",
-        "fu_warning_signs": "No",
+        "fu_breathing": "No",
+        "fu_infection": "No",
+        "fu_numbness": "No",
+        "fu_bleeding": "No",
         "fu_note": "Stiff in the morning",
     }
     assert second["telegram_user_id"] == patient.id
