@@ -162,12 +162,12 @@ class Patient:
 
 
 AREAS = ("Neck & shoulders", "Lower back & hips", "Upper back", "Arms", "Legs & calves")
-SAFETY_QUESTIONS = 15  # six red flags, nine screening questions
+SAFETY_QUESTIONS = 19  # six red flags, thirteen screening questions
 ASHI_UPDATES = 10 + SAFETY_QUESTIONS
 
 
 async def ashi_intake(p: Patient) -> None:
-    """A full intake: consent, one area, cause, pain, duration, tender spot, 15 x No, no
+    """A full intake: consent, one area, cause, pain, duration, tender spot, 19 x No, no
     notes, confirm. 25 updates."""
     await p.send("/start")
     await p.tap("I agree")
@@ -175,7 +175,7 @@ async def ashi_intake(p: Patient) -> None:
     await p.tap("Done")
     await p.tap("Long sitting or desk work")
     await p.tap(str(p.rng.randint(2, 9)))
-    await p.tap("More than 3 months")
+    await p.tap("More than 12 weeks")
     await p.tap("Yes")
     for _ in range(SAFETY_QUESTIONS):
         await p.tap("No")

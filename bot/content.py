@@ -43,6 +43,7 @@ class ContentError(Exception):
 class GuideSection:
     title: str
     body: str
+    self_care: str | None = None  # tips for home, left out when a doctor must come first
 
 
 def fill(template: str, params: Mapping[str, object]) -> str:
@@ -122,15 +123,19 @@ class Catalog:
 
     def option(self, question_id: str, code: str) -> str:
         """The label of one answer option of a question."""
-        if code in ("yes", "no") and "options" not in self._data["questions"][question_id]:
+        own = self._data["questions"].get(question_id, {})
+        if code in ("yes", "no") and "options" not in own:
             return self.raw(f"questions.yes_no.{code}")
         return self.raw(f"questions.{question_id}.options.{code}")
 
     def section(self, section_id: str) -> GuideSection:
         """One section of the practitioner's guide."""
+        key = f"guide.sections.{section_id}"
+        has_tips = "self_care" in self._data["guide"]["sections"].get(section_id, {})
         return GuideSection(
-            title=self.raw(f"guide.sections.{section_id}.title"),
-            body=self.text(f"guide.sections.{section_id}.body"),
+            title=self.raw(f"{key}.title"),
+            body=self.text(f"{key}.body"),
+            self_care=self.text(f"{key}.self_care") if has_tips else None,
         )
 
     def text_keys(self) -> list[str]:

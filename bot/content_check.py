@@ -22,7 +22,7 @@ from bot.content import (
     ContentError,
     placeholders,
 )
-from bot.intake.actions import MAX_CALLBACK_BYTES
+from bot.intake.actions import MAX_CALLBACK_BYTES, Action, Verb
 from bot.intake.guide import guide_sections
 from bot.intake.outgoing import Reply
 from bot.intake.questionnaire import (
@@ -33,6 +33,7 @@ from bot.intake.questionnaire import (
     Kind,
     questions_in,
 )
+from bot.intake.screening import notice
 from bot.intake.service import MAX_TEXT_ANSWER
 from bot.telegram_html import HtmlParseError, parse_html
 from storage import Answer, Intake, IntakeRecord, IntakeStatus, Patient
@@ -173,15 +174,41 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
         advice = render.red_flag_advice(catalog, q.id)
         _check_reply(lang, f"red flag advice {q.id}", advice, problems)
     _check_reply(lang, "summary", render.summary(catalog, intake_id, answers), problems)
+    for q in questions_in(Group.SCREENING):
+        if notice(q.id, "yes"):
+            _check_reply(
+                lang, f"notice {q.id}", Reply(catalog.text(f"safety.notices.{q.id}")), problems
+            )
+    # Every combination of areas with the longest extras (exercise, every red flag), and
+    # each area with each cause, with and without red flags.
     areas = list(QUESTIONS["areas"].codes)
-    for size in range(1, len(areas) + 1):
-        for chosen in itertools.combinations(areas, size):
-            for urgent in (False, True):
-                subset = {**answers, "areas": list(chosen), "cause": "exercise"}
-                replies = render.guide_replies(catalog, subset, urgent=urgent)
-                names = "+".join(guide_sections(subset))
-                for number, reply in enumerate(replies, 1):
-                    _check_reply(lang, f"guide {names} message {number}", reply, problems)
+    combinations = [
+        (list(chosen), "exercise")
+        for size in range(1, len(areas) + 1)
+        for chosen in itertools.combinations(areas, size)
+    ] + [([area], cause) for area in areas for cause in QUESTIONS["cause"].codes]
+    no_flags = {q.id: "no" for q in questions_in(Group.RED_FLAG)}
+    for chosen, cause in combinations:
+        for flagged in (False, True):
+            subset = {**answers, **({} if flagged else no_flags), "areas": chosen, "cause": cause}
+            replies = render.guide_replies(catalog, subset, urgent=flagged)
+            names = "+".join(guide_sections(subset))
+            for number, reply in enumerate(replies, 1):
+                where = (
+                    f"guide {names} ({cause}{', red flags' if flagged else ''}) message {number}"
+                )
+                _check_reply(lang, where, reply, problems)
+    reminder = render.choice(
+        catalog,
+        "appointments.reminder",
+        [("appointments.attend_button", Action(Verb.ATTEND, intake_id, "", "yes"))],
+        place=LONG,
+        date="2026-01-01",
+        time="10:00",
+    )
+    every_flag = [q.id for q in questions_in(Group.RED_FLAG)]
+    unreviewed = render.flagged_reminder(catalog, reminder, every_flag)
+    _check_reply(lang, "reminder with every red flag unreviewed", unreviewed, problems)
     now = datetime(2026, 1, 1, tzinfo=UTC)
     record = IntakeRecord(
         intake=Intake(2**31, 1, IntakeStatus.COMPLETED, "done", True, "x" * 64, "v", now, now),

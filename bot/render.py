@@ -84,7 +84,7 @@ def question_reply(
     catalog: Catalog, intake_id: int, question_id: str, answers: Mapping[str, object]
 ) -> Reply:
     """An intake question as sent: progress, prompt, hint and its buttons."""
-    number, total = flow.position(question_id, answers)
+    number, total = flow.position(question_id)
     keyboard = _keyboard(catalog, intake_id, question_id, answers)
     return _ask(catalog, question_id, number, total, keyboard)
 
@@ -175,36 +175,63 @@ def pack(pieces: Iterable[str], limit: int = MAX_MESSAGE, separator: str = "\n\n
 
 
 def guide_replies(catalog: Catalog, answers: Mapping[str, object], *, urgent: bool) -> list[Reply]:
-    """The guide sections matching the answers, what to expect, disclaimer and credit."""
-    pieces: list[str] = []
+    """The guide sections matching the answers, what to expect, disclaimer and credit.
+
+    After a red flag the guide opens with that flag's advice again (the most urgent first)
+    and leaves out every self-care tip: nothing in it may read as "carry on at home".
+    """
+    flags = screening.most_urgent_first(screening.red_flags(answers))
+    urgent = urgent or bool(flags)
+    first: list[str] = [red_flag_advice(catalog, flag, footer=False).html for flag in flags]
     if urgent:
-        pieces.append(catalog.text("safety.urgent_reminder"))
+        first.append(catalog.text("safety.urgent_reminder"))
+    sections: list[str] = []
     for section_id in guide.guide_sections(answers):
         section = catalog.section(section_id)
-        pieces.append(f"<b>{html.escape(section.title)}</b>\n\n{section.body}")
-    pieces.append(f"<b>{html.escape(catalog.raw('guide.expect.title'))}</b>")
-    pieces += [catalog.text(f"guide.expect.{key}") for key in ("twitch", "soreness", "contact")]
-    pieces += [
+        parts = [f"<b>{html.escape(section.title)}</b>", section.body]
+        if section.self_care and not urgent:
+            parts.append(section.self_care)
+        sections.append("\n\n".join(parts))
+    rest: list[str] = []
+    if guide.injury_caveat(answers):
+        rest.append(catalog.text("guide.caveats.injury"))
+    rest.append(f"<b>{html.escape(catalog.raw('guide.expect.title'))}</b>")
+    rest += [catalog.text("guide.expect.twitch"), catalog.text("guide.expect.soreness")]
+    if not urgent:
+        rest.append(catalog.text("guide.expect.soreness_self_care"))
+    rest += [
+        catalog.text("guide.expect.contact"),
         catalog.text("guide.about.disclaimer"),
         catalog.text("guide.about.credit"),
         catalog.text("done.footer"),
     ]
-    # Each section starts a message of its own; the rest is packed.
-    sections = len(guide.guide_sections(answers)) + int(urgent)
-    return [Reply(p) for p in pieces[:sections]] + pack(pieces[sections:])
+    # The advice and each section start a message of their own; the rest is packed.
+    opening = [Reply("\n\n".join(first))] if first else []
+    return opening + [Reply(p) for p in sections] + pack(rest)
 
 
-def red_flag_advice(catalog: Catalog, question_id: str) -> Reply:
-    """What a patient is told at once after answering yes to a red-flag question."""
-    return Reply(
-        "\n\n".join(
-            [
-                catalog.text("safety.red_flag_heading"),
-                catalog.text(f"safety.red_flags.{question_id}"),
-                catalog.text("safety.red_flag_footer"),
-            ]
-        )
-    )
+def red_flag_advice(catalog: Catalog, question_id: str, *, footer: bool = True) -> Reply:
+    """What a patient is told at once after answering yes to a red-flag question: a heading
+    as urgent as the advice, the advice, and (as it is given) what happens next."""
+    urgency = screening.RED_FLAG_URGENCY[question_id].name.lower()
+    parts = [
+        catalog.text(f"safety.heading_{urgency}"),
+        catalog.text(f"safety.red_flags.{question_id}"),
+    ]
+    if footer:
+        parts.append(catalog.text("safety.red_flag_footer"))
+    return Reply("\n\n".join(parts))
+
+
+def flagged_reminder(catalog: Catalog, reminder: Reply, flags: list[str]) -> Reply:
+    """An appointment reminder for a patient whose red flags no practitioner has reviewed:
+    contact the clinic before coming, and each flag's advice again, before the reminder."""
+    advice = [
+        red_flag_advice(catalog, flag, footer=False).html
+        for flag in screening.most_urgent_first(flags)
+    ]
+    parts = [catalog.text("safety.unreviewed_reminder"), *advice, reminder.html]
+    return Reply("\n\n".join(parts), reminder.keyboard)
 
 
 def patient_name(catalog: Catalog, patient: Patient) -> str:

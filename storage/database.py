@@ -332,6 +332,17 @@ class Storage(AppointmentStore, AuditStore):
         )
         return intake_row(row) if row else None
 
+    async def unreviewed_red_flags(self, patient_id: int) -> list[str]:
+        """Red flags raised in this patient's intakes that no practitioner has reviewed yet,
+        first raised first, each once."""
+        rows = await self._all(
+            "SELECT r.flag FROM red_flags r JOIN intakes i ON i.id = r.intake_id"
+            " WHERE i.patient_id = ? AND i.reviewed_at IS NULL"
+            " GROUP BY r.flag ORDER BY MIN(r.raised_at), MIN(r.rowid)",
+            (patient_id,),
+        )
+        return [row["flag"] for row in rows]
+
     async def latest_completed_intake(self, patient_id: int) -> Intake | None:
         """The patient's most recently completed intake, if any."""
         row = await self._one(

@@ -34,7 +34,15 @@ def next_step(after: str, answers: Mapping[str, object]) -> str:
     return SUMMARY
 
 
-def position(step: str, answers: Mapping[str, object]) -> tuple[int, int]:
-    """(number of this question, total questions that apply), both counted from 1."""
-    asked = [q for q in ORDER if applies(q, answers)]
-    return (asked.index(step) + 1 if step in asked else len(asked), len(asked))
+# Asked only after "somewhere else" is ticked: part of the areas question, so the count does
+# not jump when it is.
+_FOLLOW_ON = {"areas_other": "areas"}
+_NUMBERED = [q for q in ORDER if q not in _FOLLOW_ON]
+
+
+def position(step: str) -> tuple[int, int]:
+    """(number of this question, total questions), both counted from 1; a follow-on
+    question has the number of the question it follows."""
+    step = _FOLLOW_ON.get(step, step)
+    number = _NUMBERED.index(step) + 1 if step in _NUMBERED else len(_NUMBERED)
+    return number, len(_NUMBERED)

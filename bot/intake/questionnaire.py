@@ -69,6 +69,7 @@ _QUESTIONS: tuple[Question, ...] = (
     Question("rf_fall_accident", Kind.YES_NO, Group.RED_FLAG),
     Question("rf_weight_loss", Kind.YES_NO, Group.RED_FLAG),
     Question("rf_chest_pain", Kind.YES_NO, Group.RED_FLAG),
+    Question("under_18", Kind.YES_NO, Group.SCREENING),
     Question("pregnancy", Kind.YES_NO, Group.SCREENING),
     Question("blood_thinners", Kind.YES_NO, Group.SCREENING),
     Question("needle_fear", Kind.YES_NO, Group.SCREENING),
@@ -78,20 +79,37 @@ _QUESTIONS: tuple[Question, ...] = (
     Question("metal_allergy", Kind.YES_NO, Group.SCREENING),
     Question("epilepsy", Kind.YES_NO, Group.SCREENING),
     Question("immune_diabetes", Kind.YES_NO, Group.SCREENING),
+    Question("cancer", Kind.YES_NO, Group.SCREENING),
+    Question("implants", Kind.YES_NO, Group.SCREENING),
+    Question("lung_disease", Kind.YES_NO, Group.SCREENING),
     Question("notes", Kind.TEXT, Group.NOTES, optional=True),
 )
 
 QUESTIONS: dict[str, Question] = {q.id: q for q in _QUESTIONS}
 ORDER: tuple[str, ...] = tuple(q.id for q in _QUESTIONS)
 
+# Warning signs after needling, one question each: a yes gets that sign's own advice at once
+# (content: followup.advice.<id>) and alerts the practitioners.
+FOLLOWUP_WARNING_SIGNS: tuple[str, ...] = (
+    "fu_breathing",
+    "fu_infection",
+    "fu_numbness",
+    "fu_bleeding",
+)
+
 # The follow-up check-in after treatment, asked in this order.
 FOLLOWUP_QUESTIONS: tuple[Question, ...] = (
     Question("fu_soreness", Kind.SCALE, Group.FOLLOWUP),
     Question("fu_compared", Kind.CHOICE, Group.FOLLOWUP, ("better", "same", "worse")),
-    Question("fu_warning_signs", Kind.YES_NO, Group.FOLLOWUP),
+    *(Question(qid, Kind.YES_NO, Group.FOLLOWUP) for qid in FOLLOWUP_WARNING_SIGNS),
     Question("fu_note", Kind.TEXT, Group.FOLLOWUP, optional=True),
 )
-FOLLOWUP: dict[str, Question] = {q.id: q for q in FOLLOWUP_QUESTIONS}
+# No longer asked (split into FOLLOWUP_WARNING_SIGNS); kept so that answers stored before
+# still have their label in exports, /patient and /mydata.
+LEGACY_FOLLOWUP_QUESTIONS: tuple[Question, ...] = (
+    Question("fu_warning_signs", Kind.YES_NO, Group.FOLLOWUP),
+)
+FOLLOWUP: dict[str, Question] = {q.id: q for q in (*FOLLOWUP_QUESTIONS, *LEGACY_FOLLOWUP_QUESTIONS)}
 
 
 def question(question_id: str) -> Question:

@@ -17,7 +17,7 @@ from bot.intake import flow, mydata
 from bot.intake.actions import Action, Verb
 from bot.intake.outgoing import Button, Notification, Outcome, Reply
 from bot.intake.questionnaire import AREA_OTHER, QUESTIONS, Kind, question
-from bot.intake.screening import cautions, is_red_flag
+from bot.intake.screening import cautions, is_red_flag, notice
 from bot.scheduling.appointments import LINK_PREFIX
 from bot.scheduling.checkins import CheckIns
 from storage import Intake, Patient, Storage
@@ -426,6 +426,8 @@ class IntakeService:
         if flagged:
             outcome.replies.append(render.red_flag_advice(catalog, question_id))
             outcome.notifications += await self._red_flag_alerts(intake, question_id)
+        elif notice(question_id, value):
+            outcome.replies.append(Reply(catalog.text(f"safety.notices.{question_id}")))
         if step == flow.SUMMARY:
             if cautions(answers):
                 outcome.replies.append(Reply(catalog.text("safety.cautions")))

@@ -136,7 +136,16 @@ async def stored_records(settings: Settings) -> list[IntakeRecord]:
         await storage.close()
 
 
-SCREENING_AND_RED_FLAGS = 15
+SCREENING_AND_RED_FLAGS = 19
+
+
+async def started(emulator: BotApiEmulator, user_id: int, name: str) -> Person:
+    """A patient who has opened the bot and agreed to share answers (any clinic name)."""
+    patient = Person(emulator, user_id, name)
+    patient.send("/start")
+    await patient.sees("Do you agree")
+    await patient.tap("I agree", then="Question 1 of")
+    return patient
 
 
 async def consent(p: Person) -> None:
@@ -156,7 +165,7 @@ async def pain_questions(p: Person, *areas: str) -> None:
         await p.tap("Done", then="What brought the pain on?")
     await p.tap("Long sitting or desk work", then="How strong is the pain")
     await p.tap("7", then="How long have you had this pain?")
-    await p.tap("More than 3 months", then="hurts sharply when you press it")
+    await p.tap("More than 12 weeks", then="hurts sharply when you press it")
     await p.tap("Yes", then="spreading in an arm or a leg")
 
 

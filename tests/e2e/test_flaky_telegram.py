@@ -9,9 +9,16 @@ from collections import Counter
 
 from bot.emulator.server import DROPPED, BotApiEmulator
 from bot.settings import Settings
-from tests.e2e.conftest import Person, Runner, consent, pain_questions, stored_records
+from tests.e2e.conftest import (
+    SCREENING_AND_RED_FLAGS,
+    Person,
+    Runner,
+    consent,
+    pain_questions,
+    stored_records,
+)
 
-INTAKE_ANSWERS = 21  # every question but "somewhere else"'s follow-up
+INTAKE_ANSWERS = 25  # every question but "somewhere else"'s follow-up
 
 
 def sent_texts(emulator: BotApiEmulator, chat_id: int) -> list[str]:
@@ -32,8 +39,9 @@ async def intake(patient: Person) -> None:
     """A whole intake, each step waiting for the bot's next question."""
     await consent(patient)
     await pain_questions(patient, "Upper back")
-    for _ in range(15):
-        await patient.tap("No", then="Question" if _ < 14 else "Anything else")
+    for _ in range(SCREENING_AND_RED_FLAGS):
+        last = _ == SCREENING_AND_RED_FLAGS - 1
+        await patient.tap("No", then="Anything else" if last else "Question")
     patient.send(f"note from {patient.id}")
     await patient.sees("Please check your answers")
     await patient.tap("Confirm", then="Thank you! Your answers are saved")

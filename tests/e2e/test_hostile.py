@@ -6,6 +6,7 @@ from bot.emulator.models import ChatMessage
 from bot.emulator.server import BotApiEmulator
 from tests.e2e.conftest import (
     PRACTITIONER_ID,
+    SCREENING_AND_RED_FLAGS,
     Person,
     Runner,
     consent,
@@ -52,12 +53,13 @@ async def test_patient_text_and_name_reach_the_practitioner_as_literal_text(
         await patient.sees("What brought the pain on?")
         await patient.tap("Long sitting or desk work", then="How strong is the pain")
         await patient.tap("7", then="How long have you had this pain?")
-        await patient.tap("More than 3 months", then="hurts sharply when you press it")
+        await patient.tap("More than 12 weeks", then="hurts sharply when you press it")
         await patient.tap("Yes", then="spreading in an arm or a leg")
-        await patient.tap("Yes", then="Question 8 of")  # a red flag: the practitioner is alerted
+        # A red flag: the practitioner is alerted. ("Where else" shares the areas' number.)
+        await patient.tap("Yes", then="Question 7 of")
         alert = await practitioner.sees("Red flag from")
         assert_literal(alert, NAME)
-        await safety_questions(patient, count=14)
+        await safety_questions(patient, count=SCREENING_AND_RED_FLAGS - 1)
         patient.send(MARKUP)
         summary = await patient.sees("Please check your answers")
         assert_literal(summary, MARKUP, WHERE)

@@ -76,7 +76,7 @@ async def test_an_unreachable_practitioner_does_not_cost_the_patient_anything(
         await pain_questions(patient, "Arms")
         await safety_questions(patient)
         await patient.tap("Skip", then="Please check your answers")
-        await patient.tap("Confirm", then="Tight muscles after exercise")
+        await patient.tap("Confirm", then="About dry needling and muscle pain")
         refused = await emulator.wait_for(
             lambda: [
                 c
@@ -86,7 +86,7 @@ async def test_an_unreachable_practitioner_does_not_cost_the_patient_anything(
         )
         assert [(c.ok, c.description) for c in refused] == [(False, "Bad Request: chat not found")]
         patient.send("/guide")
-        await patient.sees("Tight muscles after exercise")
+        await patient.sees("About dry needling and muscle pain")
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ async def test_a_notification_lost_to_telegram_errors_is_sent_after_a_restart(
         await patient.tap("Skip", then="Please check your answers")
         # Telegram fails every attempt at the practitioner's summary (sent first).
         emulator.inject_failure("sendMessage", status=502, description="Bad Gateway", times=4)
-        await patient.tap("Confirm", then="Tight muscles after exercise")
+        await patient.tap("Confirm", then="About dry needling and muscle pain")
         assert not [m for m in practitioner.messages() if "New intake" in m.text]
     async with bot():
         note = await practitioner.sees("New intake: Fay")

@@ -18,11 +18,12 @@ def test_other_area_brings_its_follow_up_question() -> None:
     assert flow.next_step("areas", {"areas": ["arms"]}) == "cause"
 
 
-def test_position_counts_only_questions_that_apply() -> None:
-    without = flow.position("cause", {"areas": ["arms"]})
-    with_other = flow.position("cause", {"areas": ["arms", "other"]})
-    assert without == (2, len(ORDER) - 1)
-    assert with_other == (3, len(ORDER))
+def test_the_count_does_not_jump_when_somewhere_else_is_ticked() -> None:
+    total = len(ORDER) - 1  # "where else" is part of the areas question
+    assert flow.position("areas") == (1, total)
+    assert flow.position("areas_other") == (1, total)
+    assert flow.position("cause") == (2, total)
+    assert flow.position("notes") == (total, total)
 
 
 def test_screening_covers_every_safety_topic_of_the_issue() -> None:
@@ -37,6 +38,10 @@ def test_screening_covers_every_safety_topic_of_the_issue() -> None:
         "metal_allergy",
         "epilepsy",
         "immune_diabetes",
+        "under_18",
+        "cancer",
+        "implants",
+        "lung_disease",
     }
     red = {q.id for q in questions_in(Group.RED_FLAG)}
     assert len(red) == 6

@@ -63,7 +63,7 @@ async def through_pain_questions(service: IntakeService) -> Outcome:
     outcome = await press(service, outcome, "Done")
     outcome = await press(service, outcome, "Long sitting or desk work")
     outcome = await press(service, outcome, "6")
-    outcome = await press(service, outcome, "More than 3 months")
+    outcome = await press(service, outcome, "More than 12 weeks")
     return await press(service, outcome, "Yes")
 
 
@@ -100,7 +100,7 @@ async def test_full_intake_stores_every_answer_and_notifies_the_practitioner(
     assert answers["intensity"] == 6
     assert answers["needle_fear"] == "yes"
     assert answers["notes"] == "I sit a lot <b>really</b>"
-    assert len(answers) == 21  # every question but the "other area" follow-up
+    assert len(answers) == 25  # every question but the "other area" follow-up
 
 
 async def test_refusing_consent_stores_only_the_refusal(
@@ -124,7 +124,7 @@ async def test_red_flag_gets_urgent_advice_at_once_and_marks_the_intake(
     while "chest pain" not in texts(outcome):
         outcome = await press(service, outcome, "No")
     outcome = await press(service, outcome, "Yes")
-    assert "Please get medical advice before any needling" in texts(outcome)
+    assert "This needs emergency care now" in texts(outcome)  # as urgent as the advice
     assert "Call your local emergency number now" in texts(outcome)
     [alert] = outcome.notifications
     assert alert.chat_id == PRACTITIONER
@@ -132,7 +132,10 @@ async def test_red_flag_gets_urgent_advice_at_once_and_marks_the_intake(
     outcome = await answer_all(service, outcome)
     outcome = await press(service, outcome, "Skip")
     outcome = await press(service, outcome, "Confirm")
-    assert texts(outcome).index("speak to a doctor") < texts(outcome).index("Neck and shoulder")
+    # The guide opens with the flag's advice again, and has no tips for home.
+    guide = texts(outcome)
+    assert guide.index("This needs emergency care now") < guide.index("Neck and shoulder")
+    assert "What you can do in the meantime" not in guide
     note = outcome.notifications[0].reply.html
     assert note.index("URGENT") < note.index("Pain</b>")
     assert "Chest pain: Yes" in note
