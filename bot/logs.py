@@ -65,3 +65,7 @@ def configure_logging(
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # At DEBUG these libraries log request bodies and whole updates: message texts and
+    # answers. They stay at INFO whatever the level asked for.
+    for library in ("telegram", "aiohttp", "apscheduler", "aiosqlite", "asyncio"):
+        logging.getLogger(library).setLevel(max(level, logging.INFO))

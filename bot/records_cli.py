@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot import export
 from bot.settings import Settings
-from storage import Storage
+from storage import Storage, StorageError
 
 
 def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -83,7 +83,15 @@ async def run_export(args: argparse.Namespace, settings: Settings) -> str:
         await storage.close()
     if args.output is None:
         return text
-    fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        # Never through a symbolic link (it could point anywhere), and an existing file
+        # loses any group or other permission: an export is health data.
+        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        if args.output.is_symlink():
+            raise StorageError(f"--output {args.output} is a symbolic link: refused") from exc
+        raise
+    os.fchmod(fd, os.fstat(fd).st_mode & 0o600)
     with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
         handle.write(text)
     return f"wrote {args.output}\n"

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import html
+import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -234,10 +235,17 @@ def flagged_reminder(catalog: Catalog, reminder: Reply, flags: list[str]) -> Rep
     return Reply("\n\n".join(parts), reminder.keyboard)
 
 
+def visible(text: str) -> str:
+    """A name as shown to practitioners: without control, bidirectional or invisible format
+    characters, which could reorder or hide what follows them in a notification."""
+    return "".join(c for c in text if unicodedata.category(c) not in ("Cc", "Cf")).strip()
+
+
 def patient_name(catalog: Catalog, patient: Patient) -> str:
     """How the practitioner sees a patient: name, @username and Telegram id (plain text)."""
-    handle = f"@{patient.username}" if patient.username else None
-    name = " ".join(part for part in (patient.first_name, handle) if part)
+    handle = f"@{visible(patient.username)}" if patient.username else None
+    first = visible(patient.first_name) if patient.first_name else None
+    name = " ".join(part for part in (first, handle) if part)
     return f"{name or catalog.text('practitioner.unknown_patient')} (id {patient.telegram_user_id})"
 
 

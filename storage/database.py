@@ -35,6 +35,15 @@ def _create_private_file(path: Path) -> None:
     os.close(fd)
 
 
+def _make_private(path: Path) -> None:
+    """The database and its -wal and -shm files readable by their owner only, also when
+    they were made by hand or by an older version with a wider mode."""
+    for suffix in ("", "-wal", "-shm"):
+        file = path.with_name(path.name + suffix)
+        if file.exists() and file.stat().st_mode & 0o077:
+            os.chmod(file, 0o600)
+
+
 def _seal_backup(copy: sqlite3.Connection) -> int:
     """Make the copy one self-contained file, check it, count its completed intakes."""
     copy.execute("PRAGMA journal_mode = DELETE")
@@ -104,6 +113,8 @@ class Storage(AppointmentStore, AuditStore):
             db.row_factory = aiosqlite.Row
             await _check_is_ours(db, path)
             await db.execute("PRAGMA journal_mode = WAL")
+            if not memory:
+                _make_private(Path(path))
             # FULL: a committed answer survives power loss too, not only a process crash.
             await db.execute("PRAGMA synchronous = FULL")
             # Erased health data is overwritten, not left in free pages.

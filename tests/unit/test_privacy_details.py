@@ -1,0 +1,84 @@
+"""Small privacy guarantees (from issue 12): names that cannot disguise a notification,
+files of health data readable by their owner only, no library logging update contents."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot import render
+from bot.content import Content
+from bot.logs import configure_logging
+from storage import Patient, Storage
+from tests.support.databases import create_database
+from tests.support.process import ashi
+
+
+def test_names_shown_to_practitioners_lose_bidi_and_invisible_characters(
+    content: Content,
+) -> None:
+    # U+202E reverses what follows; U+2066 isolates; U+200B is invisible.
+    patient = Patient(
+        1, 42, 42, "\u202eanahnaM\u2066 Kim\u200b", "evil\u202e_gnik", "en", datetime.now(UTC)
+    )
+    shown = render.patient_name(content.staff, patient)
+    assert shown == "anahnaM Kim @evil_gnik (id 42)"
+    assert "한나" in render.patient_name(
+        content.staff, Patient(2, 43, 43, "한나", None, "ko", datetime.now(UTC))
+    )
+
+
+async def test_an_existing_database_and_its_wal_are_made_private(tmp_path: Path) -> None:
+    path = tmp_path / "ashi.sqlite3"
+    await create_database(path)
+    for suffix in ("", "-wal", "-shm"):
+        file = path.with_name(path.name + suffix)
+        file.touch()
+        os.chmod(file, 0o644)
+    storage = await Storage.open(path)
+    await storage.close()
+    for suffix in ("", "-wal", "-shm"):
+        file = path.with_name(path.name + suffix)
+        if file.exists():
+            assert stat.S_IMODE(file.stat().st_mode) == 0o600, suffix
+
+
+async def test_an_export_never_follows_a_symlink_nor_stays_readable_by_others(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "ashi.sqlite3"
+    await create_database(db)
+    elsewhere = tmp_path / "elsewhere.txt"
+    elsewhere.write_text("untouched")
+    link = tmp_path / "export.json"
+    link.symlink_to(elsewhere)
+    refused = ashi("export", "--output", str(link), cwd=tmp_path, ASHI_DB_PATH=str(db))
+    assert refused.returncode == 2
+    assert refused.stderr == f"ashi: --output {link} is a symbolic link: refused\n"
+    assert elsewhere.read_text() == "untouched"
+    existing = tmp_path / "shared.json"
+    existing.write_text("old")
+    os.chmod(existing, 0o644)
+    done = ashi("export", "--output", str(existing), cwd=tmp_path, ASHI_DB_PATH=str(db))
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o600
+    assert existing.read_text().startswith("{")
+
+
+def test_libraries_never_log_at_debug() -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        configure_logging(None, logging.DEBUG)
+        for library in ("telegram", "telegram.ext", "aiohttp", "aiosqlite"):
+            assert not logging.getLogger(library).isEnabledFor(logging.DEBUG), library
+        assert logging.getLogger("bot").isEnabledFor(logging.DEBUG)
+    finally:
+        logging.captureWarnings(False)
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for library in ("telegram", "aiohttp", "apscheduler", "aiosqlite", "asyncio"):
+            logging.getLogger(library).setLevel(logging.NOTSET)
