@@ -7,6 +7,7 @@ import re
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.handlers.delivery import deliver
@@ -19,9 +20,12 @@ Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 
 
 def who(update: Update) -> Who | None:
-    """The user and chat an update comes from, if it has both."""
+    """The user and chat an update comes from, if it has both and the chat is the user's
+    private chat with the bot. Anything from a group or channel (a button of a forwarded
+    message pressed there included) is ignored: a patient's chat id is only ever learnt
+    from their private chat, and nothing of theirs is ever sent into a group."""
     user, chat = update.effective_user, update.effective_chat
-    if user is None or chat is None:
+    if user is None or chat is None or chat.type != ChatType.PRIVATE:
         return None
     return Who(
         user_id=user.id,

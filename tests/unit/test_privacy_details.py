@@ -9,8 +9,11 @@ import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
+from telegram import Update
+
 from bot import render
 from bot.content import Content
+from bot.handlers.patient import who
 from bot.logs import configure_logging
 from storage import Patient, Storage
 from tests.support.databases import create_database
@@ -82,3 +85,24 @@ def test_libraries_never_log_at_debug() -> None:
         root.setLevel(level)
         for library in ("telegram", "aiohttp", "apscheduler", "aiosqlite", "asyncio"):
             logging.getLogger(library).setLevel(logging.NOTSET)
+
+
+def update_from(chat_type: str) -> Update:
+    chat = {"id": -100123 if chat_type != "private" else 42, "type": chat_type, "title": "t"}
+    user = {"id": 42, "is_bot": False, "first_name": "Mina"}
+    message = {"message_id": 7, "date": 1_800_000_000, "chat": chat, "from": user, "text": "x"}
+    query = {
+        "id": "q1",
+        "from": user,
+        "chat_instance": "ci",
+        "data": "a:1:areas:neck_shoulders",
+        "message": {**message, "from": {"id": 1, "is_bot": True, "first_name": "Ashi"}},
+    }
+    return Update.de_json({"update_id": 1, "callback_query": query}, None)
+
+
+def test_buttons_and_messages_outside_the_private_chat_are_ignored() -> None:
+    for chat_type in ("group", "supergroup", "channel"):
+        assert who(update_from(chat_type)) is None, chat_type
+    private = who(update_from("private"))
+    assert private is not None and private.chat_id == 42
