@@ -27,6 +27,7 @@ from bot.intake.guide import guide_sections
 from bot.intake.outgoing import Reply
 from bot.intake.questionnaire import (
     FOLLOWUP_QUESTIONS,
+    MAX_TEXT_ANSWER,
     ORDER,
     QUESTIONS,
     Group,
@@ -34,7 +35,6 @@ from bot.intake.questionnaire import (
     questions_in,
 )
 from bot.intake.screening import notice
-from bot.intake.service import MAX_TEXT_ANSWER
 from bot.telegram_html import HtmlParseError, parse_html
 from storage import Answer, Intake, IntakeRecord, IntakeStatus, Patient
 

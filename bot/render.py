@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import html
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -164,15 +165,78 @@ def summary(catalog: Catalog, intake_id: int, answers: Mapping[str, object]) -> 
     return Reply("\n".join(lines), _row(catalog, buttons))
 
 
+def _units(text: str) -> int:
+    # Telegram counts UTF-16 code units; the raw HTML is never shorter than what it shows.
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut_points(line: str) -> list[int]:
+    """Where a line of Telegram HTML may be cut: outside tags and entities, with no tag
+    open, preferring spaces (each point is the length of the first part)."""
+    points: list[int] = []
+    depth = 0
+    i = 0
+    while i < len(line):
+        char = line[i]
+        if char == "<":
+            end = line.find(">", i)
+            if end < 0:
+                break
+            depth += -1 if line.startswith("</", i) else 1
+            i = end + 1
+            continue
+        if char == "&":
+            end = line.find(";", i)
+            i = end + 1 if end > 0 else i + 1
+            if depth == 0:
+                points.append(i)
+            continue
+        i += 1
+        if depth == 0:
+            points.append(i)
+    return points
+
+
+def _split_line(line: str, limit: int) -> list[str]:
+    """A line too long for one message in parts that each fit and stay valid HTML."""
+    parts: list[str] = []
+    while _units(line) > limit:
+        fitting = [p for p in _cut_points(line) if _units(line[:p]) <= limit]
+        if not fitting:
+            # One tag spans the whole line: what it shows matters more than its markup.
+            line = re.sub(r"<[^>]*>", "", line)
+            continue
+        spaces = [p for p in fitting if line[p - 1] == " "]
+        cut = spaces[-1] if spaces and spaces[-1] > fitting[-1] // 2 else fitting[-1]
+        parts.append(line[:cut])
+        line = line[cut:]
+    return [*parts, line]
+
+
 def pack(pieces: Iterable[str], limit: int = MAX_MESSAGE, separator: str = "\n\n") -> list[Reply]:
-    """Join pieces into as few messages as fit Telegram's length limit."""
+    """Join pieces into as few messages as fit Telegram's length limit; a piece too long
+    for one message is split between lines, and a line too long at a safe point."""
     messages: list[str] = []
-    for piece in pieces:
-        if messages and len(messages[-1]) + len(separator) + len(piece) <= limit:
-            messages[-1] += separator + piece
-        else:
-            messages.append(piece)
+    for whole in pieces:
+        for piece in _fitting(whole, limit):
+            if messages and _units(messages[-1] + separator + piece) <= limit:
+                messages[-1] += separator + piece
+            else:
+                messages.append(piece)
     return [Reply(text) for text in messages]
+
+
+def _fitting(piece: str, limit: int) -> list[str]:
+    if _units(piece) <= limit:
+        return [piece]
+    chunks: list[str] = []
+    for line in piece.split("\n"):
+        for part in _split_line(line, limit):
+            if chunks and _units(chunks[-1] + "\n" + part) <= limit:
+                chunks[-1] += "\n" + part
+            else:
+                chunks.append(part)
+    return chunks
 
 
 def guide_replies(catalog: Catalog, answers: Mapping[str, object], *, urgent: bool) -> list[Reply]:

@@ -48,6 +48,9 @@ class Question:
 
 
 AREA_OTHER = "other"
+# The longest free-text answer kept (intake and follow-up): every message quoting one must
+# still fit Telegram's 4,096 characters.
+MAX_TEXT_ANSWER = 1000
 YES = "yes"
 
 _QUESTIONS: tuple[Question, ...] = (

@@ -16,13 +16,11 @@ from bot.content import Catalog, Content
 from bot.intake import flow, mydata
 from bot.intake.actions import Action, Verb
 from bot.intake.outgoing import Button, Notification, Outcome, Reply
-from bot.intake.questionnaire import AREA_OTHER, QUESTIONS, Kind, question
+from bot.intake.questionnaire import AREA_OTHER, MAX_TEXT_ANSWER, QUESTIONS, Kind, question
 from bot.intake.screening import cautions, is_red_flag, notice
 from bot.scheduling.appointments import LINK_PREFIX
 from bot.scheduling.checkins import CheckIns
 from storage import Intake, Patient, Storage
-
-MAX_TEXT_ANSWER = 1000
 
 
 @dataclass(frozen=True, slots=True)

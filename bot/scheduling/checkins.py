@@ -16,6 +16,7 @@ from bot.intake.questionnaire import (
     FOLLOWUP_QUESTIONS,
     FOLLOWUP_WARNING_SIGNS,
     LEGACY_FOLLOWUP_QUESTIONS,
+    MAX_TEXT_ANSWER,
     YES,
     Kind,
 )
@@ -197,9 +198,13 @@ class CheckIns:
             or FOLLOWUP[followup.step].kind is not Kind.TEXT
         ):
             return None
-        return await self._answer(
-            catalog, patient, followup.id, followup.step, text.strip() or None
-        )
+        note = text.strip()
+        if len(note) > MAX_TEXT_ANSWER:
+            # Kept whole, it could make every later view of the record too long to send.
+            return Outcome(
+                replies=[Reply(catalog.text("flow.text_too_long", limit=MAX_TEXT_ANSWER))]
+            )
+        return await self._answer(catalog, patient, followup.id, followup.step, note or None)
 
     async def followup_button(
         self, catalog: Catalog, patient: Patient, action: Action

@@ -1,0 +1,84 @@
+"""No message the bot builds can be refused for its length (issue 12): free text is capped,
+and long views are split between lines, a single over-long line at a safe point."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from bot import render
+from bot.content import Content
+from bot.intake.outgoing import Reply
+from bot.intake.questionnaire import MAX_TEXT_ANSWER
+from bot.intake.service import IntakeService
+from bot.practice import views
+from bot.scheduling.checkins import CheckIns
+from bot.telegram_html import parse_html, utf16_len
+from storage import PlannedMessage, Storage, utc_now
+from tests.unit.test_followup_safety import PAT, sent_followup, tap
+from tests.unit.test_service import texts
+
+LIMIT = render.MAX_MESSAGE
+
+
+def shown(replies: list[Reply]) -> list[str]:
+    """What each message shows; parse_html refuses any invalid Telegram HTML."""
+    return [parse_html(r.html).text for r in replies]
+
+
+def test_a_single_line_longer_than_a_message_is_split_and_stays_valid() -> None:
+    note = "&lt;b&gt; Ärger & ☺ " * 600  # escaped text: raw longer than what it shows
+    line = f"• <b>Note</b>: {note.replace('& ', '&amp; ')}"
+    replies = render.pack(["<b>Record</b>", line, "• last line"], separator="\n")
+    assert len(replies) > 1
+    for text in shown(replies):
+        assert 0 < utf16_len(text) <= LIMIT
+    joined = "".join(t.replace("\n", "") for t in shown(replies))
+    assert joined == parse_html("<b>Record</b>" + line + "• last line").text
+
+
+def test_a_tag_spanning_an_over_long_line_is_dropped_not_broken() -> None:
+    line = "<i>" + "word " * 2000 + "</i>"
+    replies = render.pack([line])
+    assert all(utf16_len(t) <= LIMIT for t in shown(replies))
+    assert "".join(shown(replies)).replace(" ", "") == ("word" * 2000)
+
+
+def test_emoji_count_twice_as_telegram_counts_them() -> None:
+    replies = render.pack(["😀" * 3000])  # 6,000 UTF-16 units
+    assert [utf16_len(t) for t in shown(replies)] == [4096, 1904]
+
+
+async def test_a_follow_up_note_over_the_cap_is_refused_kindly(
+    service: IntakeService, storage: Storage, checkins: CheckIns
+) -> None:
+    message_id, outcome = await sent_followup(checkins, storage, PAT)
+    for label in ("2", "Better", "No", "No", "No", "No"):
+        outcome = await tap(service, PAT, outcome, label)
+    refused = await service.text(PAT, "x" * (MAX_TEXT_ANSWER + 1))
+    assert f"under {MAX_TEXT_ANSWER} characters" in texts(refused)
+    assert "fu_note" not in await storage.followup_answers(message_id)
+    kept = await service.text(PAT, "x" * MAX_TEXT_ANSWER)
+    assert "Your answers are saved" in texts(kept)
+    assert (await storage.followup_answers(message_id))["fu_note"] == "x" * MAX_TEXT_ANSWER
+
+
+async def test_the_record_view_fits_even_with_an_old_over_long_note(
+    storage: Storage, content: Content
+) -> None:
+    # Notes of any length could be stored before the cap: the view must still go out.
+    patient = await storage.ensure_patient(77, 77, "en")
+    await storage.start_intake(patient.id, step="areas", content_version="v", start_payload=None)
+    starts = utc_now() - timedelta(days=1)
+    plan = [PlannedMessage("followup", 3600, starts + timedelta(hours=1))]
+    appointment = await storage.add_appointment(starts, plan, patient_id=patient.id)
+    assert appointment is not None
+    [message] = await storage.messages_for(appointment.id)
+    await storage.finish_message(message.id, "sent")
+    await storage.save_followup_answer(message.id, "fu_note", "<&>" * 3000, "done")
+    records = await storage.intake_records(telegram_user_id=77)
+    followups = await storage.followup_records(77)
+    replies = views.patient_record(content.staff, records, followups, ZoneInfo("UTC"))
+    for text in shown(replies):
+        assert 0 < utf16_len(text) <= LIMIT
+    assert sum(t.count("<&>") for t in shown(replies)) == 3000
