@@ -59,17 +59,27 @@ COMMANDS = (
     "language",
 )
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+# A completed intake's summary that Telegram refused or that could not be sent is tried
+# again after this many seconds, then twice as long each time, up to an hour.
+NOTIFICATION_RETRY = 30.0
+NOTIFICATION_RETRY_MAX = 3600.0
 
 
 class Runtime:
     """What the handlers need once the application has started."""
 
     def __init__(
-        self, settings: Settings, content: Content, lock: DatabaseLock | None = None
+        self,
+        settings: Settings,
+        content: Content,
+        lock: DatabaseLock | None = None,
+        notification_retry: float = NOTIFICATION_RETRY,
     ) -> None:
         self.settings = settings
         self.content = content
         self._lock = lock
+        self._notification_retry = notification_retry
+        self._resending: asyncio.Task[None] | None = None
         # Patients' updates; the dispatcher slows down while they are being answered.
         self.updates = PerChatUpdateProcessor()
         self._storage: Storage | None = None
@@ -144,9 +154,32 @@ class Runtime:
             ended_runs=(self._lock.previous_run_id,) if self._lock.previous_run_id else (),
         )
         self._dispatcher.start()
+        self._resending = asyncio.create_task(self._resend(bot), name="ashi-resend-notices")
+
+    async def _resend(self, bot: Bot) -> None:
+        """Send the summaries of completed intakes again until Telegram accepts them."""
+        pause = self._notification_retry
+        while True:
+            await asyncio.sleep(pause)
+            try:
+                # Not the ones just completed: their first notice may still be on its way.
+                recent = utc_now() - timedelta(seconds=self._notification_retry)
+                missed = await self.service.unnotified_intakes(completed_before=recent)
+                delivered = await send_missed_notifications(bot, self.service, missed)
+            except (sqlite3.Error, TelegramError) as exc:
+                log.warning("resending intake notices failed: %s", type(exc).__name__)
+                delivered = False
+            pause = (
+                self._notification_retry if delivered else min(pause * 2, NOTIFICATION_RETRY_MAX)
+            )
 
     async def stop_dispatcher(self) -> None:
         """Stop sending scheduled messages (while the bot's connection is still open)."""
+        if self._resending is not None:
+            self._resending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._resending
+            self._resending = None
         if self._dispatcher is not None:
             await self._dispatcher.stop()
             self._dispatcher = None
@@ -210,12 +243,19 @@ def startup_line(
     return line
 
 
-async def send_missed_notifications(bot: Bot, service: IntakeService) -> None:
+async def send_missed_notifications(
+    bot: Bot, service: IntakeService, intake_ids: list[int] | None = None
+) -> bool:
     """Tell the practitioners of intakes completed while a notification could not go out
-    (the bot stopped or Telegram failed between completing and notifying)."""
-    for intake_id in await service.unnotified_intakes():
+    (the bot stopped, Telegram failed or refused between completing and notifying); an
+    intake is marked notified only once Telegram accepted every notice. True if all were."""
+    delivered = True
+    for intake_id in await service.unnotified_intakes() if intake_ids is None else intake_ids:
         if await notify(bot, await service.completion_notices(intake_id)):
             await service.mark_notified(intake_id)
+        else:
+            delivered = False
+    return delivered
 
 
 async def purge_expired(storage: Storage, retention_days: int) -> int:
@@ -244,6 +284,7 @@ def build_application(
     *,
     on_token_rejected: Callable[[], None] | None = None,
     lock: DatabaseLock | None = None,
+    notification_retry: float = NOTIFICATION_RETRY,
 ) -> Application:  # type: ignore[type-arg]
     """The bot, wired to its database, content and the Bot API at settings.api_url.
 
@@ -252,7 +293,7 @@ def build_application(
     """
     if settings.token is None:
         raise ValueError("a bot token is needed to build the application")
-    runtime = Runtime(settings, content or settings.load_content(), lock)
+    runtime = Runtime(settings, content or settings.load_content(), lock, notification_retry)
 
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
         await runtime.open(app.bot)

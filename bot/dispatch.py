@@ -24,7 +24,7 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot.handlers.delivery import markup, notify
+from bot.handlers.delivery import markup, notify, unreachable
 from bot.scheduling.checkins import CheckIns
 from bot.scheduling.decide import End, Hold, decide
 from bot.scheduling.plan import MessageKind, QuietHours, fresh_intake_since
@@ -266,11 +266,14 @@ class Dispatcher:
             await self._storage.retry_message(row.id, self._clock() + delay, "429 retry_after")
             return True
         except (Forbidden, BadRequest) as exc:
-            if isinstance(exc, Forbidden) or "chat not found" in exc.message.lower():
+            if unreachable(exc):
                 await self._unreachable(due, exc.message)
                 return False
-            await self._storage.finish_message(row.id, "failed", exc.message)
-            log.error("scheduled message %d refused: %s", row.id, exc.message)
+            # Another refusal may pass (Telegram's own trouble, a setting of the chat):
+            # tried again with back-off like a network error, and logged once.
+            if tries == 1:
+                log.warning("scheduled message %d refused: %s; trying again", row.id, exc.message)
+            await self._retry(row.id, tries, f"refused: {exc.message}")
             return True
         except ReplyTimedOut:
             # Telegram got the request and did not answer in time: it was most likely

@@ -441,11 +441,13 @@ class Storage(AppointmentStore, AuditStore):
             "UPDATE intakes SET notified_at = ? WHERE id = ?", (self._now(), intake_id)
         )
 
-    async def unnotified_intakes(self) -> list[int]:
-        """Completed intakes whose practitioner notification has not gone out yet."""
+    async def unnotified_intakes(self, completed_before: datetime | None = None) -> list[int]:
+        """Completed intakes whose practitioner notification has not gone out yet (only
+        those completed before `completed_before`, when given)."""
         rows = await self._all(
-            "SELECT id FROM intakes WHERE status = ? AND notified_at IS NULL ORDER BY id",
-            (IntakeStatus.COMPLETED,),
+            "SELECT id FROM intakes WHERE status = ? AND notified_at IS NULL"
+            " AND (? IS NULL OR completed_at < ?) ORDER BY id",
+            (IntakeStatus.COMPLETED, *(2 * [ts(completed_before) if completed_before else None])),
         )
         return [int(row["id"]) for row in rows]
 

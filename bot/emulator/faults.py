@@ -34,22 +34,31 @@ Fault = ApiError | SlowResponse | DroppedConnection
 
 
 class FaultPlan:
-    """Faults queued per Bot API method, each consumed by the next valid call."""
+    """Faults queued per Bot API method, each consumed by the next valid call (of one chat,
+    when the fault names one)."""
 
     def __init__(self) -> None:
-        self._queues: dict[str, deque[Fault]] = {}
+        self._queues: dict[str, deque[tuple[object, Fault]]] = {}
 
-    def add(self, method: str, fault: Fault, times: int = 1) -> None:
-        """Apply `fault` to the next `times` calls of `method` (after those already queued)."""
+    def add(self, method: str, fault: Fault, times: int = 1, chat_id: object = None) -> None:
+        """Apply `fault` to the next `times` calls of `method` (after those already queued),
+        only to calls for `chat_id` when it is given."""
         if times < 1:
             raise ValueError(f"times must be at least 1, got {times}")
         queue = self._queues.setdefault(method, deque())
-        queue.extend([fault] * times)
+        queue.extend([(chat_id, fault)] * times)
 
-    def take(self, method: str) -> Fault | None:
-        """The fault for this call of `method`, if one is queued."""
+    def take(self, method: str, chat_id: object = None) -> Fault | None:
+        """The fault for this call of `method` (to `chat_id`), if one is queued."""
         queue = self._queues.get(method)
-        return queue.popleft() if queue else None
+        if not queue:
+            return None
+        for entry in queue:
+            target, fault = entry
+            if target is None or target == chat_id:
+                queue.remove(entry)
+                return fault
+        return None
 
     def pending(self, method: str) -> int:
         """How many faults are still queued for `method`."""

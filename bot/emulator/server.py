@@ -268,11 +268,13 @@ class BotApiEmulator:
         description: str,
         retry_after: int | None = None,
         times: int = 1,
+        chat_id: int | None = None,
     ) -> None:
-        """Make the next `times` valid calls of `method` fail with this error."""
+        """Make the next `times` valid calls of `method` (to `chat_id`, if given) fail with
+        this error."""
         self._check_method(method)
-        for _ in range(times):
-            self.faults.add(method, ApiError(status, description, retry_after=retry_after))
+        error = ApiError(status, description, retry_after=retry_after)
+        self.faults.add(method, error, times, chat_id)
 
     def inject_slow_response(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Answer the next `times` valid calls of `method` only after `seconds`.
@@ -340,7 +342,7 @@ class BotApiEmulator:
             handler = self.methods.handlers.get(method)
             if handler is None:
                 raise unexpected(method)
-            fault = self.faults.take(method)
+            fault = self.faults.take(method, params.get("chat_id"))
             if isinstance(fault, ApiError):
                 raise fault
             if isinstance(fault, DroppedConnection) and not fault.after_effect:

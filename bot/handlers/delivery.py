@@ -80,9 +80,10 @@ async def _edit(query: CallbackQuery, reply: Reply) -> None:
         log.warning("could not edit message: %s", type(exc).__name__)
 
 
-# Practitioners already reported unreachable by this process: the log says so once each
-# (the start-up line names those who have not started the bot).
+# Practitioners already reported unreachable by this process, and refusals already logged:
+# the log says each once (the start-up line names those who have not started the bot).
 _unreachable_reported: set[int] = set()
+_refusals_reported: set[tuple[int, str]] = set()
 
 
 def reported_unreachable(chat_ids: list[int]) -> None:
@@ -90,17 +91,36 @@ def reported_unreachable(chat_ids: list[int]) -> None:
     _unreachable_reported.update(chat_ids)
 
 
+def unreachable(exc: TelegramError) -> bool:
+    """Whether Telegram says the chat cannot be written to at all: the user blocked the bot
+    (403) or never started it ("chat not found"). Any other refusal may pass."""
+    return isinstance(exc, Forbidden) or (
+        isinstance(exc, BadRequest) and "chat not found" in exc.message.lower()
+    )
+
+
 async def notify(bot: Bot, notes: list[Notification]) -> bool:
-    """Send practitioner notifications; False if one may not have arrived (worth a retry)."""
+    """Send practitioner notifications; False if one may not have arrived (worth a retry,
+    which resends them all: a practitioner may then read one twice)."""
     complete = True
     for note in notes:
         try:
             await send(bot, note.chat_id, note.reply)
         except (BadRequest, Forbidden) as exc:
-            # Permanent: a practitioner who has not started the bot cannot be written to.
-            if note.chat_id not in _unreachable_reported:
-                _unreachable_reported.add(note.chat_id)
-                log.warning("practitioner %s not reachable: %s", note.chat_id, exc.message)
+            if unreachable(exc):
+                # Nothing to retry until they start the bot (or unblock it).
+                if note.chat_id not in _unreachable_reported:
+                    _unreachable_reported.add(note.chat_id)
+                    log.warning("practitioner %s not reachable: %s", note.chat_id, exc.message)
+                continue
+            complete = False
+            if (note.chat_id, exc.message) not in _refusals_reported:
+                _refusals_reported.add((note.chat_id, exc.message))
+                log.warning(
+                    "Telegram refused a notification to %s: %s; it will be sent again",
+                    note.chat_id,
+                    exc.message,
+                )
         except TelegramError as exc:
             log.warning("notification to %s failed: %s", note.chat_id, type(exc).__name__)
             complete = False

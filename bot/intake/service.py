@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass, replace
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot import render
@@ -489,9 +490,10 @@ class IntakeService:
         note = render.practitioner_summary(self.staff_catalog, record, self._tz)
         return [Notification(chat_id, note) for chat_id in self._practitioners]
 
-    async def unnotified_intakes(self) -> list[int]:
-        """Completed intakes the practitioners have not been told of (after a crash)."""
-        return await self._storage.unnotified_intakes()
+    async def unnotified_intakes(self, completed_before: datetime | None = None) -> list[int]:
+        """Completed intakes the practitioners have not been told of (after a crash, or a
+        notification Telegram refused), completed before `completed_before` if given."""
+        return await self._storage.unnotified_intakes(completed_before)
 
     async def mark_notified(self, intake_id: int) -> None:
         """Record that the practitioners have been told of a completed intake."""
