@@ -206,6 +206,26 @@ async def test_502_is_retried_with_back_off_and_the_message_arrives_once(
     assert row.sent_at is not None
 
 
+async def test_a_refusal_other_than_blocked_is_retried_not_given_up(
+    emulator: BotApiEmulator, settings: Settings, storage: Storage
+) -> None:
+    await chat_started(emulator, 5005, storage)
+    refusal = "Bad Request: not enough rights to send text messages to the chat"
+    async with dispatcher(settings, emulator, storage, retry_base=0.2) as sender:
+        emulator.inject_failure("sendMessage", status=400, description=refusal, chat_id=5005)
+        appointment = await book(storage, "reminder:-60s", utc_now() + timedelta(seconds=60), 5005)
+        sender.start()
+        try:
+            [row] = await eventually(lambda: _with_status(storage, appointment, "sent"), within=10)
+        finally:
+            await sender.stop()
+    calls = sends_to(emulator, 5005, REMINDER)
+    assert [c.error_code for c in calls] == [400, None]
+    assert row.attempts == 2
+    patient = await storage.patient_by_telegram_id(5005)
+    assert patient is not None and patient.unreachable_at is None  # not taken for blocked
+
+
 # Timeouts ----------------------------------------------------------------------------------
 
 
