@@ -111,12 +111,18 @@ class AppointmentStore(StoreBase):
             )
         return True
 
-    async def link_appointment(self, appointment_id: int, patient_id: int) -> None:
-        """Attach a patient to an appointment made by name."""
-        await self._db.execute(
-            "UPDATE appointments SET patient_id = ? WHERE id = ? AND patient_id IS NULL",
-            (patient_id, appointment_id),
+    async def claim_link(self, token: str, patient_id: int) -> Appointment | None:
+        """Attach the patient to the appointment of a personal link, in one statement: the
+        appointment if it is now theirs, None if the link is unknown or someone else's
+        (two accounts opening one link at once: only one can win)."""
+        cursor = await self._db.execute(
+            "UPDATE appointments SET patient_id = ? WHERE link_token = ?"
+            " AND (patient_id IS NULL OR patient_id = ?)",
+            (patient_id, token, patient_id),
         )
+        if cursor.rowcount == 0:
+            return None
+        return await self.appointment_by_token(token)
 
     async def set_attendance(self, appointment_id: int, attendance: str) -> None:
         """Record the patient's answer to a reminder: confirmed or reschedule."""

@@ -111,6 +111,8 @@ class IntakeService:
         appointment = None
         if payload and payload.startswith(LINK_PREFIX):
             appointment = await self._storage.appointment_by_token(payload)
+            if appointment is not None and appointment.patient_id != patient.id:
+                appointment = None  # an intake only ever points at its own appointment
         intake = await self._storage.start_intake(
             patient.id,
             step=flow.FIRST_QUESTION,
@@ -130,10 +132,10 @@ class IntakeService:
         """
         if not payload or not payload.startswith(LINK_PREFIX):
             return payload, []
-        appointment = await self._storage.appointment_by_token(payload)
-        if appointment is None or appointment.patient_id not in (None, patient.id):
+        appointment = await self._storage.claim_link(payload, patient.id)
+        if appointment is None:
+            # Unknown, or another account's: nothing about it is told.
             return None, [Reply(catalog.text("appointments.unknown_link"))]
-        await self._storage.link_appointment(appointment.id, patient.id)
         local = appointment.starts_at.astimezone(self._tz)
         linked = catalog.text(
             "appointments.linked", date=f"{local:%Y-%m-%d}", time=f"{local:%H:%M}"

@@ -3,6 +3,7 @@ files of health data readable by their owner only, no library logging update con
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import stat
@@ -14,10 +15,12 @@ from telegram import Update
 from bot import render
 from bot.content import Content
 from bot.handlers.patient import who
+from bot.intake.service import IntakeService, Who
 from bot.logs import configure_logging
 from storage import Patient, Storage
 from tests.support.databases import create_database
 from tests.support.process import ashi
+from tests.unit.test_service import data_for, last_keyboard
 
 
 def test_names_shown_to_practitioners_lose_bidi_and_invisible_characters(
@@ -106,3 +109,32 @@ def test_buttons_and_messages_outside_the_private_chat_are_ignored() -> None:
         assert who(update_from(chat_type)) is None, chat_type
     private = who(update_from("private"))
     assert private is not None and private.chat_id == 42
+
+
+async def test_two_accounts_opening_one_link_at_once_link_it_once(
+    service: IntakeService, storage: Storage
+) -> None:
+    starts = datetime(2031, 6, 2, 9, 30, tzinfo=UTC)
+    booked = await storage.add_appointment(starts, [], name="Jane Doe", link_token="apt_race1")
+    assert booked is not None
+    first = Who(user_id=501, chat_id=501, first_name="A", username=None, language_code="en")
+    second = Who(user_id=502, chat_id=502, first_name="B", username=None, language_code="en")
+    outcomes = await asyncio.gather(
+        service.start(first, "apt_race1"), service.start(second, "apt_race1")
+    )
+    said = ["\n".join(r.html for r in o.replies) for o in outcomes]
+    winners = [text for text in said if "is now linked to this chat" in text]
+    losers = [text for text in said if "This link is not valid any more" in text]
+    assert len(winners) == 1 and len(losers) == 1
+    assert "2031-06-02" not in losers[0]  # the loser learns nothing of the appointment
+    appointment = await storage.appointment(booked.id)
+    assert appointment is not None
+    owner = await storage.patient(appointment.patient_id or 0)
+    assert owner is not None
+    loser = second if owner.telegram_user_id == first.user_id else first
+    # The loser goes on to an intake of their own that points at no appointment.
+    await service.button(
+        loser, data_for(last_keyboard(outcomes[[first, second].index(loser)]), "I agree")
+    )
+    records = await storage.intake_records(telegram_user_id=loser.user_id)
+    assert [r.intake.appointment_id for r in records] == [None]
