@@ -21,7 +21,7 @@ from bot.intake.questionnaire import AREA_OTHER, MAX_TEXT_ANSWER, QUESTIONS, Kin
 from bot.intake.screening import cautions, is_red_flag, notice
 from bot.scheduling.appointments import LINK_PREFIX
 from bot.scheduling.checkins import CheckIns
-from storage import Intake, Patient, Storage
+from storage import Intake, Patient, Storage, utc_now
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,12 +504,24 @@ class IntakeService:
     async def _delete(self, catalog: Catalog, patient: Patient, code: str) -> Outcome:
         if code != "yes":
             return Outcome(edit=Reply(catalog.text("delete.kept")))
+        # Erasing the patient erases their appointments: the clinic must know which times
+        # are free again (when, not whose).
+        released = [
+            a.starts_at
+            for a in await self._storage.patient_appointments(patient.id)
+            if a.status == "scheduled" and a.starts_at > utc_now()
+        ]
         await self._storage.delete_patient(patient.id)
         await self._storage.audit(
             patient.telegram_user_id, "erased (/delete)", patient.telegram_user_id
         )
         # The practitioners learn that a record went, not whose or what was in it.
-        notice = Reply(self.staff_catalog.text("practitioner.erased"))
+        staff = self.staff_catalog
+        lines = [staff.text("practitioner.erased")]
+        if released:
+            slots = ", ".join(render.local_time(when, self._tz) for when in sorted(released))
+            lines.append(staff.text("practitioner.erased_slots", slots=slots))
+        notice = Reply("\n".join(lines))
         return Outcome(
             edit=Reply(catalog.text("delete.done")),
             notifications=[Notification(chat_id, notice) for chat_id in self._practitioners],

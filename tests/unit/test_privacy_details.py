@@ -20,7 +20,7 @@ from bot.logs import configure_logging
 from storage import Patient, Storage
 from tests.support.databases import create_database
 from tests.support.process import ashi
-from tests.unit.test_service import data_for, last_keyboard
+from tests.unit.test_service import PAT, data_for, last_keyboard, press, through_pain_questions
 
 
 def test_names_shown_to_practitioners_lose_bidi_and_invisible_characters(
@@ -138,3 +138,26 @@ async def test_two_accounts_opening_one_link_at_once_link_it_once(
     )
     records = await storage.intake_records(telegram_user_id=loser.user_id)
     assert [r.intake.appointment_id for r in records] == [None]
+
+
+async def test_erasure_says_what_it_cannot_erase_and_frees_the_slots(
+    service: IntakeService, storage: Storage
+) -> None:
+    privacy = "\n".join(r.html for r in service.privacy(PAT).replies)
+    assert "cannot erase" in privacy and "exports and backups" in privacy
+    await through_pain_questions(service)
+    patient = await storage.patient_by_telegram_id(PAT.user_id)
+    assert patient is not None
+    later = datetime(2031, 6, 2, 9, 30, tzinfo=UTC)
+    gone = datetime(2020, 1, 1, 9, 0, tzinfo=UTC)  # past: nothing to free
+    for starts in (later, gone):
+        await storage.add_appointment(starts, [], patient_id=patient.id)
+    confirm = await service.delete(PAT)
+    asked = "\n".join(r.html for r in confirm.replies)
+    assert "appointments" in asked and "cannot erase messages already sent" in asked
+    done = await press(service, confirm, "Yes, erase everything")
+    [notice] = [n.reply.html for n in done.notifications]
+    assert "these times are free again: 2031-06-02 10:30" in notice  # Europe/London
+    assert "2020-01-01" not in notice
+    assert "Mina" not in notice and str(PAT.user_id) not in notice
+    assert await storage.patient_appointments(patient.id) == []
