@@ -259,13 +259,15 @@ async def send_missed_notifications(
 
 
 async def purge_expired(storage: Storage, retention_days: int) -> int:
-    """Erase intakes older than the retention period, and record that it happened."""
+    """Erase patient data older than the retention period, and record that it happened;
+    returns how many intakes went."""
     cutoff = utc_now() - timedelta(days=retention_days)
-    purged = await storage.purge_intakes_before(cutoff)
-    if purged:
-        await storage.audit(None, "retention purge", None, f"{purged} intakes")
-        log.info("retention: erased %d intakes older than %d days", purged, retention_days)
-    return purged
+    intakes, appointments, patients = await storage.purge_before(cutoff)
+    if intakes or appointments or patients:
+        detail = f"{intakes} intakes, {appointments} appointments, {patients} patients"
+        await storage.audit(None, "retention purge", None, detail)
+        log.info("retention (%d days): erased %s", retention_days, detail)
+    return intakes
 
 
 def bot_api_client(

@@ -282,12 +282,26 @@ class Storage(AppointmentStore, AuditStore):
         )
         return int(row["n"]) if row else 0
 
-    async def purge_intakes_before(self, cutoff: datetime) -> int:
-        """Erase intakes started before `cutoff` (the retention period); returns how many."""
-        cursor = await self._db.execute("DELETE FROM intakes WHERE started_at < ?", (ts(cutoff),))
-        if cursor.rowcount:
+    async def purge_before(self, cutoff: datetime) -> tuple[int, int, int]:
+        """Erase what is older than the retention period: intakes started before `cutoff`
+        (with their answers), appointments that started before it (with their notes,
+        scheduled messages and follow-up answers), and patients with nothing left who first
+        wrote before it (with their name and consents). Returns the three counts."""
+        cut = ts(cutoff)
+        counts: list[int] = []
+        async with self._transaction() as db:
+            for sql in (
+                "DELETE FROM intakes WHERE started_at < ?",
+                "DELETE FROM appointments WHERE starts_at < ?",
+                "DELETE FROM patients WHERE created_at < ?"
+                " AND NOT EXISTS (SELECT 1 FROM intakes i WHERE i.patient_id = patients.id)"
+                " AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.patient_id = patients.id)",
+            ):
+                cursor = await db.execute(sql, (cut,))
+                counts.append(cursor.rowcount)
+        if any(counts):
             await self._purge_log()
-        return cursor.rowcount
+        return counts[0], counts[1], counts[2]
 
     async def latest_consent(self, patient_id: int) -> Consent | None:
         """The patient's most recent consent decision, if any."""

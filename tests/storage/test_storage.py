@@ -1,14 +1,14 @@
 import os
 import sqlite3
 import stat
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
 from bot.app import purge_expired
-from storage import IntakeStatus, PlannedMessage, Storage
+from storage import IntakeStatus, PlannedMessage, Storage, utc_now
 from storage.migrate import migrations
 
 
@@ -91,7 +91,13 @@ async def test_retention_purges_old_intakes_and_records_it(tmp_path: Path) -> No
     assert await purge_expired(db, retention_days=30) == 1
     assert [r.patient.telegram_user_id for r in await db.intake_records()] == [8]
     [entry] = await db.audit_entries()
-    assert (entry.action, entry.detail) == ("retention purge", "1 intakes")
+    # Patient 7 has nothing left and first wrote long ago: the name goes too.
+    assert (entry.action, entry.detail) == (
+        "retention purge",
+        "1 intakes, 0 appointments, 1 patients",
+    )
+    assert await db.patient_by_telegram_id(7) is None
+    assert await db.patient_by_telegram_id(8) is not None
     await db.close()
 
 
@@ -205,3 +211,33 @@ async def test_upgrading_keeps_every_record_and_reference(tmp_path: Path) -> Non
         assert patient.id > 2
     finally:
         await storage.close()
+
+
+async def test_retention_covers_appointments_messages_follow_ups_and_names(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ashi.sqlite3"
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    old = await Storage.open(path, clock=lambda: long_ago)
+    patient = await old.ensure_patient(7, 7, "en")
+    await old.update_profile(patient.id, "Old Name", "oldname")
+    plan = [PlannedMessage("followup", 3600, long_ago)]
+    past = await old.add_appointment(long_ago, plan, patient_id=patient.id, note="knee, left")
+    assert past is not None
+    [message] = await old.messages_for(past.id)
+    await old.finish_message(message.id, "sent")
+    await old.save_followup_answer(message.id, "fu_note", "private words", "done")
+    await old.close()
+    db = await Storage.open(path)
+    kept = await db.ensure_patient(9, 9, "en")
+    future = await db.add_appointment(utc_now() + timedelta(days=3), [], patient_id=kept.id)
+    assert future is not None
+    assert await purge_expired(db, retention_days=30) == 0
+    assert await db.patient_by_telegram_id(7) is None
+    assert await db.appointment(past.id) is None
+    assert await db.scheduled_message(message.id) is None
+    assert await db.followup_records() == []
+    assert await db.appointment(future.id) is not None
+    [entry] = await db.audit_entries()
+    assert entry.detail == "0 intakes, 1 appointments, 1 patients"
+    await db.close()
