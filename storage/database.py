@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import sqlite3
 from datetime import datetime
@@ -33,6 +34,11 @@ def _create_private_file(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
     os.close(fd)
+
+
+log = logging.getLogger(__name__)
+CHECKPOINT_TRIES = 20  # about a minute of growing pauses
+CHECKPOINT_PAUSE = 0.05
 
 
 def _make_private(path: Path) -> None:
@@ -245,8 +251,25 @@ class Storage(AppointmentStore, AuditStore):
         await self._purge_log()
 
     async def _purge_log(self) -> None:
-        # Erased rows would otherwise live on in the write-ahead log until the next checkpoint.
-        await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Copy the write-ahead log into the database and empty it: erased rows would
+        otherwise live on in the log. A reader that is still open (an export, a backup)
+        keeps the checkpoint from finishing, so it is tried again until it does."""
+        pause = CHECKPOINT_PAUSE
+        for attempt in range(CHECKPOINT_TRIES):
+            rows = await self._db.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = next(iter(rows))[0] if rows else 0
+            if not busy:
+                if attempt:
+                    log.info("erased data left the write-ahead log after %d tries", attempt + 1)
+                return
+            if attempt == 0:
+                log.warning("a reader keeps erased data in the write-ahead log; trying again")
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
+        log.error(
+            "erased data is still in the write-ahead log: a reader kept it open for over a"
+            " minute; it goes at the next checkpoint"
+        )
 
     # Consent --------------------------------------------------------------------------
 

@@ -1,3 +1,4 @@
+import asyncio
 import os
 import sqlite3
 import stat
@@ -240,4 +241,29 @@ async def test_retention_covers_appointments_messages_follow_ups_and_names(
     assert await db.appointment(future.id) is not None
     [entry] = await db.audit_entries()
     assert entry.detail == "0 intakes, 1 appointments, 1 patients"
+    await db.close()
+
+
+async def test_erased_text_leaves_the_log_even_while_a_reader_is_open(tmp_path: Path) -> None:
+    path = tmp_path / "ashi.sqlite3"
+    db = await Storage.open(path)
+    patient = await db.ensure_patient(7, 7, "en")
+    intake = await db.start_intake(patient.id, step="a", content_version="v", start_payload=None)
+    secret = "my-very-private-note-" * 20
+    await db.save_answer(intake.id, "notes", secret, next_step="summary")
+    # Another program (an export, a backup) holds a read transaction open.
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM answers").fetchone()
+    erasing = asyncio.create_task(db.delete_patient(patient.id))
+    await asyncio.sleep(0.3)  # the reader stays open a while
+    assert not erasing.done()  # the erasure waits for the log to be emptied
+    reader.execute("COMMIT")
+    await asyncio.wait_for(erasing, 10)
+    reader.close()
+    wal = path.with_name(path.name + "-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    for file in (path, wal):
+        if file.exists():
+            assert secret.encode() not in file.read_bytes()
     await db.close()
