@@ -16,7 +16,7 @@ import sqlite3
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -278,15 +278,44 @@ class Dispatcher:
         except ReplyTimedOut:
             # Telegram got the request and did not answer in time: it was most likely
             # delivered, and sending it again would show it twice.
-            await self._storage.finish_message(row.id, "sent", "unconfirmed: read timed out")
+            unconfirmed = "unconfirmed: read timed out"
+            await self._until_recorded(
+                row.id, lambda: self._storage.finish_message(row.id, "sent", unconfirmed)
+            )
             return True
         except NetworkError as exc:
             await self._retry(row.id, tries, f"network: {exc.message}")
             return True
         finally:
             self._last_sent[chat_id] = time.monotonic()
-        await self._storage.finish_message(row.id, "sent", telegram_message_id=sent.message_id)
+        await self._until_recorded(
+            row.id,
+            lambda: self._storage.finish_message(
+                row.id, "sent", telegram_message_id=sent.message_id
+            ),
+        )
         return True
+
+    async def _until_recorded(self, message_id: int, record: Callable[[], Awaitable[None]]) -> None:
+        """Record that a message went out, however long the database refuses: a row left
+        'sending' would be sent again, and the patient would read it twice."""
+        pause = self._idle
+        failures = 0
+        while True:
+            try:
+                await record()
+                return
+            except sqlite3.Error as exc:
+                failures += 1
+                if failures == 1:
+                    log.error(
+                        "dispatcher: scheduled message %d was sent but cannot be recorded: %s;"
+                        " trying again",
+                        message_id,
+                        exc,
+                    )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, MAX_ERROR_PAUSE)
 
     async def _retry(self, message_id: int, attempts: int, reason: str) -> None:
         if attempts >= MAX_ATTEMPTS:

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import itertools
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, time, timedelta
@@ -252,6 +253,34 @@ async def reminder_sent_despite(
         finally:
             await sender.stop()
     return row
+
+
+async def test_a_database_locked_while_a_sent_message_is_recorded_costs_no_duplicate(
+    emulator: BotApiEmulator, settings: Settings, storage: Storage, caplog: pytest.LogCaptureFixture
+) -> None:
+    await chat_started(emulator, 5006, storage)
+    async with dispatcher(settings, emulator, storage, retry_base=0.2, idle=0.2) as sender:
+        # Telegram takes the message at once and answers a second later: in that second
+        # another program takes the database's write lock, for longer than SQLite waits.
+        emulator.inject_slow_response("sendMessage", 1.0)
+        appointment = await book(storage, "reminder:-60s", utc_now() + timedelta(seconds=60), 5006)
+        other = sqlite3.connect(settings.db_path, isolation_level=None)
+        sender.start()
+        try:
+            await emulator.wait_for(lambda: sends_to(emulator, 5006, REMINDER))
+            other.execute("BEGIN IMMEDIATE")
+            await emulator.wait_for(
+                lambda: any("cannot be recorded" in r.getMessage() for r in caplog.records),
+                timeout=15,
+            )
+            other.execute("COMMIT")
+            [row] = await eventually(lambda: _with_status(storage, appointment, "sent"), within=10)
+        finally:
+            other.close()
+            await sender.stop()
+    # Recorded by the first send: a row left 'sending' would have been claimed and sent again.
+    assert len(sends_to(emulator, 5006, REMINDER)) == 1
+    assert row.attempts == 1
 
 
 async def test_a_reminder_whose_answer_times_out_is_recorded_and_not_sent_twice(
