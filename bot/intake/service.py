@@ -400,6 +400,10 @@ class IntakeService:
             await self._storage.forget_patient_data(patient.id)
             return Outcome(edit=edit, replies=[Reply(catalog.text("consent.declined"))])
         await self._storage.update_profile(patient.id, who.first_name, who.username)
+        waiting = await self._checkins.resume_after_consent(catalog, patient)
+        if waiting is not None:
+            # They agreed to answer a check-in: it goes on, no intake is started.
+            return Outcome(edit=edit, replies=[Reply(catalog.text("consent.agreed")), waiting])
         outcome = await self._begin(catalog, patient, patient.pending_payload)
         # Cleared only once the intake holds it, so a failure above loses nothing.
         await self._storage.set_pending_payload(patient.id, None)

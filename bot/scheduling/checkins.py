@@ -139,9 +139,29 @@ class CheckIns:
             )
             flags = await self._storage.unreviewed_red_flags(due.patient.id)
             return render.flagged_reminder(catalog, reminder, flags) if flags else reminder
+        if not await self.consented(due.patient):
+            # No health question without consent: the check-in goes on once they agree.
+            ask = render.welcome(catalog, self._clinic)
+            intro = catalog.text("followup.consent_first", date=when["date"])
+            return Reply(f"{intro}\n\n{ask.html}", ask.keyboard)
         first = render.followup_reply(catalog, due.message.id, _ORDER[0])
         intro = catalog.text("followup.intro", date=when["date"])
         return Reply(f"{intro}\n\n{first.html}", first.keyboard)
+
+    async def consented(self, patient: Patient) -> bool:
+        """Whether the patient's latest word on consent is yes."""
+        consent = await self._storage.latest_consent(patient.id)
+        return consent is not None and consent.given
+
+    async def resume_after_consent(self, catalog: Catalog, patient: Patient) -> Reply | None:
+        """The first question of a check-in that waited for the patient's consent, if one
+        did (sent, nothing answered yet)."""
+        followup = await self._storage.open_followup(patient.id)
+        if followup is None or followup.step != _ORDER[0]:
+            return None
+        if await self._storage.followup_answers(followup.id):
+            return None
+        return render.followup_reply(catalog, followup.id, followup.step)
 
     def unreachable(self, due: DueMessage) -> list[Notification]:
         """The practitioners' notice that a patient blocked the bot."""
@@ -196,6 +216,7 @@ class CheckIns:
             followup is None
             or followup.step is None
             or FOLLOWUP[followup.step].kind is not Kind.TEXT
+            or not await self.consented(patient)
         ):
             return None
         note = text.strip()
@@ -213,6 +234,10 @@ class CheckIns:
         followup = await self._storage.open_followup(patient.id)
         if followup is None or followup.id != action.intake_id or followup.step is None:
             return None
+        if not await self.consented(patient):
+            # Nothing is stored without consent (a button of a check-in sent before it
+            # was withdrawn): ask again.
+            return Outcome(replies=[render.welcome(catalog, self._clinic)])
         if action.question in _LEGACY and followup.step in _ORDER:
             # A button of a question no longer asked (sent before an upgrade): the check-in
             # goes on with the question that replaced it.

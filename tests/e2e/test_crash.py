@@ -191,6 +191,11 @@ async def crash_and_recover(
             after = AppointmentBook(storage, plan=AFTER)
             base = utc_now() + timedelta(seconds=1)
             for i, person in enumerate(people):
+                # They said yes (as patients with check-ins have): no health question
+                # goes to anyone without consent.
+                patient = await storage.patient_by_telegram_id(person.id)
+                assert patient is not None
+                await storage.record_consent(patient.id, True, "v")
                 # Spread over three seconds: ~`patients` messages fall due each second.
                 at = base + timedelta(seconds=i % 3)
                 await before.book(NewAppointment(at + timedelta(seconds=60), person.id))
