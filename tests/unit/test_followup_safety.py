@@ -63,11 +63,18 @@ def service(storage: Storage, checkins: CheckIns) -> IntakeService:
 
 
 async def sent_followup(
-    checkins: CheckIns, storage: Storage, who: Who, after: timedelta = timedelta(hours=24)
+    checkins: CheckIns,
+    storage: Storage,
+    who: Who,
+    after: timedelta = timedelta(hours=24),
+    *,
+    consented: bool = True,
 ) -> tuple[int, Outcome]:
-    """A follow-up sent `after` the patient's appointment: its id and the first question."""
+    """A follow-up sent `after` the patient's appointment: its id and what it says (the
+    first question, for a patient who has consented as patients with check-ins have)."""
     patient = await storage.ensure_patient(who.user_id, who.chat_id, who.language_code or "en")
-    await storage.record_consent(patient.id, True, "v")  # check-ins go to consenting patients
+    if consented:
+        await storage.record_consent(patient.id, True, "v")
     starts = utc_now() - after
     plan = [PlannedMessage("followup", int(after.total_seconds()), utc_now())]
     appointment = await storage.add_appointment(starts, plan, patient_id=patient.id)
@@ -240,26 +247,17 @@ async def test_a_check_in_asks_for_consent_first_and_stores_nothing_without_it(
 ) -> None:
     declined = await service.start(PAT)
     await tap(service, PAT, declined, "No thanks")
-    patient = await storage.patient_by_telegram_id(PAT.user_id)
-    assert patient is not None
     # Booked by their id although they said no: the check-in asks for consent, not health.
-    starts = utc_now() - timedelta(hours=24)
-    plan = [PlannedMessage("followup", 86400, utc_now())]
-    appointment = await storage.add_appointment(starts, plan, patient_id=patient.id)
-    assert appointment is not None
-    [message] = await storage.messages_for(appointment.id)
-    await storage.finish_message(message.id, "sent")
-    sent = await storage.scheduled_message(message.id)
-    assert sent is not None
-    ask = await checkins.compose(DueMessage(sent, appointment, patient))
+    message_id, sent = await sent_followup(checkins, storage, PAT, consented=False)
+    [ask] = sent.replies
     assert "How sore" not in ask.html and "Do you agree" in ask.html
     # A forged answer button of that check-in stores nothing.
-    forged = render.followup_reply(EN, message.id, "fu_soreness")
+    forged = render.followup_reply(EN, message_id, "fu_soreness")
     await service.button(PAT, data_for(forged, "8"))
-    assert await storage.followup_answers(message.id) == {}
+    assert await storage.followup_answers(message_id) == {}
     # Once they agree, the check-in goes on (no intake is started).
     agreed = await tap(service, PAT, Outcome(replies=[ask]), "I agree")
     assert "How sore is the treated area" in "\n".join(seen(agreed))
     assert await storage.intake_records(telegram_user_id=PAT.user_id) == []
     await tap(service, PAT, agreed, "3")
-    assert await storage.followup_answers(message.id) == {"fu_soreness": 3}
+    assert await storage.followup_answers(message_id) == {"fu_soreness": 3}
