@@ -234,6 +234,18 @@ class Storage(AppointmentStore, AuditStore):
             "UPDATE patients SET pending_payload = ? WHERE id = ?", (payload, patient_id)
         )
 
+    async def has_patient_data(self, patient_id: int) -> bool:
+        """Whether anything but the bare patient row and consents is stored: a name, an
+        intake or an appointment (with its messages and follow-up answers)."""
+        row = await self._one(
+            "SELECT first_name IS NOT NULL OR username IS NOT NULL"
+            " OR EXISTS (SELECT 1 FROM intakes WHERE patient_id = ?)"
+            " OR EXISTS (SELECT 1 FROM appointments WHERE patient_id = ?) AS has"
+            " FROM patients WHERE id = ?",
+            (patient_id, patient_id, patient_id),
+        )
+        return bool(row and row["has"])
+
     async def delete_patient(self, patient_id: int) -> None:
         """Erase the patient and everything stored about them."""
         await self._db.execute("DELETE FROM patients WHERE id = ?", (patient_id,))

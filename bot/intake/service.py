@@ -23,6 +23,10 @@ from bot.scheduling.appointments import LINK_PREFIX
 from bot.scheduling.checkins import CheckIns
 from storage import Intake, Patient, Storage, utc_now
 
+# The two ways to confirm an erasure: /delete, or declining consent after giving it.
+ERASE = "yes"
+WITHDRAW = "withdraw"
+
 
 @dataclass(frozen=True, slots=True)
 class Who:
@@ -264,15 +268,19 @@ class IntakeService:
         catalog = self.catalog_for(who)
         if await self._storage.patient_by_telegram_id(who.user_id) is None:
             return Outcome(replies=[Reply(catalog.text("delete.nothing"))])
-        confirm = render.choice(
+        return Outcome(replies=[self._erase_confirmation(catalog, ERASE)])
+
+    @staticmethod
+    def _erase_confirmation(catalog: Catalog, code: str) -> Reply:
+        """The question before an erasure: by /delete, or by declining consent later."""
+        return render.choice(
             catalog,
             "delete.confirm",
             [
-                ("delete.yes_button", Action(Verb.DELETE, code="yes")),
+                ("delete.yes_button", Action(Verb.DELETE, code=code)),
                 ("delete.no_button", Action(Verb.DELETE, code="no")),
             ],
         )
-        return Outcome(replies=[confirm])
 
     # Free input -----------------------------------------------------------------------
 
@@ -391,13 +399,18 @@ class IntakeService:
     async def _consent(
         self, who: Who, catalog: Catalog, patient: Patient, *, given: bool
     ) -> Outcome:
-        await self._storage.record_consent(patient.id, given, self._consent_version(catalog))
         label = catalog.text("consent.agree_button" if given else "consent.decline_button")
         chosen = catalog.text("flow.chosen", answer=label)
         edit = Reply(f"{self._welcome(catalog).html}\n\n{chosen}")
+        if not given and await self._storage.has_patient_data(patient.id):
+            # Withdrawing consent erases what /delete erases, after the same question; the
+            # refusal is recorded once they confirm.
+            return Outcome(edit=edit, replies=[self._erase_confirmation(catalog, WITHDRAW)])
+        await self._storage.record_consent(patient.id, given, self._consent_version(catalog))
         if not given:
-            # Withdrawn or refused: nothing but the refusal is kept.
+            # Refused before anything was stored: nothing but the refusal is kept.
             await self._storage.forget_patient_data(patient.id)
+            await self._storage.audit(patient.telegram_user_id, "consent refused", None)
             return Outcome(edit=edit, replies=[Reply(catalog.text("consent.declined"))])
         await self._storage.update_profile(patient.id, who.first_name, who.username)
         waiting = await self._checkins.resume_after_consent(catalog, patient)
@@ -506,7 +519,7 @@ class IntakeService:
         await self._storage.mark_notified(intake_id)
 
     async def _delete(self, catalog: Catalog, patient: Patient, code: str) -> Outcome:
-        if code != "yes":
+        if code not in (ERASE, WITHDRAW):
             return Outcome(edit=Reply(catalog.text("delete.kept")))
         # Erasing the patient erases their appointments: the clinic must know which times
         # are free again (when, not whose).
@@ -516,9 +529,9 @@ class IntakeService:
             if a.status == "scheduled" and a.starts_at > utc_now()
         ]
         await self._storage.delete_patient(patient.id)
-        await self._storage.audit(
-            patient.telegram_user_id, "erased (/delete)", patient.telegram_user_id
-        )
+        withdrawn = code == WITHDRAW
+        action = "erased (consent withdrawn)" if withdrawn else "erased (/delete)"
+        await self._storage.audit(patient.telegram_user_id, action, patient.telegram_user_id)
         # The practitioners learn that a record went, not whose or what was in it.
         staff = self.staff_catalog
         lines = [staff.text("practitioner.erased")]
@@ -526,7 +539,16 @@ class IntakeService:
             slots = ", ".join(render.local_time(when, self._tz) for when in sorted(released))
             lines.append(staff.text("practitioner.erased_slots", slots=slots))
         notice = Reply("\n".join(lines))
-        return Outcome(
+        outcome = Outcome(
             edit=Reply(catalog.text("delete.done")),
             notifications=[Notification(chat_id, notice) for chat_id in self._practitioners],
         )
+        if withdrawn:
+            # Erased as by /delete; what stays is the refusal itself, as for anyone who
+            # says no.
+            again = await self._storage.ensure_patient(
+                patient.telegram_user_id, patient.chat_id, patient.language
+            )
+            await self._storage.record_consent(again.id, False, self._consent_version(catalog))
+            outcome.replies.append(Reply(catalog.text("consent.declined")))
+        return outcome

@@ -20,7 +20,14 @@ from bot.logs import configure_logging
 from storage import Patient, Storage
 from tests.support.databases import create_database
 from tests.support.process import ashi
-from tests.unit.test_service import PAT, data_for, last_keyboard, press, through_pain_questions
+from tests.unit.test_service import (
+    PAT,
+    answer_all,
+    data_for,
+    last_keyboard,
+    press,
+    through_pain_questions,
+)
 
 
 def test_names_shown_to_practitioners_lose_bidi_and_invisible_characters(
@@ -161,3 +168,37 @@ async def test_erasure_says_what_it_cannot_erase_and_frees_the_slots(
     assert "2020-01-01" not in notice
     assert "Mina" not in notice and str(PAT.user_id) not in notice
     assert await storage.patient_appointments(patient.id) == []
+
+
+async def test_withdrawing_consent_erases_what_delete_erases_after_the_same_question(
+    service: IntakeService, storage: Storage
+) -> None:
+    welcome = await service.start(PAT)
+    outcome = await through_pain_questions(service)
+    outcome = await answer_all(service, outcome)
+    outcome = await press(service, outcome, "Skip")
+    await press(service, outcome, "Confirm")
+    patient = await storage.patient_by_telegram_id(PAT.user_id)
+    assert patient is not None
+    await storage.add_appointment(
+        datetime(2031, 6, 2, 9, 30, tzinfo=UTC), [], patient_id=patient.id
+    )
+    # "No thanks" on a welcome (shown again after the consent text changed).
+    asked = await press(service, welcome, "No thanks")
+    assert "It cannot be undone" in "\n".join(r.html for r in asked.replies)
+    assert len(await storage.intake_records()) == 1  # nothing erased before the answer
+    kept = await press(service, asked, "No, keep my data")
+    assert kept.edit is not None and "Nothing was erased" in kept.edit.html
+    consent = await storage.latest_consent(patient.id)
+    assert consent is not None and consent.given  # unchanged
+    asked = await press(service, welcome, "No thanks")
+    done = await press(service, asked, "Yes, erase everything")
+    assert "None of your answers are kept" in "\n".join(r.html for r in done.replies)
+    assert await storage.intake_records() == []
+    again = await storage.patient_by_telegram_id(PAT.user_id)
+    assert again is not None and again.first_name is None
+    assert await storage.patient_appointments(again.id) == []
+    refusal = await storage.latest_consent(again.id)
+    assert refusal is not None and not refusal.given
+    assert [e.action for e in await storage.audit_entries()][-1] == "erased (consent withdrawn)"
+    assert done.notifications  # the practitioners are told, as after /delete

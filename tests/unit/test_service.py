@@ -322,7 +322,9 @@ async def test_declining_consent_later_erases_earlier_intakes(
     await storage.record_consent(patient.id, True, "an older consent text")
     outcome = await service.start(PAT)
     assert "Do you agree" in texts(outcome)
-    await press(service, outcome, "No thanks")
+    asked = await press(service, outcome, "No thanks")
+    # Withdrawing erases what /delete erases, after the same question (issue 12).
+    await press(service, asked, "Yes, erase everything")
     assert await storage.intake_records() == []
     forgotten = await storage.patient_by_telegram_id(PAT.user_id)
     assert forgotten is not None and forgotten.first_name is None
