@@ -406,6 +406,7 @@ class IntakeService:
             # Withdrawing consent erases what /delete erases, after the same question; the
             # refusal is recorded once they confirm.
             return Outcome(edit=edit, replies=[self._erase_confirmation(catalog, WITHDRAW)])
+        earlier = await self._storage.latest_consent(patient.id)
         await self._storage.record_consent(patient.id, given, self._consent_version(catalog))
         if not given:
             # Refused before anything was stored: nothing but the refusal is kept.
@@ -413,7 +414,12 @@ class IntakeService:
             await self._storage.audit(patient.telegram_user_id, "consent refused", None)
             return Outcome(edit=edit, replies=[Reply(catalog.text("consent.declined"))])
         await self._storage.update_profile(patient.id, who.first_name, who.username)
-        waiting = await self._checkins.resume_after_consent(catalog, patient)
+        # A check-in that asked for consent (sent while there was none) goes on; a patient
+        # agreeing to a new consent text came for an intake.
+        had_consented = earlier is not None and earlier.given
+        waiting = (
+            None if had_consented else await self._checkins.resume_after_consent(catalog, patient)
+        )
         if waiting is not None:
             # They agreed to answer a check-in: it goes on, no intake is started.
             return Outcome(edit=edit, replies=[Reply(catalog.text("consent.agreed")), waiting])

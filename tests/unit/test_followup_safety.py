@@ -261,3 +261,15 @@ async def test_a_check_in_asks_for_consent_first_and_stores_nothing_without_it(
     assert await storage.intake_records(telegram_user_id=PAT.user_id) == []
     await tap(service, PAT, agreed, "3")
     assert await storage.followup_answers(message_id) == {"fu_soreness": 3}
+
+
+async def test_agreeing_to_a_new_consent_text_starts_the_intake_not_an_old_check_in(
+    service: IntakeService, storage: Storage, checkins: CheckIns
+) -> None:
+    await sent_followup(checkins, storage, PAT)  # consented, a check-in left unanswered
+    patient = await storage.patient_by_telegram_id(PAT.user_id)
+    assert patient is not None
+    await storage.record_consent(patient.id, True, "an older consent text")
+    welcome = await service.start(PAT)
+    agreed = await tap(service, PAT, welcome, "I agree")
+    assert "Where do you feel pain?" in "\n".join(seen(agreed))
