@@ -22,7 +22,7 @@ from tests.support.databases import create_database
 from tests.support.process import ashi
 from tests.unit.test_service import (
     PAT,
-    answer_all,
+    completed_intake,
     data_for,
     last_keyboard,
     press,
@@ -174,10 +174,7 @@ async def test_withdrawing_consent_erases_what_delete_erases_after_the_same_ques
     service: IntakeService, storage: Storage
 ) -> None:
     welcome = await service.start(PAT)
-    outcome = await through_pain_questions(service)
-    outcome = await answer_all(service, outcome)
-    outcome = await press(service, outcome, "Skip")
-    await press(service, outcome, "Confirm")
+    await completed_intake(service)
     patient = await storage.patient_by_telegram_id(PAT.user_id)
     assert patient is not None
     await storage.add_appointment(

@@ -67,6 +67,14 @@ async def through_pain_questions(service: IntakeService) -> Outcome:
     return await press(service, outcome, "Yes")
 
 
+async def completed_intake(service: IntakeService) -> Outcome:
+    """A whole intake with every safety answer No and no notes, confirmed."""
+    outcome = await through_pain_questions(service)
+    outcome = await answer_all(service, outcome)
+    outcome = await press(service, outcome, "Skip")
+    return await press(service, outcome, "Confirm")
+
+
 async def test_full_intake_stores_every_answer_and_notifies_the_practitioner(
     service: IntakeService, storage: Storage
 ) -> None:
@@ -312,10 +320,7 @@ async def test_start_over_from_the_summary_opens_a_fresh_intake(
 async def test_declining_consent_later_erases_earlier_intakes(
     service: IntakeService, storage: Storage
 ) -> None:
-    outcome = await through_pain_questions(service)
-    outcome = await answer_all(service, outcome)
-    outcome = await press(service, outcome, "Skip")
-    await press(service, outcome, "Confirm")
+    await completed_intake(service)
     patient = await storage.patient_by_telegram_id(PAT.user_id)
     assert patient is not None
     # The consent text has changed since, so the patient is asked again, and says no.
