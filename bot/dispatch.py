@@ -22,13 +22,13 @@ from zoneinfo import ZoneInfo
 
 from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.handlers.delivery import markup, notify, unreachable
 from bot.scheduling.checkins import CheckIns
 from bot.scheduling.decide import End, Hold, decide
 from bot.scheduling.plan import MessageKind, QuietHours, fresh_intake_since
-from bot.transport import ReplyTimedOut
+from bot.transport import SentUnconfirmed
 from storage import DueMessage, Storage
 
 log = logging.getLogger(__name__)
@@ -275,10 +275,11 @@ class Dispatcher:
                 log.warning("scheduled message %d refused: %s; trying again", row.id, exc.message)
             await self._retry(row.id, tries, f"refused: {exc.message}")
             return True
-        except ReplyTimedOut:
-            # Telegram got the request and did not answer in time: it was most likely
-            # delivered, and sending it again would show it twice.
-            unconfirmed = "unconfirmed: read timed out"
+        except SentUnconfirmed as exc:
+            # The request went out and no answer came: it was most likely delivered, and
+            # sending it again would show it twice.
+            lost = "read timed out" if isinstance(exc, TimedOut) else "connection lost"
+            unconfirmed = f"unconfirmed: {lost}"
             await self._until_recorded(
                 row.id, lambda: self._storage.finish_message(row.id, "sent", unconfirmed)
             )

@@ -30,12 +30,21 @@ MEDIA_WRITE_TIMEOUT = 20.0
 FORM = "application/x-www-form-urlencoded"
 
 
-class ReplyTimedOut(TimedOut):
-    """The request may have reached Telegram, and its answer did not come in time.
+class SentUnconfirmed(NetworkError):
+    """The request went out and its answer never came: Telegram may have carried it out.
 
-    Telegram has most likely carried the call out, so repeating it may do it twice. A plain
-    TimedOut from this backend means the request never went out (no connection in time).
+    Repeating it may do it twice, so callers treat the call as done but unconfirmed. Only a
+    plain NetworkError or TimedOut from this backend proves the request never left (no
+    connection could be opened, or none was free in time): those are safe to repeat.
     """
+
+
+class ReplyTimedOut(SentUnconfirmed, TimedOut):
+    """The request went out and its answer did not come in time."""
+
+
+class ConnectionLost(SentUnconfirmed):
+    """The connection broke after the request was handed to it, before the answer."""
 
 
 class AiohttpRequest(BaseRequest):
@@ -142,8 +151,12 @@ class AiohttpRequest(BaseRequest):
         except TimeoutError as exc:
             # Waiting for the answer, or an upload's overall bound: it may have arrived.
             raise ReplyTimedOut from exc
-        except aiohttp.ClientError as exc:
+        except aiohttp.ClientConnectorError as exc:
+            # Refused, unreachable, name or TLS failure: nothing was sent.
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+        except aiohttp.ClientError as exc:
+            # Closed or reset once the request was on its way: it may have arrived.
+            raise ConnectionLost(f"aiohttp.{type(exc).__name__}: {exc}") from exc
         if response.status == HTTPStatus.UNAUTHORIZED and self._on_unauthorized is not None:
             self._on_unauthorized()
         return response.status, body

@@ -21,10 +21,11 @@ class SlowResponse:
 
 @dataclass(frozen=True)
 class DroppedConnection:
-    """The connection is closed without any response.
+    """The connection is closed without any response, once the request has arrived.
 
-    `after_effect` False: the request never reached "Telegram" (nothing happens).
+    `after_effect` False: "Telegram" discards the request (nothing happens).
     `after_effect` True: the call took effect and only its response was lost.
+    To the client both look the same: a connection lost after the request went out.
     """
 
     after_effect: bool = False

@@ -22,7 +22,7 @@ from telegram.error import (
 )
 
 from bot.intake.outgoing import Keyboard, Notification, Outcome, Reply
-from bot.transport import ReplyTimedOut
+from bot.transport import SentUnconfirmed
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -38,18 +38,23 @@ def markup(keyboard: Keyboard) -> InlineKeyboardMarkup | None:
     )
 
 
-async def with_retries(call: Callable[[], Awaitable[T]]) -> T:
+async def with_retries(call: Callable[[], Awaitable[T]], *, repeatable: bool = False) -> T:
     """Run a Bot API call, retrying server and connection errors with back-off.
 
-    A call whose answer timed out is not retried: Telegram may have carried it out, and a
-    patient should never get the same message twice. One that timed out before it was sent
-    (no connection) is retried like any network error.
+    A call that went out and got no answer (timed out, or the connection broke) is retried
+    only when `repeatable` (answering a press: a second answer is refused, never shown):
+    Telegram may have carried it out, and a patient should never get the same message
+    twice. One that never left (no connection) is always retried.
     """
     for delay in RETRY_DELAYS:
         try:
             return await call()
-        except (BadRequest, Forbidden, ReplyTimedOut, RetryAfter):
+        except (BadRequest, Forbidden, RetryAfter):
             raise
+        except SentUnconfirmed:
+            if not repeatable:
+                raise
+            await asyncio.sleep(delay)
         except NetworkError:
             await asyncio.sleep(delay)
     return await call()
@@ -149,7 +154,11 @@ async def deliver(
             if sent and outcome.notified_intake is not None and on_notified is not None:
                 await on_notified(outcome.notified_intake)
         for reply in outcome.replies:
-            await send(bot, chat_id, reply)
+            try:
+                await send(bot, chat_id, reply)
+            except SentUnconfirmed as exc:
+                # Most likely delivered; the replies after it still go out.
+                log.warning("a reply may not have arrived: %s", type(exc).__name__)
         for document in outcome.documents:
             await with_retries(
                 lambda document=document: bot.send_document(  # type: ignore[misc]
@@ -163,6 +172,6 @@ async def deliver(
         if query is not None:
             try:
                 # Answering twice is refused, never shown twice: safe to retry.
-                await with_retries(lambda: query.answer(outcome.toast))
+                await with_retries(lambda: query.answer(outcome.toast), repeatable=True)
             except BadRequest as exc:
                 log.info("button answer not accepted: %s", exc.message)

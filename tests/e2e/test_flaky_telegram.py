@@ -59,7 +59,8 @@ async def test_errors_flood_control_and_dropped_connections_cost_nothing(
             "sendMessage", status=429, description="Too Many Requests: retry after 1", retry_after=1
         )
         emulator.inject_failure("sendMessage", status=500, description="Internal Server Error")
-        emulator.inject_dropped_connection("sendMessage")
+        # Telegram delivers it and the connection breaks before the answer: not sent twice.
+        emulator.inject_dropped_connection("sendMessage", after_effect=True)
         emulator.inject_failure("editMessageText", status=502, description="Bad Gateway")
         emulator.inject_dropped_connection("editMessageText")
         emulator.inject_failure(
@@ -74,7 +75,7 @@ async def test_errors_flood_control_and_dropped_connections_cost_nothing(
             """More faults in the middle of the intakes (the bot retries a send three times:
             queued together, they would all hit one send)."""
             await emulator.wait_for(lambda: len(sent_texts(emulator, patients[0].id)) >= 8)
-            emulator.inject_dropped_connection("sendMessage")
+            emulator.inject_dropped_connection("sendMessage", after_effect=True)
             emulator.inject_failure("sendMessage", status=502, description="Bad Gateway")
             await emulator.wait_for(lambda: len(sent_texts(emulator, patients[1].id)) >= 16)
             emulator.inject_dropped_connection("answerCallbackQuery")
@@ -92,7 +93,6 @@ async def test_errors_flood_control_and_dropped_connections_cost_nothing(
         ("getUpdates", DROPPED): 2,
         ("sendMessage", 429): 1,
         ("sendMessage", 500): 1,
-        ("sendMessage", DROPPED): 2,
         ("sendMessage", 502): 1,
         ("editMessageText", 502): 1,
         ("editMessageText", DROPPED): 1,
@@ -125,7 +125,6 @@ async def test_a_response_slower_than_the_timeout_is_not_sent_again(
         emulator.inject_slow_response("sendMessage", 6.0)
         await slow.toggles("Upper back")
         await slow.tap("Done", then="What brought the pain on?")
-        await slow.sees("Please try again in a moment", within=15)
         # The bot serves the next update, and the slow patient simply goes on.
         await other.toggles("Arms")
         await other.tap("Done", then="What brought the pain on?")
@@ -133,6 +132,8 @@ async def test_a_response_slower_than_the_timeout_is_not_sent_again(
     assert duplicates(emulator, slow.id) == {}
     asked = [t for t in sent_texts(emulator, slow.id) if "What brought the pain on?" in t]
     assert len(asked) == 1
+    # It most likely arrived: no "try again" for a question the patient can see.
+    assert not [t for t in sent_texts(emulator, slow.id) if "try again" in t]
     timed_out = [c for c in emulator.transcript if c.method == "sendMessage" and c.ok]
     assert timed_out  # the slow call is in the transcript as done
     records = {r.patient.telegram_user_id: r for r in await stored_records(settings)}

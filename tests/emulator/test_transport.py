@@ -1,5 +1,5 @@
 """The bot's HTTP client (bot.transport) against the emulator: what goes over the wire, and
-which failures may have reached Telegram (ReplyTimedOut: never repeat) or surely did not."""
+which failures may have reached Telegram (SentUnconfirmed: never repeat) or surely did not."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import NetworkError, TimedOut
 
 from bot.emulator import BotApiEmulator
-from bot.transport import AiohttpRequest, ReplyTimedOut
+from bot.transport import AiohttpRequest, ConnectionLost, ReplyTimedOut, SentUnconfirmed
 from tests.emulator.conftest import USER
 
 
@@ -37,13 +37,15 @@ async def test_messages_buttons_and_uploads_arrive_as_sent(emu: BotApiEmulator, 
     assert emu.violations == []
 
 
-async def test_a_dropped_connection_is_a_network_error_not_a_timeout(
+async def test_a_connection_dropped_after_the_request_went_out_is_sent_unconfirmed(
     emu: BotApiEmulator, bot: Bot
 ) -> None:
     emu.inject_dropped_connection("sendMessage")
-    with pytest.raises(NetworkError) as raised:
+    with pytest.raises(ConnectionLost) as raised:
         await bot.send_message(USER, "lost")
+    # Not a timeout, and not safe to repeat: Telegram may have carried it out.
     assert not isinstance(raised.value, TimedOut)
+    assert isinstance(raised.value, SentUnconfirmed)
     await bot.send_message(USER, "arrives")  # the pool recovers
     assert [m.text for m in emu.bot_messages(USER)] == ["arrives"]
 
@@ -75,7 +77,7 @@ async def test_nobody_listening_is_a_network_error() -> None:
     try:
         with pytest.raises(NetworkError) as raised:
             await bot.send_message(USER, "nobody there")
-        assert not isinstance(raised.value, ReplyTimedOut)
+        assert not isinstance(raised.value, SentUnconfirmed)  # refused: never went out
     finally:
         await request.shutdown()
 

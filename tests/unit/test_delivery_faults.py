@@ -11,15 +11,21 @@ from telegram.error import NetworkError, TimedOut
 from bot.handlers import delivery
 from bot.handlers.delivery import deliver
 from bot.intake.outgoing import Outcome, Reply
-from bot.transport import ReplyTimedOut
+from bot.transport import ConnectionLost, ReplyTimedOut
 
 
 class FakeBot:
-    def __init__(self) -> None:
+    """Sends; the first `lost` sends arrive but their connection breaks before the answer."""
+
+    def __init__(self, lost: int = 0) -> None:
         self.sent: list[str] = []
+        self.lost = lost
 
     async def send_message(self, chat_id: int, text: str, **_: Any) -> None:
         self.sent.append(text)
+        if self.lost:
+            self.lost -= 1
+            raise ConnectionLost("aiohttp.ServerDisconnectedError: Server disconnected")
 
 
 class FakeQuery:
@@ -40,7 +46,7 @@ class FakeQuery:
     async def answer(self, text: str | None = None) -> None:
         if self.answer_failures:
             self.answer_failures -= 1
-            raise NetworkError("aiohttp.ServerDisconnectedError: Server disconnected")
+            raise ConnectionLost("aiohttp.ServerDisconnectedError: Server disconnected")
         self.answers.append(text)
 
 
@@ -74,4 +80,16 @@ async def test_an_answer_lost_to_a_dropped_connection_is_retried(
     await deliver(cast(Bot, bot), 1, OUTCOME, cast(CallbackQuery, query))
     assert query.edits == 4  # the edit is retried, then given up: it only marks the answer
     assert bot.sent == ["next question"]
+    assert query.answers == ["ok"]
+
+
+async def test_a_reply_whose_connection_broke_after_sending_is_not_sent_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(delivery, "RETRY_DELAYS", (0.0, 0.0, 0.0))
+    bot, query = FakeBot(lost=1), FakeQuery(NetworkError("Bad Gateway"))
+    outcome = Outcome(replies=[Reply("your guide"), Reply("what to expect")], toast="ok")
+    await deliver(cast(Bot, bot), 1, outcome, cast(CallbackQuery, query))
+    # The first may have arrived: never shown twice, and the rest still goes out.
+    assert bot.sent == ["your guide", "what to expect"]
     assert query.answers == ["ok"]
