@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bot import export
 from bot.settings import Settings
-from storage import Storage, StorageError
+from storage import AuditEntry, Storage, StorageError
 
 
 def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -108,12 +108,24 @@ async def run_audit(args: argparse.Namespace, settings: Settings) -> str:
         "\t".join(
             [
                 entry.at.astimezone(settings.timezone).isoformat(),
-                "command line" if entry.actor is None else f"user {entry.actor}",
+                _actor(entry),
                 entry.action,
-                "" if entry.subject is None else f"patient {entry.subject}",
+                _subject(entry),
                 entry.detail or "",
             ]
         ).rstrip()
         for entry in entries
     ]
     return "\n".join(lines) + "\n" if lines else "no audit entries\n"
+
+
+def _actor(entry: AuditEntry) -> str:
+    if entry.actor_key is not None:
+        return f"erased patient {entry.actor_key}"
+    return "command line" if entry.actor is None else f"user {entry.actor}"
+
+
+def _subject(entry: AuditEntry) -> str:
+    if entry.subject_key is not None:
+        return f"erased patient {entry.subject_key}"
+    return "" if entry.subject is None else f"patient {entry.subject}"

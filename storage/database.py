@@ -14,9 +14,10 @@ from typing import Any
 import aiosqlite
 
 from storage.appointments import AppointmentStore
-from storage.audit import AuditStore
+from storage.audit import AuditStore, PseudonymKey, key_path
 from storage.base import Clock, SerialConnection, intake_row, patient_row, ts, utc_now
 from storage.errors import StorageError, describe
+from storage.inbox import InboxStore
 from storage.migrate import apply_migrations, latest_version, schema_version
 from storage.records import (
     Answer,
@@ -80,9 +81,9 @@ async def _check_is_ours(db: aiosqlite.Connection, path: str | Path) -> None:
             )
 
 
-class Storage(AppointmentStore, AuditStore):
-    """Async access to patients, consents, intakes, answers, red flags, appointments and
-    the outbox.
+class Storage(AppointmentStore, AuditStore, InboxStore):
+    """Async access to patients, consents, intakes, answers, red flags, appointments, the
+    outbox and the update inbox.
 
     Every write is committed before the method returns, so an answer survives a crash
     the moment it has been acknowledged.
@@ -115,6 +116,7 @@ class Storage(AppointmentStore, AuditStore):
             await db
         except sqlite3.Error as exc:
             raise StorageError(f"database {path} cannot be used: {describe(exc)}") from exc
+        storage = cls(db, clock, pseudonyms=PseudonymKey(None if memory else key_path(Path(path))))
         try:
             db.row_factory = aiosqlite.Row
             await _check_is_ours(db, path)
@@ -129,13 +131,16 @@ class Storage(AppointmentStore, AuditStore):
             if migrate:
                 await apply_migrations(db)  # with foreign keys off, as SQLite's rebuilds need
             await db.execute("PRAGMA foreign_keys = ON")
+            if migrate:
+                # At every open, not only with migration 8: a query when nothing is left.
+                await storage._pseudonymise_older_erasures()
         except sqlite3.Error as exc:
             await db.close()
             raise StorageError(f"database {path} cannot be used: {describe(exc)}") from exc
         except BaseException:
             await db.close()
             raise
-        return cls(db, clock)
+        return storage
 
     async def close(self) -> None:
         """Close the connection."""
@@ -247,12 +252,21 @@ class Storage(AppointmentStore, AuditStore):
         return bool(row and row["has"])
 
     async def delete_patient(self, patient_id: int) -> None:
-        """Erase the patient and everything stored about them."""
-        await self._db.execute("DELETE FROM patients WHERE id = ?", (patient_id,))
+        """Erase the patient and everything stored about them; the audit trail names them
+        by pseudonym from now on (also in the entry recording the erasure)."""
+        async with self._transaction() as db:
+            rows = await db.execute_fetchall(
+                "DELETE FROM patients WHERE id = ? RETURNING telegram_user_id", (patient_id,)
+            )
+            for row in rows:
+                await self._pseudonymise(int(row[0]))
         await self._purge_log()
 
     async def forget_patient_data(self, patient_id: int) -> None:
-        """Erase everything but the bare patient row and consents (consent refused)."""
+        """Erase everything but the bare patient row and consents (consent refused).
+
+        The audit trail keeps their Telegram id: the row that records the refusal holds it
+        anyway; it becomes a pseudonym when the row goes (erasure, retention)."""
         async with self._transaction() as db:
             await db.execute("DELETE FROM intakes WHERE patient_id = ?", (patient_id,))
             await db.execute(
@@ -321,22 +335,37 @@ class Storage(AppointmentStore, AuditStore):
         """Erase what is older than the retention period: intakes started before `cutoff`
         (with their answers), appointments that started before it (with their notes,
         scheduled messages and follow-up answers), and patients with nothing left who first
-        wrote before it (with their name and consents). Returns the three counts."""
+        wrote before it (with their name and consents; the audit trail names them by
+        pseudonym from now on). Returns the three counts."""
         cut = ts(cutoff)
         counts: list[int] = []
         async with self._transaction() as db:
             for sql in (
                 "DELETE FROM intakes WHERE started_at < ?",
                 "DELETE FROM appointments WHERE starts_at < ?",
-                "DELETE FROM patients WHERE created_at < ?"
-                " AND NOT EXISTS (SELECT 1 FROM intakes i WHERE i.patient_id = patients.id)"
-                " AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.patient_id = patients.id)",
             ):
                 cursor = await db.execute(sql, (cut,))
                 counts.append(cursor.rowcount)
+            counts.append(await self._erase_patients_with_nothing_left(cut))
         if any(counts):
             await self._purge_log()
         return counts[0], counts[1], counts[2]
+
+    async def _erase_patients_with_nothing_left(self, cut: str) -> int:
+        """In the purge's transaction: erase the patients with nothing left who first wrote
+        before `cut`, named by pseudonym in the audit trail from now on; how many went."""
+        rows = list(
+            await self._db.execute_fetchall(
+                "DELETE FROM patients WHERE created_at < ?"
+                " AND NOT EXISTS (SELECT 1 FROM intakes i WHERE i.patient_id = patients.id)"
+                " AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.patient_id = patients.id)"
+                " RETURNING telegram_user_id",
+                (cut,),
+            )
+        )
+        for row in rows:
+            await self._pseudonymise(int(row[0]))
+        return len(rows)
 
     async def latest_consent(self, patient_id: int) -> Consent | None:
         """The patient's most recent consent decision, if any."""
@@ -483,6 +512,21 @@ class Storage(AppointmentStore, AuditStore):
             " notified_at = ? WHERE id = ?",
             (IntakeStatus.COMPLETED, now, now if notified else None, intake_id),
         )
+
+    async def mark_guide_sent(self, intake_id: int) -> None:
+        """Record that the patient received the thank-you and guide of a completed intake."""
+        await self._db.execute(
+            "UPDATE intakes SET guide_sent_at = ? WHERE id = ?", (self._now(), intake_id)
+        )
+
+    async def guide_unsent(self, intake_id: int, patient_id: int) -> bool:
+        """Whether this patient's intake is completed and its guide never reached them."""
+        row = await self._one(
+            "SELECT 1 FROM intakes WHERE id = ? AND patient_id = ? AND status = ?"
+            " AND guide_sent_at IS NULL",
+            (intake_id, patient_id, IntakeStatus.COMPLETED),
+        )
+        return row is not None
 
     async def mark_notified(self, intake_id: int) -> None:
         """Record that the practitioners were told of the completed intake."""

@@ -140,10 +140,13 @@ class FollowupRecord:
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
-    """Who did what to which record, and when."""
+    """Who did what to which record, and when. An erased patient is named by pseudonym
+    (`actor_key`, `subject_key`) and their Telegram id is None."""
 
     at: datetime
     actor: int | None
     action: str
     subject: int | None
     detail: str | None
+    actor_key: str | None = None
+    subject_key: str | None = None
