@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -33,6 +34,7 @@ from bot.handlers.patient import PatientHandlers, who
 from bot.handlers.practice import BUTTON_PATTERN as PRACTICE_BUTTONS
 from bot.handlers.practice import COMMANDS as PRACTICE_COMMANDS
 from bot.handlers.practice import PracticeHandlers
+from bot.inbox import UpdateInbox
 from bot.intake.service import IntakeService
 from bot.polling import Poller, TokenRejected
 from bot.practice.service import PracticeService
@@ -63,6 +65,10 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 # again after this many seconds, then twice as long each time, up to an hour.
 NOTIFICATION_RETRY = 30.0
 NOTIFICATION_RETRY_MAX = 3600.0
+# Handled updates are remembered this long (without their content), so that one Telegram
+# sends again (unconfirmed when the bot stopped; it keeps them a day) is not handled twice.
+INBOX_MEMORY = timedelta(days=2)
+RUNTIME = "ashi.runtime"  # the Runtime's key in bot_data
 
 
 class Runtime:
@@ -86,6 +92,7 @@ class Runtime:
         self._service: IntakeService | None = None
         self._dispatcher: Dispatcher | None = None
         self._practice: PracticeService | None = None
+        self._inbox: UpdateInbox | None = None
 
     @property
     def service(self) -> IntakeService:
@@ -100,6 +107,13 @@ class Runtime:
         if self._storage is None:
             raise RuntimeError("the application has not been initialised")
         return self._storage
+
+    @property
+    def inbox(self) -> UpdateInbox:
+        """Updates stored until handled; available between post_init and shutdown."""
+        if self._inbox is None:
+            raise RuntimeError("the application has not been initialised")
+        return self._inbox
 
     @property
     def practice(self) -> PracticeService:
@@ -120,6 +134,9 @@ class Runtime:
         if self._lock is None:
             self._lock = DatabaseLock.acquire(settings.db_path, "bot")
         self._storage = await Storage.open(settings.db_path)
+        self._inbox = UpdateInbox(self._storage, bot)
+        self.updates.finished = self._inbox.finish
+        await self.forget_old_updates()
         checkins = CheckIns(
             self._storage,
             self.content,
@@ -155,6 +172,10 @@ class Runtime:
         )
         self._dispatcher.start()
         self._resending = asyncio.create_task(self._resend(bot), name="ashi-resend-notices")
+
+    async def forget_old_updates(self) -> None:
+        """Drop what the inbox remembers of updates handled long enough ago."""
+        await self.storage.forget_handled_updates(utc_now() - INBOX_MEMORY)
 
     async def _resend(self, bot: Bot) -> None:
         """Send the summaries of completed intakes again until Telegram accepts them."""
@@ -306,6 +327,12 @@ def build_application(
                 await purge_expired(runtime.storage, retention)
 
             app.job_queue.run_repeating(purge, interval=timedelta(days=1), first=1.0)
+        if app.job_queue is not None:
+
+            async def forget(_: ContextTypes.DEFAULT_TYPE) -> None:
+                await runtime.forget_old_updates()
+
+            app.job_queue.run_repeating(forget, interval=timedelta(days=1))
         not_started = await set_commands(app, runtime.content, settings.practitioner_ids)
         log.info(startup_line(settings, runtime.content, app.bot.username, not_started))
         reported_unreachable(not_started)
@@ -331,7 +358,9 @@ def build_application(
         .post_shutdown(post_shutdown)
         .build()
     )
+    app.bot_data[RUNTIME] = runtime
     handlers = PatientHandlers(lambda: runtime.service)
+    runtime.updates.flooded = functools.partial(handlers.flooded, app.bot)
     practice = PracticeHandlers(lambda: runtime.practice)
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE & private
@@ -408,9 +437,10 @@ async def serving(
     on_polling_ended: Callable[[], None] | None = None,
 ) -> AsyncIterator[Application]:  # type: ignore[type-arg]
     """Run the application with long polling inside an event loop that is already running:
-    initialise, post_init, poll and handle updates; on leaving, stop in the order that loses
-    nothing (no more fetching, queued updates handled, offset confirmed, dispatcher stopped,
-    database closed). Used by `ashi run`, the demo and the tests.
+    initialise, post_init, handle what the inbox still holds, poll and handle updates; on
+    leaving, stop in the order that loses nothing (no more fetching, queued updates handled,
+    offset confirmed, dispatcher stopped, database closed). Used by `ashi run`, the demo
+    and the tests.
 
     `on_polling_ended` is called if polling ends by itself (the token was rejected, or a
     bug): the bot no longer hears anyone and should stop.
@@ -423,8 +453,16 @@ async def serving(
     try:
         if app.post_init is not None:
             await app.post_init(app)
+        inbox: UpdateInbox = app.bot_data[RUNTIME].inbox
+        # Stored before a crash or stop and never handled: first, in the order they came.
+        for update in await inbox.pending():
+            await app.update_queue.put(update)
         poller = Poller(
-            app.bot, app.update_queue, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+            app.bot,
+            app.update_queue,
+            inbox.accept,
+            timeout=poll_timeout,
+            allowed_updates=ALLOWED_UPDATES,
         )
         polling = asyncio.create_task(poller.run(), name="ashi-polling")
         polling.add_done_callback(lambda task: _polling_ended(task, on_polling_ended))

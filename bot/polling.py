@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
+
+from storage import DATABASE_ERRORS, describe
 
 log = logging.getLogger(__name__)
 MAX_PAUSE = 30.0  # seconds between tries while Telegram cannot be reached
@@ -31,12 +33,18 @@ def _seconds(value: int | timedelta) -> float:
 
 
 class Poller:
-    """Fetches updates and hands them to `queue` (the application's update_queue)."""
+    """Fetches updates, has `accept` store them (it returns those not seen before), and
+    hands those to `queue` (the application's update_queue).
+
+    A batch is confirmed to Telegram (by the next call's offset) only once it is stored:
+    while the database refuses, the same batch is fetched again after a pause.
+    """
 
     def __init__(
         self,
         bot: Bot,
         queue: asyncio.Queue[object],
+        accept: Callable[[Sequence[Update]], Awaitable[list[Update]]],
         *,
         timeout: int,
         allowed_updates: Sequence[str],
@@ -44,6 +52,7 @@ class Poller:
     ) -> None:
         self._bot = bot
         self._queue = queue
+        self._accept = accept
         self._timeout = timeout
         self._allowed = list(allowed_updates)
         self._retry_pause = retry_pause
@@ -51,7 +60,7 @@ class Poller:
 
     async def run(self) -> None:
         """Poll until cancelled; raises TokenRejected when Telegram refuses the token."""
-        failures = 0
+        failures = refusals = 0
         webhook_checked = False
         while True:
             try:
@@ -69,23 +78,35 @@ class Poller:
                 continue
             except (NetworkError, Conflict) as exc:
                 failures += 1
-                pause = min(self._retry_pause * 2 ** (failures - 1), MAX_PAUSE)
                 if failures == 1:
                     log.warning("polling Telegram failed: %s; retrying", _describe(exc))
-                await asyncio.sleep(pause)
+                await asyncio.sleep(self._pause(failures))
                 continue
             if failures:
                 log.info("polling Telegram works again after %d failed tries", failures)
                 failures = 0
-            for update in updates:
+            if not updates:
+                continue
+            try:
+                fresh = await self._accept(updates)
+            except DATABASE_ERRORS as exc:
+                refusals += 1
+                if refusals == 1:
+                    log.error("updates cannot be stored: %s; fetching them again", describe(exc))
+                await asyncio.sleep(self._pause(refusals))
+                continue
+            refusals = 0
+            for update in fresh:
                 await self._queue.put(update)
-            if updates:
-                # The next call's offset confirms these to Telegram.
-                self._offset = updates[-1].update_id + 1
+            # The next call's offset confirms these to Telegram.
+            self._offset = updates[-1].update_id + 1
+
+    def _pause(self, tries: int) -> float:
+        return min(self._retry_pause * 2.0 ** (tries - 1), MAX_PAUSE)
 
     async def confirm(self) -> None:
-        """Tell Telegram the updates handed over are done with, so that a restart does not
-        fetch them again (best effort: a stop must not wait long for it)."""
+        """Tell Telegram the updates fetched are stored, so that a restart does not fetch
+        them again (best effort: one fetched again is recognised and skipped)."""
         if self._offset is None:
             return
         with contextlib.suppress(TelegramError, TimeoutError):

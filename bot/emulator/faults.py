@@ -5,8 +5,9 @@ Each fault applies to one call of one method; `FaultPlan` keeps them in order pe
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.emulator.models import ApiError
 
@@ -31,7 +32,20 @@ class DroppedConnection:
     after_effect: bool = False
 
 
-Fault = ApiError | SlowResponse | DroppedConnection
+@dataclass(frozen=True, eq=False)
+class HeldCall:
+    """The call waits, before it takes effect, until the test releases it: a window in
+    which to kill the bot. A client that goes away meanwhile leaves it undone."""
+
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        """Let the call go on and take effect."""
+        self.released.set()
+
+
+Fault = ApiError | SlowResponse | DroppedConnection | HeldCall
 
 
 class FaultPlan:

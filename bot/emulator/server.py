@@ -16,7 +16,7 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 
 from bot.emulator.contract import check_call
-from bot.emulator.faults import DroppedConnection, FaultPlan, SlowResponse
+from bot.emulator.faults import DroppedConnection, FaultPlan, HeldCall, SlowResponse
 from bot.emulator.methods import BotApiMethods, unexpected
 from bot.emulator.models import (
     ApiCall,
@@ -276,15 +276,18 @@ class BotApiEmulator:
         error = ApiError(status, description, retry_after=retry_after)
         self.faults.add(method, error, times, chat_id)
 
-    def inject_slow_response(self, method: str, seconds: float, *, times: int = 1) -> None:
-        """Answer the next `times` valid calls of `method` only after `seconds`.
+    def inject_slow_response(
+        self, method: str, seconds: float, *, times: int = 1, chat_id: int | None = None
+    ) -> None:
+        """Answer the next `times` valid calls of `method` (to `chat_id`, if given) only
+        after `seconds`.
 
         The call takes effect at once (the message is in the chat); only the response is
         late, so a client whose read timeout is shorter sees a timeout for a call that did
         happen.
         """
         self._check_method(method)
-        self.faults.add(method, SlowResponse(seconds), times)
+        self.faults.add(method, SlowResponse(seconds), times, chat_id)
 
     def inject_dropped_connection(
         self, method: str, *, times: int = 1, after_effect: bool = False
@@ -293,6 +296,19 @@ class BotApiEmulator:
         response: before the call takes effect, or (`after_effect`) once it has."""
         self._check_method(method)
         self.faults.add(method, DroppedConnection(after_effect), times)
+
+    def hold(self, method: str, chat_id: int | None = None) -> HeldCall:
+        """Hold the next valid call of `method` (to `chat_id`, if given) before it takes
+        effect, until `release()`; its `arrived` event is set once it is being held."""
+        self._check_method(method)
+        held = HeldCall()
+        self.faults.add(method, held, chat_id=chat_id)
+        return held
+
+    def confirmed(self, update_id: int) -> bool:
+        """Whether the bot has confirmed this update (a getUpdates offset above it): to
+        Telegram it is gone, and it is never sent again."""
+        return self.world.confirmed_below > update_id
 
     def _check_method(self, method: str) -> None:
         if self.schema.canonical_name(method) != method:
@@ -345,6 +361,10 @@ class BotApiEmulator:
             fault = self.faults.take(method, params.get("chat_id"))
             if isinstance(fault, ApiError):
                 raise fault
+            if isinstance(fault, HeldCall):
+                fault.arrived.set()
+                # Cancelled here (handler_cancellation) when the client goes away.
+                await fault.released.wait()
             if isinstance(fault, DroppedConnection) and not fault.after_effect:
                 self._record(method, params, None, started, dropped=True)
                 return self._drop(request)

@@ -71,6 +71,7 @@ class World:
         self.chats: dict[int, list[ChatMessage]] = {}
         self._last_message_id: dict[int, int] = {}
         self.pending: list[JsonDict] = []
+        self.confirmed_below = 0  # the highest getUpdates offset the bot has sent
         self._next_update_id = 100_000_001
         self.allowed_updates: frozenset[str] | None = None
         self.callback_queries: dict[str, CallbackQueryState] = {}
@@ -319,6 +320,7 @@ class World:
             self.allowed_updates = frozenset(allowed) if allowed else None
         if offset is not None and offset > 0:
             self.pending = [u for u in self.pending if u["update_id"] >= offset]
+            self.confirmed_below = max(self.confirmed_below, offset)
         elif offset is not None and offset < 0:
             self.pending = self.pending[offset:]
         limit = min(max(limit, 1), 100)

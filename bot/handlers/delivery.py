@@ -138,9 +138,11 @@ async def deliver(
     outcome: Outcome,
     query: CallbackQuery | None = None,
     on_notified: Callable[[int], Awaitable[None]] | None = None,
+    on_guided: Callable[[int], Awaitable[None]] | None = None,
 ) -> None:
     """Send an outcome: edit the pressed button's message, notify the practitioners,
-    reply, and answer the press.
+    reply, and answer the press. `on_notified` / `on_guided` record that the notices of a
+    completed intake, or its thank-you and guide, went out.
 
     Practitioners come before the patient's (longer) replies, so a failure there cannot
     cost them the news; the press is answered last, so the button shows as busy until the
@@ -159,6 +161,8 @@ async def deliver(
             except SentUnconfirmed as exc:
                 # Most likely delivered; the replies after it still go out.
                 log.warning("a reply may not have arrived: %s", type(exc).__name__)
+        if outcome.guided_intake is not None and on_guided is not None:
+            await on_guided(outcome.guided_intake)
         for document in outcome.documents:
             await with_retries(
                 lambda document=document: bot.send_document(  # type: ignore[misc]

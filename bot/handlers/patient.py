@@ -6,8 +6,9 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.handlers.delivery import deliver
@@ -54,8 +55,24 @@ class PatientHandlers:
         if sender is not None:
             service = self._service()
             await deliver(
-                context.bot, sender.chat_id, outcome, update.callback_query, service.mark_notified
+                context.bot,
+                sender.chat_id,
+                outcome,
+                update.callback_query,
+                service.mark_notified,
+                service.mark_guided,
             )
+
+    async def flooded(self, bot: Bot, update: object, warn: bool) -> None:
+        """An update dropped because its chat floods the bot: its button press is
+        answered, and the chat is told to slow down when `warn`."""
+        if not isinstance(update, Update) or (sender := await self._who(update)) is None:
+            return
+        outcome = self._service().slow_down(sender) if warn else Outcome()
+        try:
+            await deliver(bot, sender.chat_id, outcome, update.callback_query)
+        except TelegramError as exc:
+            log.info("could not ask a chat to slow down: %s", type(exc).__name__)
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/start [PAYLOAD]."""

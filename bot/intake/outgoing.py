@@ -44,5 +44,7 @@ class Outcome:
     notifications: list[Notification] = field(default_factory=list)
     # The completed intake these notifications announce: recorded as notified once sent.
     notified_intake: int | None = None
+    # The completed intake whose thank-you and guide the replies are: recorded once sent.
+    guided_intake: int | None = None
     # Files for the patient or practitioner (an export, /mydata).
     documents: list[Document] = field(default_factory=list)

@@ -7,7 +7,7 @@ before the reply to it is produced, and the conversation position lives in the d
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -242,6 +242,10 @@ class IntakeService:
         catalog = self.catalog_for(who)
         return Outcome(replies=[Reply(catalog.text("help.text", clinic=self._clinic))])
 
+    def slow_down(self, who: Who) -> Outcome:
+        """Told once when a chat sends faster than the bot reads (bot.updates)."""
+        return Outcome(replies=[Reply(self.catalog_for(who).text("errors.slow_down"))])
+
     def privacy(self, who: Who) -> Outcome:
         """/privacy."""
         catalog = self.catalog_for(who)
@@ -339,6 +343,10 @@ class IntakeService:
             return await self._consent(who, catalog, patient, given=action.code == "yes")
         if action.verb is Verb.NEW and intake is None:
             return await self._begin(catalog, patient, None)
+        if action.verb is Verb.SUMMARY and action.code == "ok":
+            again = await self._guide_again(catalog, patient, action.intake_id)
+            if again is not None:
+                return again
         if intake is None or intake.id != action.intake_id:
             return await self._stale(catalog, intake)
         if action.verb is Verb.RESUME:
@@ -497,15 +505,36 @@ class IntakeService:
     async def _complete(self, catalog: Catalog, intake: Intake) -> Outcome:
         await self._storage.complete_intake(intake.id, notified=not self._practitioners)
         answers = await self._storage.answers(intake.id)
+        outcome = self._guided(catalog, intake, answers)
+        outcome.edit = Reply(render.summary(catalog, intake.id, answers).html)
+        outcome.notifications = await self.completion_notices(intake.id)
+        outcome.notified_intake = intake.id if self._practitioners else None
+        return outcome
+
+    def _guided(self, catalog: Catalog, intake: Intake, answers: Mapping[str, object]) -> Outcome:
+        """The thank-you and the guide for a completed intake."""
         return Outcome(
-            edit=Reply(render.summary(catalog, intake.id, answers).html),
             replies=[
                 Reply(catalog.text("done.thanks", clinic=self._clinic)),
                 *render.guide_replies(catalog, answers, urgent=intake.urgent),
             ],
-            notifications=await self.completion_notices(intake.id),
-            notified_intake=intake.id if self._practitioners else None,
+            guided_intake=intake.id,
         )
+
+    async def _guide_again(
+        self, catalog: Catalog, patient: Patient, intake_id: int
+    ) -> Outcome | None:
+        """Confirm pressed (or handled again after a crash) for a completed intake whose
+        guide never reached the patient: it goes out now. None if it did arrive."""
+        if not await self._storage.guide_unsent(intake_id, patient.id):
+            return None
+        intake = await self._storage.intake(intake_id)
+        assert intake is not None
+        return self._guided(catalog, intake, await self._storage.answers(intake_id))
+
+    async def mark_guided(self, intake_id: int) -> None:
+        """Record that the patient received the thank-you and guide of their intake."""
+        await self._storage.mark_guide_sent(intake_id)
 
     async def completion_notices(self, intake_id: int) -> list[Notification]:
         """The summary each practitioner receives for a completed intake."""
