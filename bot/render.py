@@ -166,7 +166,8 @@ def summary(catalog: Catalog, intake_id: int, answers: Mapping[str, object]) -> 
 
 
 def _units(text: str) -> int:
-    # Telegram counts UTF-16 code units; the raw HTML is never shorter than what it shows.
+    # Telegram counts UTF-16 code units; the raw HTML is never shorter than what it shows,
+    # and at most 3 UTF-8 bytes a unit keep it far below the 32 KiB of raw text it accepts.
     return len(text.encode("utf-16-le")) // 2
 
 

@@ -37,6 +37,14 @@ def test_a_single_line_longer_than_a_message_is_split_and_stays_valid() -> None:
     assert joined == parse_html("<b>Record</b>" + line + "• last line").text
 
 
+def test_raw_text_stays_under_telegrams_32_kib_whatever_it_holds() -> None:
+    # Three UTF-8 bytes for each UTF-16 unit is the most any text takes (Korean, symbols).
+    lines = ["통증 &amp; <b>붓기</b> ☺ " * 800, "&quot;" * 9000, "😀" * 5000]
+    replies = render.pack(lines)
+    assert all(len(r.html.encode()) <= 32 * 1024 for r in replies)
+    assert all(utf16_len(text) <= LIMIT for text in shown(replies))
+
+
 def test_a_tag_spanning_an_over_long_line_is_dropped_not_broken() -> None:
     line = "<i>" + "word " * 2000 + "</i>"
     replies = render.pack([line])
