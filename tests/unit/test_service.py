@@ -333,3 +333,22 @@ async def test_declining_consent_later_erases_earlier_intakes(
     assert await storage.intake_records() == []
     forgotten = await storage.patient_by_telegram_id(PAT.user_id)
     assert forgotten is not None and forgotten.first_name is None
+
+
+async def test_confirm_pressed_again_sends_the_guide_only_if_it_never_went_out(
+    service: IntakeService, storage: Storage
+) -> None:
+    outcome = await through_pain_questions(service)
+    outcome = await answer_all(service, outcome)
+    summary = await press(service, outcome, "Skip")
+    done = await press(service, summary, "Confirm")
+    assert done.guided_intake is not None and "Thank you" in texts(done)
+    # Handled again before the thank-you and guide reached the patient (a crash): they
+    # go out now, without completing or notifying a second time.
+    again = await press(service, summary, "Confirm")
+    assert "Thank you" in texts(again) and "What to expect" in texts(again)
+    assert again.notifications == [] and again.edit is None
+    await service.mark_guided(done.guided_intake)
+    # Once they arrived, the old button is just an old button.
+    late = await press(service, summary, "Confirm")
+    assert "Thank you" not in texts(late)
