@@ -36,8 +36,9 @@ class Poller:
     """Fetches updates, has `accept` store them (it returns those not seen before), and
     hands those to `queue` (the application's update_queue).
 
-    A batch is confirmed to Telegram (by the next call's offset) only once it is stored:
-    while the database refuses, the same batch is fetched again after a pause.
+    A batch is confirmed to Telegram (by the next call's offset) only once it is stored.
+    While the database refuses, updates are handled unstored (their handlers cannot store
+    anything either, and tell the patient to try again).
     """
 
     def __init__(
@@ -89,13 +90,14 @@ class Poller:
                 continue
             try:
                 fresh = await self._accept(updates)
+                refusals = 0
             except DATABASE_ERRORS as exc:
+                # Handled all the same: each handler meets the same refusal and asks the
+                # patient to try again, which beats silence until the database is back.
                 refusals += 1
                 if refusals == 1:
-                    log.error("updates cannot be stored: %s; fetching them again", describe(exc))
-                await asyncio.sleep(self._pause(refusals))
-                continue
-            refusals = 0
+                    log.error("updates cannot be stored: %s; handling them unstored", describe(exc))
+                fresh = list(updates)
             for update in fresh:
                 await self._queue.put(update)
             # The next call's offset confirms these to Telegram.
