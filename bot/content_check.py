@@ -35,7 +35,7 @@ from bot.intake.questionnaire import (
     questions_in,
 )
 from bot.intake.screening import notice
-from bot.telegram_html import HtmlParseError, parse_html
+from bot.telegram_html import HtmlParseError, clean, is_empty_text, parse_html
 from storage import Answer, Intake, IntakeRecord, IntakeStatus, Patient
 
 MAX_BUTTON_LABEL = 64
@@ -75,11 +75,12 @@ def is_plain(key: str) -> bool:
 
 def _check_reply(language: str, where: str, reply: Reply, problems: list[Problem]) -> None:
     try:
-        visible = parse_html(reply.html).text
+        parsed = parse_html(reply.html)
     except HtmlParseError as exc:
         problems.append(Problem(language, where, f"invalid Telegram HTML: {exc}"))
         return
-    if not visible.strip():
+    visible = parsed.text
+    if is_empty_text(clean(parsed).text):
         problems.append(Problem(language, where, "message is empty"))
     if len(visible) > render.MAX_MESSAGE:
         problems.append(

@@ -96,10 +96,7 @@ def check_message_text(params: Mapping[str, object]) -> None:
         raise contract_violation("message text is empty")  # the Bot API server's own check
     text = format_text(params, "text")
     if text is not None and is_empty_text(text.text):
-        # tdlib words this "Text must be non-empty" (Bad Request: text must be non-empty);
-        # kept as the emulator's long-standing wording that tests/emulator/test_server.py
-        # asserts.
-        raise contract_violation("message text is empty")
+        raise contract_violation("text must be non-empty")  # tdlib's "Text must be non-empty"
     # tdlib counts code points (utf8_length) of the cleaned text, not UTF-16 units.
     if text is not None and len(text.text) > MAX_TEXT:
         raise contract_violation("message is too long")

@@ -112,7 +112,7 @@ async def test_text_length_limit_counts_visible_text(emu: BotApiEmulator, bot: B
 async def test_empty_text_is_rejected(emu: BotApiEmulator, bot: Bot) -> None:
     with pytest.raises(BadRequest, match=r"(?i)empty"):
         await bot.send_message(USER, "  \n ")
-    assert emu.violations == ["sendMessage: message text is empty"]
+    assert emu.violations == ["sendMessage: text must be non-empty"]
 
 
 async def test_callback_data_limit_is_64_bytes(emu: BotApiEmulator, bot: Bot) -> None:

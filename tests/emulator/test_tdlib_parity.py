@@ -271,7 +271,8 @@ def call_error(method: str, **params: object) -> str | None:
     return None
 
 
-EMPTY = "Bad Request: message text is empty"
+EMPTY = "Bad Request: message text is empty"  # the Bot API server's check of the raw text
+CLEANED_EMPTY = "Bad Request: text must be non-empty"  # tdlib's, after the clean-up
 TOO_LONG = "Bad Request: message is too long"
 RAW_TOO_LONG = "Bad Request: text is too long"
 
@@ -280,9 +281,9 @@ RAW_TOO_LONG = "Bad Request: text is too long"
     ("params", "error"),
     [
         ({"text": ""}, EMPTY),
-        ({"text": "\x00\x01\t\r\n "}, EMPTY),  # empty once control characters are cleaned
-        ({"text": "\u200b\u00a0"}, EMPTY),
-        ({"text": "<b> </b><i></i>", "parse_mode": "HTML"}, EMPTY),
+        ({"text": "\x00\x01\t\r\n "}, CLEANED_EMPTY),  # empty once control characters go
+        ({"text": "\u200b\u00a0"}, CLEANED_EMPTY),
+        ({"text": "<b> </b><i></i>", "parse_mode": "HTML"}, CLEANED_EMPTY),
         # The Bot API refuses over 32 KiB of UTF-8 as sent, before parsing.
         ({"text": "x" * 32768}, TOO_LONG),
         ({"text": "x" * 32769}, RAW_TOO_LONG),
