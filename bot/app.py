@@ -268,14 +268,15 @@ async def send_missed_notifications(
     bot: Bot, service: IntakeService, intake_ids: list[int] | None = None
 ) -> bool:
     """Tell the practitioners of intakes completed while a notification could not go out
-    (the bot stopped, Telegram failed or refused between completing and notifying); an
-    intake is marked notified only once Telegram accepted every notice. True if all were."""
+    (the bot stopped, Telegram failed or refused between completing and notifying), each
+    practitioner only once: an intake is marked notified once Telegram accepted every
+    practitioner's notice. True if all were."""
     delivered = True
     for intake_id in await service.unnotified_intakes() if intake_ids is None else intake_ids:
-        if await notify(bot, await service.completion_notices(intake_id)):
-            await service.mark_notified(intake_id)
-        else:
-            delivered = False
+        notes = await service.completion_notices(intake_id)
+        told = await notify(bot, notes)
+        await service.mark_notified(intake_id, told)
+        delivered = delivered and len(told) == len(notes)
     return delivered
 
 

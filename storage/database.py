@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sqlite3
+from collections.abc import Collection
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -528,11 +529,32 @@ class Storage(AppointmentStore, AuditStore, InboxStore):
         )
         return row is not None
 
-    async def mark_notified(self, intake_id: int) -> None:
-        """Record that the practitioners were told of the completed intake."""
-        await self._db.execute(
-            "UPDATE intakes SET notified_at = ? WHERE id = ?", (self._now(), intake_id)
+    async def mark_notified(
+        self, intake_id: int, chat_ids: Collection[int], practitioners: Collection[int]
+    ) -> None:
+        """Record that these practitioners received the completed intake's summary; once
+        every one of `practitioners` has, the intake counts as notified."""
+        now = self._now()
+        async with self._transaction() as db:
+            await db.executemany(
+                "INSERT OR IGNORE INTO intake_notices (intake_id, chat_id, sent_at)"
+                " VALUES (?, ?, ?)",
+                [(intake_id, chat_id, now) for chat_id in chat_ids],
+            )
+            rows = await db.execute_fetchall(
+                "SELECT chat_id FROM intake_notices WHERE intake_id = ?", (intake_id,)
+            )
+            if set(practitioners) <= {row[0] for row in rows}:
+                await db.execute(
+                    "UPDATE intakes SET notified_at = ? WHERE id = ?", (now, intake_id)
+                )
+
+    async def notified_practitioners(self, intake_id: int) -> set[int]:
+        """The practitioners who have received this intake's summary."""
+        rows = await self._all(
+            "SELECT chat_id FROM intake_notices WHERE intake_id = ?", (intake_id,)
         )
+        return {row[0] for row in rows}
 
     async def unnotified_intakes(self, completed_before: datetime | None = None) -> list[int]:
         """Completed intakes whose practitioner notification has not gone out yet (only

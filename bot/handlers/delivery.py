@@ -104,10 +104,10 @@ def unreachable(exc: TelegramError) -> bool:
     )
 
 
-async def notify(bot: Bot, notes: list[Notification]) -> bool:
-    """Send practitioner notifications; False if one may not have arrived (worth a retry,
-    which resends them all: a practitioner may then read one twice)."""
-    complete = True
+async def notify(bot: Bot, notes: list[Notification]) -> list[int]:
+    """Send practitioner notifications; returns the chats that surely have theirs (sent, or
+    unreachable: nothing to retry until they start the bot). The others are worth a retry."""
+    done: list[int] = []
     for note in notes:
         try:
             await send(bot, note.chat_id, note.reply)
@@ -117,8 +117,8 @@ async def notify(bot: Bot, notes: list[Notification]) -> bool:
                 if note.chat_id not in _unreachable_reported:
                     _unreachable_reported.add(note.chat_id)
                     log.warning("practitioner %s not reachable: %s", note.chat_id, exc.message)
+                done.append(note.chat_id)
                 continue
-            complete = False
             if (note.chat_id, exc.message) not in _refusals_reported:
                 _refusals_reported.add((note.chat_id, exc.message))
                 log.warning(
@@ -128,8 +128,9 @@ async def notify(bot: Bot, notes: list[Notification]) -> bool:
                 )
         except TelegramError as exc:
             log.warning("notification to %s failed: %s", note.chat_id, type(exc).__name__)
-            complete = False
-    return complete
+        else:
+            done.append(note.chat_id)
+    return done
 
 
 async def deliver(
@@ -137,12 +138,12 @@ async def deliver(
     chat_id: int,
     outcome: Outcome,
     query: CallbackQuery | None = None,
-    on_notified: Callable[[int], Awaitable[None]] | None = None,
+    on_notified: Callable[[int, list[int]], Awaitable[None]] | None = None,
     on_guided: Callable[[int], Awaitable[None]] | None = None,
 ) -> None:
     """Send an outcome: edit the pressed button's message, notify the practitioners,
-    reply, and answer the press. `on_notified` / `on_guided` record that the notices of a
-    completed intake, or its thank-you and guide, went out.
+    reply, and answer the press. `on_notified` records which practitioners received the
+    notices of a completed intake, `on_guided` that its thank-you and guide went out.
 
     Practitioners come before the patient's (longer) replies, so a failure there cannot
     cost them the news; the press is answered last, so the button shows as busy until the
@@ -152,9 +153,9 @@ async def deliver(
         if query is not None and outcome.edit is not None and query.message is not None:
             await _edit(query, outcome.edit)
         if outcome.notifications:
-            sent = await notify(bot, outcome.notifications)
-            if sent and outcome.notified_intake is not None and on_notified is not None:
-                await on_notified(outcome.notified_intake)
+            told = await notify(bot, outcome.notifications)
+            if outcome.notified_intake is not None and on_notified is not None:
+                await on_notified(outcome.notified_intake, told)
         for reply in outcome.replies:
             try:
                 await send(bot, chat_id, reply)

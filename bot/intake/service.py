@@ -537,21 +537,25 @@ class IntakeService:
         await self._storage.mark_guide_sent(intake_id)
 
     async def completion_notices(self, intake_id: int) -> list[Notification]:
-        """The summary each practitioner receives for a completed intake."""
+        """The summary for each practitioner who has not received it yet."""
         record = await self._storage.intake_record(intake_id)
         if record is None:
             return []
         note = render.practitioner_summary(self.staff_catalog, record, self._tz)
-        return [Notification(chat_id, note) for chat_id in self._practitioners]
+        told = await self._storage.notified_practitioners(intake_id)
+        return [
+            Notification(chat_id, note) for chat_id in self._practitioners if chat_id not in told
+        ]
 
     async def unnotified_intakes(self, completed_before: datetime | None = None) -> list[int]:
         """Completed intakes the practitioners have not been told of (after a crash, or a
         notification Telegram refused), completed before `completed_before` if given."""
         return await self._storage.unnotified_intakes(completed_before)
 
-    async def mark_notified(self, intake_id: int) -> None:
-        """Record that the practitioners have been told of a completed intake."""
-        await self._storage.mark_notified(intake_id)
+    async def mark_notified(self, intake_id: int, chat_ids: Collection[int]) -> None:
+        """Record that these practitioners have been told of a completed intake (it counts
+        as notified once all of them have)."""
+        await self._storage.mark_notified(intake_id, chat_ids, self._practitioners)
 
     async def _delete(self, catalog: Catalog, patient: Patient, code: str) -> Outcome:
         if code not in (ERASE, WITHDRAW):

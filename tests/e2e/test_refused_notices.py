@@ -4,6 +4,7 @@ until Telegram accepts it; a scheduled message refused so is tried again too."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 
@@ -20,6 +21,7 @@ from tests.e2e.conftest import (
     consent,
     reachable_practitioner,
 )
+from tests.e2e.test_dispatch_faults import eventually
 
 REFUSAL = "Bad Request: not enough rights to send text messages to the chat"
 
@@ -30,6 +32,10 @@ async def notified(settings: Settings) -> list[bool]:
         return [r.intake.notified_at is not None for r in await storage.intake_records()]
     finally:
         await storage.close()
+
+
+async def _all_notified(settings: Settings) -> bool:
+    return await notified(settings) == [True]
 
 
 def refusals(emulator: BotApiEmulator) -> list[float]:
@@ -64,3 +70,29 @@ async def test_a_refused_summary_stays_pending_and_is_sent_again_with_back_off(
     assert all(r.levelno == logging.WARNING for r in logged)
     # The practitioner still counts as reachable: nothing said they blocked the bot.
     assert not any("not reachable" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_summary_refused_for_one_practitioner_is_resent_to_that_one_only(
+    emulator: BotApiEmulator, settings: Settings
+) -> None:
+    second_id = PRACTITIONER_ID + 1
+    two = dataclasses.replace(settings, practitioner_ids=frozenset({PRACTITIONER_ID, second_id}))
+    app = build_application(two, notification_retry=0.2)
+    async with serving(app, poll_timeout=1):
+        await emulator.wait_for(lambda: emulator.is_polling)
+        first = await reachable_practitioner(emulator)
+        second = Person(emulator, second_id, "Dr Lee")
+        second.send("/help")
+        await second.sees("/delete")
+        emulator.inject_failure(
+            "sendMessage", status=400, description=REFUSAL, times=2, chat_id=second_id
+        )
+        patient = Person(emulator, 7102, "Ola")
+        await consent(patient)
+        await answer_and_confirm(patient, "Arms")
+        await second.sees("New intake: Ola", within=15)
+        await eventually(lambda: _all_notified(two))
+    # The one who got it at once is not sent it again by the retries for the other.
+    assert len([m for m in first.messages() if "New intake: Ola" in m.text]) == 1
+    assert len([m for m in second.messages() if "New intake: Ola" in m.text]) == 1
+    assert await notified(two) == [True]  # recorded before the bot stopped
