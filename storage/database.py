@@ -442,10 +442,6 @@ class Storage(AppointmentStore, AuditStore, InboxStore):
         )
         return intake_row(row) if row else None
 
-    async def discard_intake(self, intake_id: int) -> None:
-        """Delete an intake and its answers."""
-        await self._db.execute("DELETE FROM intakes WHERE id = ?", (intake_id,))
-
     async def set_step(self, intake_id: int, step: str) -> None:
         """Move the intake's conversation position to `step` (which also ends a pause)."""
         await self._db.execute(

@@ -31,9 +31,6 @@ class Verb(StrEnum):
     PAGE = "p"  # a page of /intakes
 
 
-PRACTITIONER_VERBS = frozenset({Verb.OPEN, Verb.REVIEW, Verb.PAGE})
-
-
 @dataclass(frozen=True, slots=True)
 class Action:
     verb: Verb

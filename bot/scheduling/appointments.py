@@ -4,7 +4,7 @@ listing and cancelling. Each appointment schedules its messages from the plan.""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -89,16 +89,6 @@ class AppointmentBook:
             link_token=new_link_token(),
             external_id=new.external_id,
         )
-
-    async def book_all(self, appointments: Iterable[NewAppointment]) -> tuple[int, int]:
-        """Book many (an import); returns (added, skipped as already imported)."""
-        added = skipped = 0
-        for new in appointments:
-            if await self.book(new) is None:
-                skipped += 1
-            else:
-                added += 1
-        return added, skipped
 
     async def cancel(self, appointment_id: int) -> bool:
         """Cancel an appointment and its pending messages."""
