@@ -14,9 +14,9 @@ from pathlib import Path
 
 from bot.emulator.models import ApiCall
 from bot.emulator.server import BotApiEmulator
-from bot.intake.actions import Action, Verb
 from bot.scheduling.appointments import AppointmentBook, NewAppointment
 from bot.scheduling.plan import parse_plan
+from bot.vocabulary.actions import Action, Verb
 from storage import Storage, utc_now
 
 FIRST_PATIENT = 500_001

@@ -22,10 +22,12 @@ from bot.content import (
     ContentError,
     placeholders,
 )
-from bot.intake.actions import MAX_CALLBACK_BYTES, Action, Verb
 from bot.intake.guide import guide_sections
-from bot.intake.outgoing import Reply
-from bot.intake.questionnaire import (
+from bot.intake.screening import notice
+from bot.telegram_html import HtmlParseError, clean, is_empty_text, parse_html
+from bot.vocabulary.actions import MAX_CALLBACK_BYTES, Action, Verb
+from bot.vocabulary.outgoing import Reply
+from bot.vocabulary.questionnaire import (
     FOLLOWUP_QUESTIONS,
     MAX_TEXT_ANSWER,
     ORDER,
@@ -34,8 +36,6 @@ from bot.intake.questionnaire import (
     Kind,
     questions_in,
 )
-from bot.intake.screening import notice
-from bot.telegram_html import HtmlParseError, clean, is_empty_text, parse_html
 from storage import Answer, Intake, IntakeRecord, IntakeStatus, Patient
 
 MAX_BUTTON_LABEL = 64

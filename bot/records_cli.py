@@ -7,7 +7,7 @@ import os
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from bot import export
+from bot.records import export
 from bot.settings import Settings
 from storage import AuditEntry, Storage, StorageError
 
@@ -51,7 +51,7 @@ async def render_export(
     if fmt == "csv":
         return export.to_csv(records, catalog, tz)
     if fmt == "fhir":
-        from bot.fhir import bundle
+        from bot.records.fhir import bundle
 
         return export.dump(bundle(records, catalog, version=content.version, timezone=tz))
     followups = [

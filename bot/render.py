@@ -11,10 +11,11 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.content import Catalog
-from bot.intake import flow, guide, screening
-from bot.intake.actions import Action, Verb
-from bot.intake.outgoing import Button, Keyboard, Reply
-from bot.intake.questionnaire import (
+from bot.intake import guide, screening
+from bot.vocabulary import flow
+from bot.vocabulary.actions import Action, Verb
+from bot.vocabulary.outgoing import Button, Keyboard, Reply
+from bot.vocabulary.questionnaire import (
     FOLLOWUP_QUESTIONS,
     ORDER,
     Group,

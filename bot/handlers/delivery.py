@@ -21,8 +21,8 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot.intake.outgoing import Keyboard, Notification, Outcome, Reply
 from bot.transport import SentUnconfirmed
+from bot.vocabulary.outgoing import Keyboard, Notification, Outcome, Reply
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from bot import render
 from bot.content import Catalog
-from bot.export import followup_dict, intake_dict
-from bot.intake.outgoing import Document, Reply
+from bot.records.export import followup_dict, intake_dict
+from bot.vocabulary.outgoing import Document, Reply
 from storage import Patient, Storage
 
 

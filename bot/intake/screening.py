@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import IntEnum
 
-from bot.intake.questionnaire import YES, Group, questions_in
+from bot.vocabulary.questionnaire import YES, Group, questions_in
 
 
 class Urgency(IntEnum):

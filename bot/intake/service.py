@@ -14,13 +14,14 @@ from zoneinfo import ZoneInfo
 
 from bot import render
 from bot.content import Catalog, Content
-from bot.intake import flow, mydata
-from bot.intake.actions import Action, Verb
-from bot.intake.outgoing import Button, Notification, Outcome, Reply
-from bot.intake.questionnaire import AREA_OTHER, MAX_TEXT_ANSWER, QUESTIONS, Kind, question
+from bot.intake import mydata
 from bot.intake.screening import cautions, is_red_flag, notice
 from bot.scheduling.appointments import LINK_PREFIX
 from bot.scheduling.checkins import CheckIns
+from bot.vocabulary import flow
+from bot.vocabulary.actions import Action, Verb
+from bot.vocabulary.outgoing import Button, Notification, Outcome, Reply
+from bot.vocabulary.questionnaire import AREA_OTHER, MAX_TEXT_ANSWER, QUESTIONS, Kind, question
 from storage import Intake, Patient, Storage, utc_now
 
 # The two ways to confirm an erasure: /delete, or declining consent after giving it.

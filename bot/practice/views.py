@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from bot import render
 from bot.content import Catalog
-from bot.intake.actions import Action, Verb
-from bot.intake.outgoing import Button, Keyboard, Reply
+from bot.vocabulary.actions import Action, Verb
+from bot.vocabulary.outgoing import Button, Keyboard, Reply
 from storage import FollowupRecord, IntakeRecord
 
 PAGE_SIZE = 8

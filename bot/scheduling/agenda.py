@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 from bot import render
 from bot.content import Catalog
-from bot.intake.outgoing import Reply
 from bot.scheduling.plan import fresh_intake_since
+from bot.vocabulary.outgoing import Reply
 from storage import Appointment, Storage
 
 UPCOMING_DAYS = 7

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 from bot import render
 from bot.content import Catalog, Content
-from bot.intake.actions import Action, Verb
-from bot.intake.outgoing import Keyboard, Notification, Outcome, Reply
-from bot.intake.questionnaire import (
+from bot.scheduling.plan import MessageKind
+from bot.vocabulary.actions import Action, Verb
+from bot.vocabulary.outgoing import Keyboard, Notification, Outcome, Reply
+from bot.vocabulary.questionnaire import (
     FOLLOWUP,
     FOLLOWUP_QUESTIONS,
     FOLLOWUP_WARNING_SIGNS,
@@ -20,7 +21,6 @@ from bot.intake.questionnaire import (
     YES,
     Kind,
 )
-from bot.scheduling.plan import MessageKind
 from storage import Appointment, DueMessage, Patient, Storage
 
 SORENESS_ALERT = 7

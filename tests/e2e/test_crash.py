@@ -30,9 +30,9 @@ import pytest
 from bot.emulator.models import ApiCall
 from bot.emulator.ratelimit import RateLimits
 from bot.emulator.server import BotApiEmulator
-from bot.intake.actions import Action, Verb
 from bot.scheduling.appointments import AppointmentBook, NewAppointment
 from bot.scheduling.plan import parse_plan
+from bot.vocabulary.actions import Action, Verb
 from storage import Storage, utc_now
 from tests.e2e.conftest import Person
 

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.emulator.server import BotApiEmulator
-from bot.intake.actions import Action
 from bot.settings import Settings
+from bot.vocabulary.actions import Action
 from tests.e2e.conftest import PRACTITIONER_ID, Runner
 from tests.unit.test_hostile_property import HOSTILE_TEXTS, INTAKE_VERBS, forged_data
 

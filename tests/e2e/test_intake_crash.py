@@ -22,9 +22,9 @@ import aiosqlite
 import pytest
 
 from bot.emulator.server import BotApiEmulator
-from bot.intake import flow
-from bot.intake.actions import Action, Verb
-from bot.intake.questionnaire import ORDER, QUESTIONS, Kind
+from bot.vocabulary import flow
+from bot.vocabulary.actions import Action, Verb
+from bot.vocabulary.questionnaire import ORDER, QUESTIONS, Kind
 from tests.e2e.conftest import Person
 from tests.e2e.test_crash import BotProcess
 

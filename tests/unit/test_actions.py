@@ -1,6 +1,6 @@
 import pytest
 
-from bot.intake.actions import Action, Verb
+from bot.vocabulary.actions import Action, Verb
 
 
 def test_actions_round_trip_through_callback_data() -> None:

@@ -13,13 +13,13 @@ import pytest
 
 from bot import render
 from bot.content import Catalog, Content
-from bot.intake import flow
 from bot.intake.guide import guide_sections
-from bot.intake.questionnaire import QUESTIONS, Group, questions_in
 from bot.intake.screening import RED_FLAG_URGENCY, Urgency
 from bot.intake.service import IntakeService
 from bot.scheduling.checkins import CheckIns
 from bot.settings import SettingsError, parse_settings
+from bot.vocabulary import flow
+from bot.vocabulary.questionnaire import QUESTIONS, Group, questions_in
 from storage import DueMessage, PlannedMessage, Storage, utc_now
 from tests.conftest import PRACTITIONER
 from tests.unit.test_service import (

@@ -10,8 +10,8 @@ from telegram.error import NetworkError, TimedOut
 
 from bot.handlers import delivery
 from bot.handlers.delivery import deliver
-from bot.intake.outgoing import Outcome, Reply
 from bot.transport import ConnectionLost, ReplyTimedOut
+from bot.vocabulary.outgoing import Outcome, Reply
 
 
 class FakeBot:

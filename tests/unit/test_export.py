@@ -3,8 +3,8 @@ import io
 import json
 
 from bot.content import Content
-from bot.export import to_csv, to_json
 from bot.intake.service import IntakeService, Who
+from bot.records.export import to_csv, to_json
 from storage import Storage
 from tests.conftest import CLINIC_TZ
 

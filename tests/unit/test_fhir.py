@@ -17,12 +17,12 @@ from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
-from bot import fhir
 from bot.content import Content
-from bot.intake import flow
-from bot.intake.outgoing import Outcome
-from bot.intake.questionnaire import ORDER, QUESTIONS, Kind
 from bot.intake.service import IntakeService, Who
+from bot.records import fhir
+from bot.vocabulary import flow
+from bot.vocabulary.outgoing import Outcome
+from bot.vocabulary.questionnaire import ORDER, QUESTIONS, Kind
 from storage import IntakeRecord, IntakeStatus, Storage
 from tests.conftest import CLINIC_TZ
 from tests.unit.test_service import last_keyboard

@@ -1,5 +1,5 @@
-from bot.intake import flow
-from bot.intake.questionnaire import ORDER, QUESTIONS, Group, Kind, questions_in
+from bot.vocabulary import flow
+from bot.vocabulary.questionnaire import ORDER, QUESTIONS, Group, Kind, questions_in
 
 
 def test_questions_follow_consent_in_order_and_end_at_summary() -> None:

@@ -12,13 +12,13 @@ import pytest
 
 from bot import render
 from bot.content import Catalog, Content
-from bot.export import followup_dict
-from bot.intake.actions import Action, Verb
-from bot.intake.outgoing import Outcome
-from bot.intake.questionnaire import FOLLOWUP_QUESTIONS, FOLLOWUP_WARNING_SIGNS
 from bot.intake.service import IntakeService, Who
+from bot.records.export import followup_dict
 from bot.scheduling.checkins import CheckIns
 from bot.telegram_html import parse_html
+from bot.vocabulary.actions import Action, Verb
+from bot.vocabulary.outgoing import Outcome
+from bot.vocabulary.questionnaire import FOLLOWUP_QUESTIONS, FOLLOWUP_WARNING_SIGNS
 from storage import DueMessage, PlannedMessage, Storage, utc_now
 from tests.conftest import CLINIC_TZ, PRACTITIONER
 from tests.unit.test_service import data_for, last_keyboard

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 from bot import render
 from bot.content import Content
-from bot.intake.outgoing import Reply
-from bot.intake.questionnaire import MAX_TEXT_ANSWER
 from bot.intake.service import IntakeService
 from bot.practice import views
 from bot.scheduling.checkins import CheckIns
 from bot.telegram_html import parse_html, utf16_len
+from bot.vocabulary.outgoing import Reply
+from bot.vocabulary.questionnaire import MAX_TEXT_ANSWER
 from storage import PlannedMessage, Storage, utc_now
 from tests.unit.test_followup_safety import PAT, sent_followup, tap
 from tests.unit.test_service import texts

@@ -2,8 +2,8 @@
 
 import re
 
-from bot.intake.outgoing import Outcome, Reply
 from bot.intake.service import IntakeService, Who
+from bot.vocabulary.outgoing import Outcome, Reply
 from storage import IntakeStatus, Storage
 from tests.conftest import PRACTITIONER
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot import render
 from bot.content import Catalog
-from bot.intake.questionnaire import ORDER
+from bot.vocabulary.questionnaire import ORDER
 from storage import FollowupRecord, IntakeRecord
 
 BOM = "\ufeff"

@@ -16,8 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.content import Catalog
-from bot.intake import flow
-from bot.intake.questionnaire import AREA_OTHER, ORDER, QUESTIONS, Group, Kind, Question
+from bot.vocabulary import flow
+from bot.vocabulary.questionnaire import AREA_OTHER, ORDER, QUESTIONS, Group, Kind, Question
 from storage import IntakeRecord, IntakeStatus, Patient
 
 QUESTIONNAIRE_URL = "urn:ashi:questionnaire:intake"
@@ -39,7 +39,7 @@ RESPONSE_STATUS: dict[IntakeStatus, str] = {
     IntakeStatus.RESTARTED: "stopped",
 }
 
-# Questions asked only after a given answer to an earlier one (mirrors bot.intake.flow.applies):
+# Questions asked only after a given answer to an earlier one (mirrors bot.vocabulary.flow.applies):
 # question id -> (earlier question id, answer code).
 ENABLE_WHEN: dict[str, tuple[str, str]] = {"areas_other": ("areas", AREA_OTHER)}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.intake.questionnaire import AREA_OTHER, ORDER
+from bot.vocabulary.questionnaire import AREA_OTHER, ORDER
 
 CONSENT = "consent"
 SUMMARY = "summary"

@@ -1,0 +1,1 @@
+"""Patient records as JSON, CSV and FHIR: used by `ashi export`, /export and /mydata alike."""
