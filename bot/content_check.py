@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot import render
 from bot.content import (
     REFERENCE_LANGUAGE,
     SHIPPED_CONTENT,
@@ -22,9 +21,11 @@ from bot.content import (
     ContentError,
     placeholders,
 )
+from bot.intake import views
 from bot.intake.guide import guide_sections
 from bot.intake.screening import notice
 from bot.telegram_html import HtmlParseError, clean, is_empty_text, parse_html
+from bot.vocabulary import rendering
 from bot.vocabulary.actions import MAX_CALLBACK_BYTES, Action, Verb
 from bot.vocabulary.outgoing import Reply
 from bot.vocabulary.questionnaire import (
@@ -82,9 +83,9 @@ def _check_reply(language: str, where: str, reply: Reply, problems: list[Problem
     visible = parsed.text
     if is_empty_text(clean(parsed).text):
         problems.append(Problem(language, where, "message is empty"))
-    if len(visible) > render.MAX_MESSAGE:
+    if len(visible) > rendering.MAX_MESSAGE:
         problems.append(
-            Problem(language, where, f"{len(visible)} characters, over {render.MAX_MESSAGE}")
+            Problem(language, where, f"{len(visible)} characters, over {rendering.MAX_MESSAGE}")
         )
     for row in reply.keyboard:
         for button in row:
@@ -163,18 +164,20 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
         _check_reply(
             lang,
             f"question {qid}",
-            render.question_reply(catalog, intake_id, qid, answers),
+            views.question_reply(catalog, intake_id, qid, answers),
             problems,
         )
-        _check_reply(lang, f"answered {qid}", render.answered(catalog, qid, answers[qid]), problems)
+        _check_reply(
+            lang, f"answered {qid}", rendering.answered(catalog, qid, answers[qid]), problems
+        )
     for q in FOLLOWUP_QUESTIONS:
-        reply = render.followup_reply(catalog, intake_id, q.id)
+        reply = rendering.followup_reply(catalog, intake_id, q.id)
         _check_reply(lang, f"follow-up {q.id}", reply, problems)
-    _check_reply(lang, "welcome", render.welcome(catalog, LONG), problems)
+    _check_reply(lang, "welcome", views.welcome(catalog, LONG), problems)
     for q in questions_in(Group.RED_FLAG):
-        advice = render.red_flag_advice(catalog, q.id)
+        advice = views.red_flag_advice(catalog, q.id)
         _check_reply(lang, f"red flag advice {q.id}", advice, problems)
-    _check_reply(lang, "summary", render.summary(catalog, intake_id, answers), problems)
+    _check_reply(lang, "summary", views.summary(catalog, intake_id, answers), problems)
     for q in questions_in(Group.SCREENING):
         if notice(q.id, "yes"):
             _check_reply(
@@ -192,14 +195,14 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
     for chosen, cause in combinations:
         for flagged in (False, True):
             subset = {**answers, **({} if flagged else no_flags), "areas": chosen, "cause": cause}
-            replies = render.guide_replies(catalog, subset, urgent=flagged)
+            replies = views.guide_replies(catalog, subset, urgent=flagged)
             names = "+".join(guide_sections(subset))
             for number, reply in enumerate(replies, 1):
                 where = (
                     f"guide {names} ({cause}{', red flags' if flagged else ''}) message {number}"
                 )
                 _check_reply(lang, where, reply, problems)
-    reminder = render.choice(
+    reminder = rendering.choice(
         catalog,
         "appointments.reminder",
         [("appointments.attend_button", Action(Verb.ATTEND, intake_id, "", "yes"))],
@@ -208,7 +211,7 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
         time="10:00",
     )
     every_flag = [q.id for q in questions_in(Group.RED_FLAG)]
-    unreviewed = render.flagged_reminder(catalog, reminder, every_flag)
+    unreviewed = views.flagged_reminder(catalog, reminder, every_flag)
     _check_reply(lang, "reminder with every red flag unreviewed", unreviewed, problems)
     now = datetime(2026, 1, 1, tzinfo=UTC)
     record = IntakeRecord(
@@ -217,9 +220,9 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
         answers=tuple(Answer(qid, json.dumps(value), now) for qid, value in answers.items()),
         red_flags=(),
     )
-    summary = render.practitioner_summary(catalog, record, ZoneInfo("UTC"))
+    summary = views.practitioner_summary(catalog, record, ZoneInfo("UTC"))
     _check_reply(lang, "practitioner summary", summary, problems)
-    alert = render.red_flag_alert(catalog, record.patient, record.intake.id, "rf_chest_pain")
+    alert = views.red_flag_alert(catalog, record.patient, record.intake.id, "rf_chest_pain")
     _check_reply(lang, "practitioner red flag alert", alert, problems)
 
 

@@ -12,8 +12,9 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.handlers.delivery import deliver
-from bot.intake.service import IntakeService, Who
+from bot.intake.service import IntakeService
 from bot.vocabulary.outgoing import Outcome
+from bot.vocabulary.people import Who
 
 log = logging.getLogger(__name__)
 START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -6,9 +6,9 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import render
 from bot.content import Catalog
 from bot.records.export import followup_dict, intake_dict
+from bot.vocabulary import rendering
 from bot.vocabulary.outgoing import Document, Reply
 from storage import Patient, Storage
 
@@ -98,7 +98,7 @@ def readable(catalog: Catalog, data: dict[str, Any]) -> list[Reply]:
             )
             for a in followup["answers"]
         ]
-    return render.pack(lines, separator="\n")
+    return rendering.pack(lines, separator="\n")
 
 
 def document(catalog: Catalog, data: dict[str, Any]) -> Document:

@@ -8,36 +8,25 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot import render
 from bot.content import Catalog, Content
-from bot.intake import mydata
+from bot.intake import mydata, views
 from bot.intake.screening import cautions, is_red_flag, notice
 from bot.scheduling.appointments import LINK_PREFIX
 from bot.scheduling.checkins import CheckIns
-from bot.vocabulary import flow
+from bot.vocabulary import flow, rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Button, Notification, Outcome, Reply
+from bot.vocabulary.people import Who
 from bot.vocabulary.questionnaire import AREA_OTHER, MAX_TEXT_ANSWER, QUESTIONS, Kind, question
 from storage import Intake, Patient, Storage, utc_now
 
 # The two ways to confirm an erasure: /delete, or declining consent after giving it.
 ERASE = "yes"
 WITHDRAW = "withdraw"
-
-
-@dataclass(frozen=True, slots=True)
-class Who:
-    """The Telegram user behind an update."""
-
-    user_id: int
-    chat_id: int
-    first_name: str | None = None
-    username: str | None = None
-    language_code: str | None = None
 
 
 class IntakeService:
@@ -101,14 +90,14 @@ class IntakeService:
         )
 
     def _welcome(self, catalog: Catalog) -> Reply:
-        return render.welcome(catalog, self._clinic)
+        return views.welcome(catalog, self._clinic)
 
     async def _prompt(self, catalog: Catalog, intake: Intake) -> Reply:
         """The message for the intake's current step."""
         answers = await self._storage.answers(intake.id)
         if intake.step == flow.SUMMARY:
-            return render.summary(catalog, intake.id, answers)
-        return render.question_reply(catalog, intake.id, intake.step, answers)
+            return views.summary(catalog, intake.id, answers)
+        return views.question_reply(catalog, intake.id, intake.step, answers)
 
     async def _begin(self, catalog: Catalog, patient: Patient, payload: str | None) -> Outcome:
         """Open a new intake at its first question (consent is on record), for the
@@ -161,7 +150,7 @@ class IntakeService:
     async def _start(self, catalog: Catalog, patient: Patient, payload: str | None) -> Outcome:
         intake = await self._storage.open_intake(patient.id)
         if intake is not None:
-            resume = render.choice(
+            resume = rendering.choice(
                 catalog,
                 "flow.resume",
                 [
@@ -176,11 +165,11 @@ class IntakeService:
             return Outcome(replies=[self._welcome(catalog)])
         done = await self._storage.latest_completed_intake(patient.id)
         if done is not None and payload is None:
-            offer = render.choice(
+            offer = rendering.choice(
                 catalog,
                 "flow.already_done",
                 [("flow.new_intake_button", Action(Verb.NEW))],
-                date=render.local_time(done.completed_at, self._tz)[:10],
+                date=rendering.local_time(done.completed_at, self._tz)[:10],
             )
             return Outcome(replies=[offer])
         return await self._begin(catalog, patient, payload)
@@ -236,7 +225,7 @@ class IntakeService:
         if intake is None:
             return Outcome(replies=[Reply(catalog.text("help.no_guide"))])
         answers = await self._storage.answers(intake.id)
-        return Outcome(replies=render.guide_replies(catalog, answers, urgent=intake.urgent))
+        return Outcome(replies=views.guide_replies(catalog, answers, urgent=intake.urgent))
 
     def help(self, who: Who) -> Outcome:
         """/help."""
@@ -278,7 +267,7 @@ class IntakeService:
     @staticmethod
     def _erase_confirmation(catalog: Catalog, code: str) -> Reply:
         """The question before an erasure: by /delete, or by declining consent later."""
-        return render.choice(
+        return rendering.choice(
             catalog,
             "delete.confirm",
             [
@@ -455,24 +444,24 @@ class IntakeService:
         await self._storage.save_answer(
             intake.id, question_id, value, next_step=step, red_flag=question_id if flagged else None
         )
-        outcome = Outcome(edit=render.answered(catalog, question_id, value) if edit else None)
+        outcome = Outcome(edit=rendering.answered(catalog, question_id, value) if edit else None)
         if flagged:
-            outcome.replies.append(render.red_flag_advice(catalog, question_id))
+            outcome.replies.append(views.red_flag_advice(catalog, question_id))
             outcome.notifications += await self._red_flag_alerts(intake, question_id)
         elif notice(question_id, value):
             outcome.replies.append(Reply(catalog.text(f"safety.notices.{question_id}")))
         if step == flow.SUMMARY:
             if cautions(answers):
                 outcome.replies.append(Reply(catalog.text("safety.cautions")))
-            outcome.replies.append(render.summary(catalog, intake.id, answers))
+            outcome.replies.append(views.summary(catalog, intake.id, answers))
         else:
-            outcome.replies.append(render.question_reply(catalog, intake.id, step, answers))
+            outcome.replies.append(views.question_reply(catalog, intake.id, step, answers))
         return outcome
 
     async def _red_flag_alerts(self, intake: Intake, question_id: str) -> list[Notification]:
         patient = await self._storage.patient(intake.patient_id)
         assert patient is not None
-        alert = render.red_flag_alert(self.staff_catalog, patient, intake.id, question_id)
+        alert = views.red_flag_alert(self.staff_catalog, patient, intake.id, question_id)
         return [Notification(chat_id, alert) for chat_id in self._practitioners]
 
     async def _toggle(
@@ -485,7 +474,7 @@ class IntakeService:
         ordered = [c for c in question(question_id).codes if c in chosen]
         await self._storage.save_answer(intake.id, question_id, ordered, next_step=question_id)
         answers[question_id] = ordered
-        return Outcome(edit=render.question_reply(catalog, intake.id, question_id, answers))
+        return Outcome(edit=views.question_reply(catalog, intake.id, question_id, answers))
 
     async def _finish_multi(self, catalog: Catalog, intake: Intake, question_id: str) -> Outcome:
         answers = await self._storage.answers(intake.id)
@@ -499,15 +488,15 @@ class IntakeService:
         step = flow.next_step(question_id, answers)
         await self._storage.set_step(intake.id, step)
         return Outcome(
-            edit=render.answered(catalog, question_id, chosen),
-            replies=[render.question_reply(catalog, intake.id, step, answers)],
+            edit=rendering.answered(catalog, question_id, chosen),
+            replies=[views.question_reply(catalog, intake.id, step, answers)],
         )
 
     async def _complete(self, catalog: Catalog, intake: Intake) -> Outcome:
         await self._storage.complete_intake(intake.id, notified=not self._practitioners)
         answers = await self._storage.answers(intake.id)
         outcome = self._guided(catalog, intake, answers)
-        outcome.edit = Reply(render.summary(catalog, intake.id, answers).html)
+        outcome.edit = Reply(views.summary(catalog, intake.id, answers).html)
         outcome.notifications = await self.completion_notices(intake.id)
         outcome.notified_intake = intake.id if self._practitioners else None
         return outcome
@@ -517,7 +506,7 @@ class IntakeService:
         return Outcome(
             replies=[
                 Reply(catalog.text("done.thanks", clinic=self._clinic)),
-                *render.guide_replies(catalog, answers, urgent=intake.urgent),
+                *views.guide_replies(catalog, answers, urgent=intake.urgent),
             ],
             guided_intake=intake.id,
         )
@@ -542,7 +531,7 @@ class IntakeService:
         record = await self._storage.intake_record(intake_id)
         if record is None:
             return []
-        note = render.practitioner_summary(self.staff_catalog, record, self._tz)
+        note = views.practitioner_summary(self.staff_catalog, record, self._tz)
         told = await self._storage.notified_practitioners(intake_id)
         return [
             Notification(chat_id, note) for chat_id in self._practitioners if chat_id not in told
@@ -576,7 +565,7 @@ class IntakeService:
         staff = self.staff_catalog
         lines = [staff.text("practitioner.erased")]
         if released:
-            slots = ", ".join(render.local_time(when, self._tz) for when in sorted(released))
+            slots = ", ".join(rendering.local_time(when, self._tz) for when in sorted(released))
             lines.append(staff.text("practitioner.erased_slots", slots=slots))
         notice = Reply("\n".join(lines))
         outcome = Outcome(

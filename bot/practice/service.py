@@ -8,11 +8,11 @@ from collections.abc import Awaitable, Callable, Collection
 from zoneinfo import ZoneInfo
 
 from bot.content import Catalog, Content
-from bot.intake.service import Who
 from bot.practice import views
 from bot.scheduling.agenda import agenda
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Document, Outcome, Reply
+from bot.vocabulary.people import Who
 from storage import Storage, utc_now
 
 log = logging.getLogger(__name__)

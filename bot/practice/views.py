@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from bot import render
 from bot.content import Catalog
+from bot.intake import views as intake_views
+from bot.vocabulary import rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Button, Keyboard, Reply
 from storage import FollowupRecord, IntakeRecord
@@ -27,8 +28,8 @@ def _list_line(catalog: Catalog, record: IntakeRecord, tz: ZoneInfo) -> str:
     return catalog.text(
         "practitioner.list_line",
         intake=record.intake.id,
-        started=render.local_time(record.intake.started_at, tz),
-        patient=render.patient_name(catalog, record.patient),
+        started=rendering.local_time(record.intake.started_at, tz),
+        patient=rendering.patient_name(catalog, record.patient),
         status=_status(catalog, record),
     )
 
@@ -80,15 +81,15 @@ def patient_record(
     """A patient's record: the latest intake in full, the history of intakes and
     follow-ups with dates, and pain scores over time."""
     latest = records[-1]
-    replies = [render.practitioner_summary(catalog, latest, tz)]
-    patient = render.patient_name(catalog, latest.patient)
+    replies = [intake_views.practitioner_summary(catalog, latest, tz)]
+    patient = rendering.patient_name(catalog, latest.patient)
     lines = [catalog.text("practitioner.record_heading", patient=patient), ""]
     lines.append(catalog.text("practitioner.intakes_heading"))
     lines += [
         catalog.text(
             "practitioner.record_line",
             intake=r.intake.id,
-            started=render.local_time(r.intake.started_at, tz),
+            started=rendering.local_time(r.intake.started_at, tz),
             status=_status(catalog, r),
         )
         for r in records
@@ -97,16 +98,16 @@ def patient_record(
     for r in records:
         intensity = r.decoded_answers().get("intensity")
         if isinstance(intensity, int):
-            moment = render.local_time(r.intake.completed_at or r.intake.started_at, tz)
+            moment = rendering.local_time(r.intake.completed_at or r.intake.started_at, tz)
             scores.append(
                 (moment, catalog.text("practitioner.pain_line", date=moment, score=intensity))
             )
     for f in followups:
         soreness = f.answers.get("fu_soreness")
         if isinstance(soreness, int):
-            moment = render.local_time(f.message.sent_at, tz)
+            moment = rendering.local_time(f.message.sent_at, tz)
             compared = f.answers.get("fu_compared")
-            label = render.answer_label(catalog, "fu_compared", compared) if compared else "-"
+            label = rendering.answer_label(catalog, "fu_compared", compared) if compared else "-"
             line = catalog.text(
                 "practitioner.soreness_line", date=moment, score=soreness, compared=label
             )
@@ -119,14 +120,14 @@ def patient_record(
         for f in followups:
             # Plain text: the template escapes it once.
             answers = "; ".join(
-                f"{catalog.short(q)}: {render.answer_label(catalog, q, v)}"
+                f"{catalog.short(q)}: {rendering.answer_label(catalog, q, v)}"
                 for q, v in f.answers.items()
             )
             lines.append(
                 catalog.text(
                     "practitioner.followup_line",
-                    date=render.local_time(f.message.sent_at, tz),
+                    date=rendering.local_time(f.message.sent_at, tz),
                     answers=answers,
                 )
             )
-    return replies + render.pack(lines, separator="\n")
+    return replies + rendering.pack(lines, separator="\n")

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot import render
 from bot.content import Catalog
+from bot.vocabulary import rendering
 from bot.vocabulary.questionnaire import ORDER
 from storage import FollowupRecord, IntakeRecord
 
@@ -67,7 +67,7 @@ def intake_dict(record: IntakeRecord, catalog: Catalog, tz: ZoneInfo) -> dict[st
             {
                 "question_id": answer.question_id,
                 "value": answers[answer.question_id],
-                "label": render.answer_label(
+                "label": rendering.answer_label(
                     catalog, answer.question_id, answers[answer.question_id]
                 ),
                 "answered_at": _iso(answer.answered_at, tz),
@@ -89,7 +89,7 @@ def followup_dict(record: FollowupRecord, catalog: Catalog, tz: ZoneInfo) -> dic
             {
                 "question_id": question_id,
                 "value": value,
-                "label": render.answer_label(catalog, question_id, value),
+                "label": rendering.answer_label(catalog, question_id, value),
             }
             for question_id, value in record.answers.items()
         ],

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import render
 from bot.content import Catalog
 from bot.scheduling.plan import fresh_intake_since
+from bot.vocabulary import rendering
 from bot.vocabulary.outgoing import Reply
 from storage import Appointment, Storage
 
@@ -68,4 +68,4 @@ async def agenda(
         if await _urgent(storage, appointment):
             line += " " + catalog.text("practitioner.urgent_mark")
         lines.append(line)
-    return render.pack(lines, separator="\n")
+    return rendering.pack(lines, separator="\n")

@@ -7,9 +7,10 @@ from collections.abc import Collection, Mapping
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from bot import render
 from bot.content import Catalog, Content
+from bot.intake import views
 from bot.scheduling.plan import MessageKind
+from bot.vocabulary import rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Keyboard, Notification, Outcome, Reply
 from bot.vocabulary.questionnaire import (
@@ -111,7 +112,7 @@ class CheckIns:
         when = self._when(appointment)
         kind = MessageKind(due.message.kind)
         if kind is MessageKind.INTAKE:
-            return render.choice(
+            return rendering.choice(
                 catalog,
                 "appointments.invitation",
                 [
@@ -124,7 +125,7 @@ class CheckIns:
                 **when,
             )
         if kind is MessageKind.REMINDER:
-            reminder = render.choice(
+            reminder = rendering.choice(
                 catalog,
                 "appointments.reminder",
                 [
@@ -138,13 +139,13 @@ class CheckIns:
                 **when,
             )
             flags = await self._storage.unreviewed_red_flags(due.patient.id)
-            return render.flagged_reminder(catalog, reminder, flags) if flags else reminder
+            return views.flagged_reminder(catalog, reminder, flags) if flags else reminder
         if not await self.consented(due.patient):
             # No health question without consent: the check-in goes on once they agree.
-            ask = render.welcome(catalog, self._clinic)
+            ask = views.welcome(catalog, self._clinic)
             intro = catalog.text("followup.consent_first", date=when["date"])
             return Reply(f"{intro}\n\n{ask.html}", ask.keyboard)
-        first = render.followup_reply(catalog, due.message.id, _ORDER[0])
+        first = rendering.followup_reply(catalog, due.message.id, _ORDER[0])
         intro = catalog.text("followup.intro", date=when["date"])
         return Reply(f"{intro}\n\n{first.html}", first.keyboard)
 
@@ -161,19 +162,19 @@ class CheckIns:
             return None
         if await self._storage.followup_answers(followup.id):
             return None
-        return render.followup_reply(catalog, followup.id, followup.step)
+        return rendering.followup_reply(catalog, followup.id, followup.step)
 
     def unreachable(self, due: DueMessage) -> list[Notification]:
         """The practitioners' notice that a patient blocked the bot."""
         text = self._staff.text(
             "practitioner.unreachable",
-            patient=render.patient_name(self._staff, due.patient),
+            patient=rendering.patient_name(self._staff, due.patient),
             date=self._when(due.appointment)["date"],
         )
         return self._notify(Reply(text, self._open(due.patient)))
 
     def _open(self, patient: Patient) -> Keyboard:
-        return render.record_keyboard(self._staff, patient.telegram_user_id, None)
+        return rendering.record_keyboard(self._staff, patient.telegram_user_id, None)
 
     # Answers -----------------------------------------------------------------------------
 
@@ -201,7 +202,7 @@ class CheckIns:
         if rescheduling:
             note = self._staff.text(
                 "practitioner.reschedule",
-                patient=render.patient_name(self._staff, patient),
+                patient=rendering.patient_name(self._staff, patient),
                 **self._when(appointment),
             )
             outcome.notifications = self._notify(Reply(note, self._open(patient)))
@@ -237,12 +238,12 @@ class CheckIns:
         if not await self.consented(patient):
             # Nothing is stored without consent (a button of a check-in sent before it
             # was withdrawn): ask again.
-            return Outcome(replies=[render.welcome(catalog, self._clinic)])
+            return Outcome(replies=[views.welcome(catalog, self._clinic)])
         if action.question in _LEGACY and followup.step in _ORDER:
             # A button of a question no longer asked (sent before an upgrade): the check-in
             # goes on with the question that replaced it.
             stale = catalog.text("errors.stale")
-            current = render.followup_reply(catalog, followup.id, followup.step)
+            current = rendering.followup_reply(catalog, followup.id, followup.step)
             return Outcome(toast=stale, replies=[Reply(stale), current])
         if followup.step != action.question:
             return None
@@ -261,7 +262,7 @@ class CheckIns:
         position = _ORDER.index(question_id)
         step = _ORDER[position + 1] if position + 1 < len(_ORDER) else DONE
         await self._storage.save_followup_answer(message_id, question_id, value, step)
-        outcome = Outcome(edit=render.answered(catalog, question_id, value))
+        outcome = Outcome(edit=rendering.answered(catalog, question_id, value))
         if needs_attention(question_id, value):
             outcome.replies += advice(catalog, question_id, earlier)
             outcome.notifications = await self._alert(patient, message_id, question_id, value)
@@ -271,7 +272,7 @@ class CheckIns:
             key = closing_key({**earlier, question_id: value}, offset)
             outcome.replies.append(Reply(catalog.text(key)))
         else:
-            outcome.replies.append(render.followup_reply(catalog, message_id, step))
+            outcome.replies.append(rendering.followup_reply(catalog, message_id, step))
         return outcome
 
     async def _alert(
@@ -282,7 +283,9 @@ class CheckIns:
         date = self._when(appointment)["date"] if appointment else "-"
         staff = self._staff
         heading = staff.text(
-            "practitioner.followup_alert", patient=render.patient_name(staff, patient), date=date
+            "practitioner.followup_alert", patient=rendering.patient_name(staff, patient), date=date
         )
-        line = render.answer_lines(staff, "practitioner.line", {question_id: value}, [question_id])
+        line = rendering.answer_lines(
+            staff, "practitioner.line", {question_id: value}, [question_id]
+        )
         return self._notify(Reply("\n".join([heading, *line]), self._open(patient)))

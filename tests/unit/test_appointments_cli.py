@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.intake.service import IntakeService, Who
+from bot.intake.service import IntakeService
+from bot.vocabulary.people import Who
 from storage import Storage
 from tests.support.databases import create_database
 from tests.support.process import ashi

@@ -5,7 +5,8 @@ import io
 import json
 from pathlib import Path
 
-from bot.intake.service import IntakeService, Who
+from bot.intake.service import IntakeService
+from bot.vocabulary.people import Who
 from storage import Storage
 from storage.migrate import migrations
 from tests.support.process import ashi

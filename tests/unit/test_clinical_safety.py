@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot import render
 from bot.content import Catalog, Content
+from bot.intake import views
 from bot.intake.guide import guide_sections
 from bot.intake.screening import RED_FLAG_URGENCY, Urgency
 from bot.intake.service import IntakeService
@@ -93,7 +93,7 @@ def test_every_red_flag_has_an_urgency_and_its_heading_says_it(content: Content)
         headings = {u: cat.text(f"safety.heading_{u.name.lower()}") for u in Urgency}
         assert len(set(headings.values())) == len(Urgency)
         for flag, urgency in RED_FLAG_URGENCY.items():
-            advice = render.red_flag_advice(cat, flag).html
+            advice = views.red_flag_advice(cat, flag).html
             assert advice.startswith(headings[urgency]), (language, flag)
     en = catalog(content, "en")
     assert "emergency" in en.text("safety.heading_emergency")
@@ -102,7 +102,7 @@ def test_every_red_flag_has_an_urgency_and_its_heading_says_it(content: Content)
 
 
 def every_guide_text(cat: Catalog, answers: Mapping[str, object], urgent: bool) -> str:
-    return "\n".join(r.html for r in render.guide_replies(cat, answers, urgent=urgent))
+    return "\n".join(r.html for r in views.guide_replies(cat, answers, urgent=urgent))
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -116,7 +116,7 @@ def test_an_urgent_intake_opens_with_the_flag_advice_and_has_no_self_care(
         "rf_weight_loss": "yes",
         "rf_bladder_bowel": "yes",
     }
-    replies = render.guide_replies(cat, answers, urgent=True)
+    replies = views.guide_replies(cat, answers, urgent=True)
     first = replies[0].html
     # The emergency comes first, the "doctor soon" flag after it.
     assert first.startswith(cat.text("safety.heading_emergency"))
@@ -279,7 +279,7 @@ def test_the_clinic_numbers_are_used_wherever_set() -> None:
         assert "112" in cat.text("consent.welcome", clinic="C")
         assert "112" in cat.text("guide.expect.contact")
         assert "+44 20 7946 0000" in cat.text("guide.expect.contact")
-        assert "112" in render.red_flag_advice(cat, "rf_chest_pain").html
+        assert "112" in views.red_flag_advice(cat, "rf_chest_pain").html
     plain = replace(settings, emergency_number=None, clinic_phone=None).load_content()
     contact = plain.catalog("en").text("guide.expect.contact")
     assert "your local emergency number" in contact and "+44" not in contact

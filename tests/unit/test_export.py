@@ -3,8 +3,9 @@ import io
 import json
 
 from bot.content import Content
-from bot.intake.service import IntakeService, Who
+from bot.intake.service import IntakeService
 from bot.records.export import to_csv, to_json
+from bot.vocabulary.people import Who
 from storage import Storage
 from tests.conftest import CLINIC_TZ
 

@@ -18,10 +18,11 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from bot.content import Content
-from bot.intake.service import IntakeService, Who
+from bot.intake.service import IntakeService
 from bot.records import fhir
 from bot.vocabulary import flow
 from bot.vocabulary.outgoing import Outcome
+from bot.vocabulary.people import Who
 from bot.vocabulary.questionnaire import ORDER, QUESTIONS, Kind
 from storage import IntakeRecord, IntakeStatus, Storage
 from tests.conftest import CLINIC_TZ

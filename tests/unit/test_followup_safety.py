@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from bot import render
 from bot.content import Catalog, Content
-from bot.intake.service import IntakeService, Who
+from bot.intake.service import IntakeService
 from bot.records.export import followup_dict
 from bot.scheduling.checkins import CheckIns
 from bot.telegram_html import parse_html
+from bot.vocabulary import rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Outcome
+from bot.vocabulary.people import Who
 from bot.vocabulary.questionnaire import FOLLOWUP_QUESTIONS, FOLLOWUP_WARNING_SIGNS
 from storage import DueMessage, PlannedMessage, Storage, utc_now
 from tests.conftest import CLINIC_TZ, PRACTITIONER
@@ -237,7 +238,7 @@ async def test_old_answers_to_the_warning_question_keep_their_label(storage: Sto
     assert exported["answers"] == [
         {"question_id": "fu_warning_signs", "value": "yes", "label": "Yes"}
     ]
-    assert render.answer_lines(EN, "summary.line", record.answers, ["fu_warning_signs"]) == [
+    assert rendering.answer_lines(EN, "summary.line", record.answers, ["fu_warning_signs"]) == [
         "• New warning signs: Yes"
     ]
 
@@ -252,7 +253,7 @@ async def test_a_check_in_asks_for_consent_first_and_stores_nothing_without_it(
     [ask] = sent.replies
     assert "How sore" not in ask.html and "Do you agree" in ask.html
     # A forged answer button of that check-in stores nothing.
-    forged = render.followup_reply(EN, message_id, "fu_soreness")
+    forged = rendering.followup_reply(EN, message_id, "fu_soreness")
     await service.button(PAT, data_for(forged, "8"))
     assert await storage.followup_answers(message_id) == {}
     # Once they agree, the check-in goes on (no intake is started).

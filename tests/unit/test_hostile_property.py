@@ -20,14 +20,15 @@ from hypothesis import strategies as st
 
 from bot.content import Content
 from bot.handlers.patient import START_PAYLOAD
-from bot.intake.service import IntakeService, Who
+from bot.intake.service import IntakeService
 from bot.practice.service import PracticeService
-from bot.render import CHECK
 from bot.scheduling.checkins import CheckIns
 from bot.vocabulary import flow
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Outcome, Reply
+from bot.vocabulary.people import Who
 from bot.vocabulary.questionnaire import ORDER, QUESTIONS, Kind
+from bot.vocabulary.rendering import CHECK
 from storage import Storage
 
 PRACTITIONER = 900

@@ -6,19 +6,19 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from bot import render
 from bot.content import Content
 from bot.intake.service import IntakeService
 from bot.practice import views
 from bot.scheduling.checkins import CheckIns
 from bot.telegram_html import parse_html, utf16_len
+from bot.vocabulary import rendering
 from bot.vocabulary.outgoing import Reply
 from bot.vocabulary.questionnaire import MAX_TEXT_ANSWER
 from storage import PlannedMessage, Storage, utc_now
 from tests.unit.test_followup_safety import PAT, sent_followup, tap
 from tests.unit.test_service import texts
 
-LIMIT = render.MAX_MESSAGE
+LIMIT = rendering.MAX_MESSAGE
 
 
 def shown(replies: list[Reply]) -> list[str]:
@@ -29,7 +29,7 @@ def shown(replies: list[Reply]) -> list[str]:
 def test_a_single_line_longer_than_a_message_is_split_and_stays_valid() -> None:
     note = "&lt;b&gt; Ärger & ☺ " * 600  # escaped text: raw longer than what it shows
     line = f"• <b>Note</b>: {note.replace('& ', '&amp; ')}"
-    replies = render.pack(["<b>Record</b>", line, "• last line"], separator="\n")
+    replies = rendering.pack(["<b>Record</b>", line, "• last line"], separator="\n")
     assert len(replies) > 1
     for text in shown(replies):
         assert 0 < utf16_len(text) <= LIMIT
@@ -40,20 +40,20 @@ def test_a_single_line_longer_than_a_message_is_split_and_stays_valid() -> None:
 def test_raw_text_stays_under_telegrams_32_kib_whatever_it_holds() -> None:
     # Three UTF-8 bytes for each UTF-16 unit is the most any text takes (Korean, symbols).
     lines = ["통증 &amp; <b>붓기</b> ☺ " * 800, "&quot;" * 9000, "😀" * 5000]
-    replies = render.pack(lines)
+    replies = rendering.pack(lines)
     assert all(len(r.html.encode()) <= 32 * 1024 for r in replies)
     assert all(utf16_len(text) <= LIMIT for text in shown(replies))
 
 
 def test_a_tag_spanning_an_over_long_line_is_dropped_not_broken() -> None:
     line = "<i>" + "word " * 2000 + "</i>"
-    replies = render.pack([line])
+    replies = rendering.pack([line])
     assert all(utf16_len(t) <= LIMIT for t in shown(replies))
     assert "".join(shown(replies)).replace(" ", "") == ("word" * 2000)
 
 
 def test_emoji_count_twice_as_telegram_counts_them() -> None:
-    replies = render.pack(["😀" * 3000])  # 6,000 UTF-16 units
+    replies = rendering.pack(["😀" * 3000])  # 6,000 UTF-16 units
     assert [utf16_len(t) for t in shown(replies)] == [4096, 1904]
 
 

@@ -12,11 +12,12 @@ from pathlib import Path
 
 from telegram import Update
 
-from bot import render
 from bot.content import Content
 from bot.handlers.patient import who
-from bot.intake.service import IntakeService, Who
+from bot.intake.service import IntakeService
 from bot.logs import configure_logging
+from bot.vocabulary import rendering
+from bot.vocabulary.people import Who
 from storage import Patient, Storage
 from tests.support.databases import create_database
 from tests.support.process import ashi
@@ -37,9 +38,9 @@ def test_names_shown_to_practitioners_lose_bidi_and_invisible_characters(
     patient = Patient(
         1, 42, 42, "\u202eanahnaM\u2066 Kim\u200b", "evil\u202e_gnik", "en", datetime.now(UTC)
     )
-    shown = render.patient_name(content.staff, patient)
+    shown = rendering.patient_name(content.staff, patient)
     assert shown == "anahnaM Kim @evil_gnik (id 42)"
-    assert "한나" in render.patient_name(
+    assert "한나" in rendering.patient_name(
         content.staff, Patient(2, 43, 43, "한나", None, "ko", datetime.now(UTC))
     )
 

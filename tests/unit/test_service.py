@@ -2,8 +2,9 @@
 
 import re
 
-from bot.intake.service import IntakeService, Who
+from bot.intake.service import IntakeService
 from bot.vocabulary.outgoing import Outcome, Reply
+from bot.vocabulary.people import Who
 from storage import IntakeStatus, Storage
 from tests.conftest import PRACTITIONER
 

@@ -1,9 +1,9 @@
-"""Content + answers -> Telegram HTML and keyboards. All escaping of user text happens here
-(through `fill` and `html.escape`)."""
+"""Generic rendering: answers as text, question keyboards, names, times, and packing long
+text into messages that Telegram accepts. All escaping of user text happens in `Catalog.text`
+(through `fill`) and here."""
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -11,19 +11,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.content import Catalog
-from bot.intake import guide, screening
-from bot.vocabulary import flow
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Button, Keyboard, Reply
-from bot.vocabulary.questionnaire import (
-    FOLLOWUP_QUESTIONS,
-    ORDER,
-    Group,
-    Kind,
-    question,
-    questions_in,
-)
-from storage import IntakeRecord, Patient
+from bot.vocabulary.questionnaire import FOLLOWUP_QUESTIONS, Kind, question
+from storage import Patient
 
 MAX_MESSAGE = 4096
 SCALE_ROWS = ((0, 1, 2, 3, 4, 5), (6, 7, 8, 9, 10))
@@ -42,7 +33,7 @@ def answer_label(catalog: Catalog, question_id: str, value: object) -> str:
     return str(value)
 
 
-def _keyboard(
+def question_keyboard(
     catalog: Catalog,
     owner_id: int,
     question_id: str,
@@ -83,23 +74,15 @@ def _keyboard(
     return ()
 
 
-def question_reply(
-    catalog: Catalog, intake_id: int, question_id: str, answers: Mapping[str, object]
-) -> Reply:
-    """An intake question as sent: progress, prompt, hint and its buttons."""
-    number, total = flow.position(question_id)
-    keyboard = _keyboard(catalog, intake_id, question_id, answers)
-    return _ask(catalog, question_id, number, total, keyboard)
-
-
 def followup_reply(catalog: Catalog, message_id: int, question_id: str) -> Reply:
     """A follow-up question as sent, its buttons bound to the follow-up message."""
     ids = [q.id for q in FOLLOWUP_QUESTIONS]
-    keyboard = _keyboard(catalog, message_id, question_id, {}, followup=True)
-    return _ask(catalog, question_id, ids.index(question_id) + 1, len(ids), keyboard)
+    keyboard = question_keyboard(catalog, message_id, question_id, {}, followup=True)
+    return ask(catalog, question_id, ids.index(question_id) + 1, len(ids), keyboard)
 
 
-def _ask(catalog: Catalog, question_id: str, number: int, total: int, keyboard: Keyboard) -> Reply:
+def ask(catalog: Catalog, question_id: str, number: int, total: int, keyboard: Keyboard) -> Reply:
+    """A question as sent: "Question n of N", its prompt, how to answer, its buttons."""
     parts = [catalog.text("flow.progress", number=number, total=total), catalog.prompt(question_id)]
     kind = question(question_id).kind
     if kind is Kind.MULTI:
@@ -115,25 +98,16 @@ def answered(catalog: Catalog, question_id: str, value: object) -> Reply:
     return Reply(f"{catalog.prompt(question_id)}\n\n{chosen}")
 
 
-def _row(catalog: Catalog, buttons: Iterable[tuple[str, Action]]) -> Keyboard:
+def button_row(catalog: Catalog, buttons: Iterable[tuple[str, Action]]) -> Keyboard:
     """One row of buttons from (label key, action) pairs."""
     return (tuple(Button(catalog.text(label), action.encode()) for label, action in buttons),)
-
-
-def welcome(catalog: Catalog, clinic: str) -> Reply:
-    """The greeting with the consent question."""
-    buttons = [
-        ("consent.agree_button", Action(Verb.CONSENT, code="yes")),
-        ("consent.decline_button", Action(Verb.CONSENT, code="no")),
-    ]
-    return Reply(catalog.text("consent.welcome", clinic=clinic), _row(catalog, buttons))
 
 
 def choice(
     catalog: Catalog, text_key: str, buttons: Iterable[tuple[str, Action]], **params: object
 ) -> Reply:
     """A message with one row of buttons: (label key, action) pairs."""
-    return Reply(catalog.text(text_key, **params), _row(catalog, buttons))
+    return Reply(catalog.text(text_key, **params), button_row(catalog, buttons))
 
 
 def answer_lines(
@@ -149,21 +123,6 @@ def answer_lines(
         for qid in ids
         if qid in answers
     ]
-
-
-def summary(catalog: Catalog, intake_id: int, answers: Mapping[str, object]) -> Reply:
-    """Every answer for the patient to check, with confirm / start over."""
-    ids = [qid for qid in ORDER if flow.applies(qid, answers)]
-    lines = [
-        catalog.text("summary.heading"),
-        "",
-        *answer_lines(catalog, "summary.line", answers, ids),
-    ]
-    buttons = [
-        ("summary.confirm_button", Action(Verb.SUMMARY, intake_id, "", "ok")),
-        ("summary.restart_button", Action(Verb.SUMMARY, intake_id, "", "again")),
-    ]
-    return Reply("\n".join(lines), _row(catalog, buttons))
 
 
 def _units(text: str) -> int:
@@ -241,66 +200,6 @@ def _fitting(piece: str, limit: int) -> list[str]:
     return chunks
 
 
-def guide_replies(catalog: Catalog, answers: Mapping[str, object], *, urgent: bool) -> list[Reply]:
-    """The guide sections matching the answers, what to expect, disclaimer and credit.
-
-    After a red flag the guide opens with that flag's advice again (the most urgent first)
-    and leaves out every self-care tip: nothing in it may read as "carry on at home".
-    """
-    flags = screening.most_urgent_first(screening.red_flags(answers))
-    urgent = urgent or bool(flags)
-    first: list[str] = [red_flag_advice(catalog, flag, footer=False).html for flag in flags]
-    if urgent:
-        first.append(catalog.text("safety.urgent_reminder"))
-    sections: list[str] = []
-    for section_id in guide.guide_sections(answers):
-        section = catalog.section(section_id)
-        parts = [f"<b>{html.escape(section.title)}</b>", section.body]
-        if section.self_care and not urgent:
-            parts.append(section.self_care)
-        sections.append("\n\n".join(parts))
-    rest: list[str] = []
-    if guide.injury_caveat(answers):
-        rest.append(catalog.text("guide.caveats.injury"))
-    rest.append(f"<b>{html.escape(catalog.raw('guide.expect.title'))}</b>")
-    rest += [catalog.text("guide.expect.twitch"), catalog.text("guide.expect.soreness")]
-    if not urgent:
-        rest.append(catalog.text("guide.expect.soreness_self_care"))
-    rest += [
-        catalog.text("guide.expect.contact"),
-        catalog.text("guide.about.disclaimer"),
-        catalog.text("guide.about.credit"),
-        catalog.text("done.footer"),
-    ]
-    # The advice and each section start a message of their own; the rest is packed.
-    opening = [Reply("\n\n".join(first))] if first else []
-    return opening + [Reply(p) for p in sections] + pack(rest)
-
-
-def red_flag_advice(catalog: Catalog, question_id: str, *, footer: bool = True) -> Reply:
-    """What a patient is told at once after answering yes to a red-flag question: a heading
-    as urgent as the advice, the advice, and (as it is given) what happens next."""
-    urgency = screening.RED_FLAG_URGENCY[question_id].name.lower()
-    parts = [
-        catalog.text(f"safety.heading_{urgency}"),
-        catalog.text(f"safety.red_flags.{question_id}"),
-    ]
-    if footer:
-        parts.append(catalog.text("safety.red_flag_footer"))
-    return Reply("\n\n".join(parts))
-
-
-def flagged_reminder(catalog: Catalog, reminder: Reply, flags: list[str]) -> Reply:
-    """An appointment reminder for a patient whose red flags no practitioner has reviewed:
-    contact the clinic before coming, and each flag's advice again, before the reminder."""
-    advice = [
-        red_flag_advice(catalog, flag, footer=False).html
-        for flag in screening.most_urgent_first(flags)
-    ]
-    parts = [catalog.text("safety.unreviewed_reminder"), *advice, reminder.html]
-    return Reply("\n\n".join(parts), reminder.keyboard)
-
-
 def visible(text: str) -> str:
     """A name as shown to practitioners: without control, bidirectional or invisible format
     characters, which could reorder or hide what follows them in a notification."""
@@ -320,53 +219,9 @@ def record_keyboard(catalog: Catalog, telegram_user_id: int, intake_id: int | No
     buttons = [("practitioner.open_button", Action(Verb.OPEN, telegram_user_id))]
     if intake_id is not None:
         buttons.append(("practitioner.review_button", Action(Verb.REVIEW, intake_id)))
-    return _row(catalog, buttons)
-
-
-def red_flag_alert(catalog: Catalog, patient: Patient, intake_id: int, question_id: str) -> Reply:
-    """The practitioner's alert the moment a patient reports a red flag."""
-    text = catalog.text(
-        "practitioner.red_flag_alert",
-        patient=patient_name(catalog, patient),
-        flag=catalog.short(question_id),
-        intake=intake_id,
-    )
-    return Reply(text, record_keyboard(catalog, patient.telegram_user_id, None))
+    return button_row(catalog, buttons)
 
 
 def local_time(moment: datetime | None, tz: ZoneInfo) -> str:
     """A timestamp in the clinic's time zone, to the minute."""
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else "-"
-
-
-def practitioner_summary(catalog: Catalog, record: IntakeRecord, tz: ZoneInfo) -> Reply:
-    """A completed intake as the practitioner reads it: urgent red flags first."""
-    answers = record.decoded_answers()
-    lines = [
-        catalog.text("practitioner.intake_heading", patient=patient_name(catalog, record.patient))
-    ]
-
-    def block(heading: str, ids: list[str]) -> None:
-        rows = answer_lines(catalog, "practitioner.line", answers, ids)
-        if rows:
-            lines.extend(["", catalog.text(heading), *rows])
-
-    block("practitioner.urgent_heading", screening.red_flags(answers))
-    block("practitioner.cautions_heading", screening.cautions(answers))
-    block("practitioner.pain_heading", [q.id for q in questions_in(Group.PAIN)])
-    block(
-        "practitioner.notes_heading", [q.id for q in questions_in(Group.NOTES) if answers.get(q.id)]
-    )
-    lines += [
-        "",
-        catalog.text(
-            "practitioner.meta",
-            intake=record.intake.id,
-            started=local_time(record.intake.started_at, tz),
-            completed=local_time(record.intake.completed_at, tz),
-        ),
-    ]
-    if record.intake.start_payload:
-        lines.append(catalog.text("practitioner.payload", payload=record.intake.start_payload))
-    keyboard = record_keyboard(catalog, record.patient.telegram_user_id, record.intake.id)
-    return Reply("\n".join(lines), keyboard)

@@ -1,0 +1,157 @@
+"""The intake's messages: its questions, welcome, summary, guide, red-flag advice and the
+practitioner's summary and alerts."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from zoneinfo import ZoneInfo
+
+from bot.content import Catalog
+from bot.intake import guide, screening
+from bot.vocabulary import flow, rendering
+from bot.vocabulary.actions import Action, Verb
+from bot.vocabulary.outgoing import Reply
+from bot.vocabulary.questionnaire import ORDER, Group, questions_in
+from storage import IntakeRecord, Patient
+
+
+def question_reply(
+    catalog: Catalog, intake_id: int, question_id: str, answers: Mapping[str, object]
+) -> Reply:
+    """An intake question as sent: progress, prompt, hint and its buttons."""
+    number, total = flow.position(question_id)
+    keyboard = rendering.question_keyboard(catalog, intake_id, question_id, answers)
+    return rendering.ask(catalog, question_id, number, total, keyboard)
+
+
+def welcome(catalog: Catalog, clinic: str) -> Reply:
+    """The greeting with the consent question."""
+    buttons = [
+        ("consent.agree_button", Action(Verb.CONSENT, code="yes")),
+        ("consent.decline_button", Action(Verb.CONSENT, code="no")),
+    ]
+    return Reply(
+        catalog.text("consent.welcome", clinic=clinic), rendering.button_row(catalog, buttons)
+    )
+
+
+def summary(catalog: Catalog, intake_id: int, answers: Mapping[str, object]) -> Reply:
+    """Every answer for the patient to check, with confirm / start over."""
+    ids = [qid for qid in ORDER if flow.applies(qid, answers)]
+    lines = [
+        catalog.text("summary.heading"),
+        "",
+        *rendering.answer_lines(catalog, "summary.line", answers, ids),
+    ]
+    buttons = [
+        ("summary.confirm_button", Action(Verb.SUMMARY, intake_id, "", "ok")),
+        ("summary.restart_button", Action(Verb.SUMMARY, intake_id, "", "again")),
+    ]
+    return Reply("\n".join(lines), rendering.button_row(catalog, buttons))
+
+
+def guide_replies(catalog: Catalog, answers: Mapping[str, object], *, urgent: bool) -> list[Reply]:
+    """The guide sections matching the answers, what to expect, disclaimer and credit.
+
+    After a red flag the guide opens with that flag's advice again (the most urgent first)
+    and leaves out every self-care tip: nothing in it may read as "carry on at home".
+    """
+    flags = screening.most_urgent_first(screening.red_flags(answers))
+    urgent = urgent or bool(flags)
+    first: list[str] = [red_flag_advice(catalog, flag, footer=False).html for flag in flags]
+    if urgent:
+        first.append(catalog.text("safety.urgent_reminder"))
+    sections: list[str] = []
+    for section_id in guide.guide_sections(answers):
+        section = catalog.section(section_id)
+        parts = [f"<b>{html.escape(section.title)}</b>", section.body]
+        if section.self_care and not urgent:
+            parts.append(section.self_care)
+        sections.append("\n\n".join(parts))
+    rest: list[str] = []
+    if guide.injury_caveat(answers):
+        rest.append(catalog.text("guide.caveats.injury"))
+    rest.append(f"<b>{html.escape(catalog.raw('guide.expect.title'))}</b>")
+    rest += [catalog.text("guide.expect.twitch"), catalog.text("guide.expect.soreness")]
+    if not urgent:
+        rest.append(catalog.text("guide.expect.soreness_self_care"))
+    rest += [
+        catalog.text("guide.expect.contact"),
+        catalog.text("guide.about.disclaimer"),
+        catalog.text("guide.about.credit"),
+        catalog.text("done.footer"),
+    ]
+    # The advice and each section start a message of their own; the rest is packed.
+    opening = [Reply("\n\n".join(first))] if first else []
+    return opening + [Reply(p) for p in sections] + rendering.pack(rest)
+
+
+def red_flag_advice(catalog: Catalog, question_id: str, *, footer: bool = True) -> Reply:
+    """What a patient is told at once after answering yes to a red-flag question: a heading
+    as urgent as the advice, the advice, and (as it is given) what happens next."""
+    urgency = screening.RED_FLAG_URGENCY[question_id].name.lower()
+    parts = [
+        catalog.text(f"safety.heading_{urgency}"),
+        catalog.text(f"safety.red_flags.{question_id}"),
+    ]
+    if footer:
+        parts.append(catalog.text("safety.red_flag_footer"))
+    return Reply("\n\n".join(parts))
+
+
+def flagged_reminder(catalog: Catalog, reminder: Reply, flags: list[str]) -> Reply:
+    """An appointment reminder for a patient whose red flags no practitioner has reviewed:
+    contact the clinic before coming, and each flag's advice again, before the reminder."""
+    advice = [
+        red_flag_advice(catalog, flag, footer=False).html
+        for flag in screening.most_urgent_first(flags)
+    ]
+    parts = [catalog.text("safety.unreviewed_reminder"), *advice, reminder.html]
+    return Reply("\n\n".join(parts), reminder.keyboard)
+
+
+def red_flag_alert(catalog: Catalog, patient: Patient, intake_id: int, question_id: str) -> Reply:
+    """The practitioner's alert the moment a patient reports a red flag."""
+    text = catalog.text(
+        "practitioner.red_flag_alert",
+        patient=rendering.patient_name(catalog, patient),
+        flag=catalog.short(question_id),
+        intake=intake_id,
+    )
+    return Reply(text, rendering.record_keyboard(catalog, patient.telegram_user_id, None))
+
+
+def practitioner_summary(catalog: Catalog, record: IntakeRecord, tz: ZoneInfo) -> Reply:
+    """A completed intake as the practitioner reads it: urgent red flags first."""
+    answers = record.decoded_answers()
+    lines = [
+        catalog.text(
+            "practitioner.intake_heading", patient=rendering.patient_name(catalog, record.patient)
+        )
+    ]
+
+    def block(heading: str, ids: list[str]) -> None:
+        rows = rendering.answer_lines(catalog, "practitioner.line", answers, ids)
+        if rows:
+            lines.extend(["", catalog.text(heading), *rows])
+
+    block("practitioner.urgent_heading", screening.red_flags(answers))
+    block("practitioner.cautions_heading", screening.cautions(answers))
+    block("practitioner.pain_heading", [q.id for q in questions_in(Group.PAIN)])
+    block(
+        "practitioner.notes_heading", [q.id for q in questions_in(Group.NOTES) if answers.get(q.id)]
+    )
+    lines += [
+        "",
+        catalog.text(
+            "practitioner.meta",
+            intake=record.intake.id,
+            started=rendering.local_time(record.intake.started_at, tz),
+            completed=rendering.local_time(record.intake.completed_at, tz),
+        ),
+    ]
+    if record.intake.start_payload:
+        lines.append(catalog.text("practitioner.payload", payload=record.intake.start_payload))
+    keyboard = rendering.record_keyboard(catalog, record.patient.telegram_user_id, record.intake.id)
+    return Reply("\n".join(lines), keyboard)
