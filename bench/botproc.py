@@ -22,10 +22,10 @@ from pathlib import Path
 
 from telegram.ext import AIORateLimiter
 
-import bot.app as bot_app
+import bot.edge.app as bot_app
 from bench.baseline import build_baseline
-from bot.app import build_application, serving
-from bot.dispatch import Dispatcher
+from bot.edge.app import build_application, serving
+from bot.edge.dispatch import Dispatcher
 from bot.settings import parse_settings
 
 

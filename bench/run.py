@@ -28,7 +28,7 @@ from typing import Any
 
 from bench import dispatch
 from bench.patients import Flow, Patient, Tracker, ashi_intake, baseline_conversation
-from bot.dispatch import PER_SECOND, SHARED_PER_SECOND
+from bot.edge.dispatch import PER_SECOND, SHARED_PER_SECOND
 from bot.emulator.ratelimit import RateLimits
 from bot.emulator.server import BotApiEmulator
 from storage import Storage

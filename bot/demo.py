@@ -13,10 +13,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from bot.app import build_application, serving
+from bot.edge.app import build_application, serving
+from bot.edge.practice import BUTTON_PATTERN
 from bot.emulator.server import BotApiEmulator
 from bot.emulator.terminal import chat_in_terminal
-from bot.handlers.practice import BUTTON_PATTERN
 from bot.logs import RedactToken
 from bot.settings import Settings
 

@@ -20,8 +20,8 @@ import threading
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError
 
-from bot.app import bot_api_client, build_application, serving
 from bot.content import Content
+from bot.edge.app import bot_api_client, build_application, serving
 from bot.settings import Settings
 from storage import DatabaseLock, Storage
 

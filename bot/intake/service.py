@@ -233,7 +233,7 @@ class IntakeService:
         return Outcome(replies=[Reply(catalog.text("help.text", clinic=self._clinic))])
 
     def slow_down(self, who: Who) -> Outcome:
-        """Told once when a chat sends faster than the bot reads (bot.updates)."""
+        """Told once when a chat sends faster than the bot reads (bot.edge.updates)."""
         return Outcome(replies=[Reply(self.catalog_for(who).text("errors.slow_down"))])
 
     def privacy(self, who: Who) -> Outcome:

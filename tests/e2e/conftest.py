@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_application, serving
+from bot.edge.app import build_application, serving
 from bot.emulator.models import ChatMessage
 from bot.emulator.ratelimit import RateLimits
 from bot.emulator.server import BotApiEmulator

@@ -79,7 +79,7 @@ async def at_where_else(patient: Person) -> None:
 
 
 def database_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "bot.app" and r.levelno >= logging.ERROR]
+    return [r for r in caplog.records if r.name == "bot.edge.app" and r.levelno >= logging.ERROR]
 
 
 def assert_logged_clearly(caplog: pytest.LogCaptureFixture, reason: str, *secrets: str) -> None:

@@ -22,14 +22,14 @@ import pytest
 from telegram import Bot
 
 from bot.content import Content
-from bot.dispatch import Dispatcher, precise_utc_now
+from bot.edge.dispatch import Dispatcher, precise_utc_now
+from bot.edge.transport import AiohttpRequest
 from bot.emulator.models import ApiCall
 from bot.emulator.server import BotApiEmulator
 from bot.scheduling.appointments import AppointmentBook, NewAppointment
 from bot.scheduling.checkins import CheckIns
 from bot.scheduling.plan import QuietHours, parse_plan
 from bot.settings import Settings
-from bot.transport import AiohttpRequest
 from storage import Appointment, ScheduledMessage, Storage, utc_now
 from tests.e2e.conftest import PRACTITIONER_ID, Person, Runner, consent, reachable_practitioner
 
@@ -326,7 +326,7 @@ async def test_a_database_that_refuses_writes_is_retried_less_often_with_one_lin
         try:
 
             def refusals() -> list[logging.LogRecord]:
-                return [r for r in caplog.records if r.name == "bot.dispatch"]
+                return [r for r in caplog.records if r.name == "bot.edge.dispatch"]
 
             await emulator.wait_for(lambda: len(refusals()) >= 4, timeout=10)
             await storage._db.execute("PRAGMA query_only = OFF")  # writable again

@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot.dispatch import PER_SECOND, SHARED_PER_SECOND
+from bot.edge.dispatch import PER_SECOND, SHARED_PER_SECOND
+from bot.edge.updates import ACTIVE_FOR, PerChatUpdateProcessor
 from bot.emulator.server import BotApiEmulator
 from bot.settings import Settings
-from bot.updates import ACTIVE_FOR, PerChatUpdateProcessor
 from storage import Storage, utc_now
 from tests.e2e.test_dispatch_faults import (
     REMINDER,

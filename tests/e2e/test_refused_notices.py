@@ -10,7 +10,7 @@ import logging
 
 import pytest
 
-from bot.app import build_application, serving
+from bot.edge.app import build_application, serving
 from bot.emulator.server import BotApiEmulator
 from bot.settings import Settings
 from storage import Storage

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from telegram.error import NetworkError
 
-from bot.app import build_application, serving
+from bot.edge.app import build_application, serving
 from bot.emulator.ratelimit import RateLimits
 from bot.emulator.server import BotApiEmulator
 from bot.settings import Settings
@@ -110,7 +110,7 @@ async def test_replies_over_the_chat_rate_limit_wait_for_retry_after(
     async with serving(build_application(strict), poll_timeout=1):
         await emu.wait_for(lambda: emu.is_polling)
         # Each sent once the previous reply is there (as a person does; a chat that does not
-        # wait has its excess dropped, bot.updates), yet faster than Telegram allows.
+        # wait has its excess dropped, bot.edge.updates), yet faster than Telegram allows.
         for sent in range(1, burst + 3):
             patient.send("/help")
             await emu.wait_for(

@@ -9,11 +9,11 @@ import pytest
 from telegram import Bot
 from telegram.error import NetworkError
 
+from bot.edge.transport import AiohttpRequest, ReplyTimedOut
 from bot.emulator import BotApiEmulator
 from bot.emulator.faults import DroppedConnection, FaultPlan, SlowResponse
 from bot.emulator.models import ApiError
 from bot.emulator.server import DROPPED
-from bot.transport import AiohttpRequest, ReplyTimedOut
 from tests.emulator.conftest import USER
 
 

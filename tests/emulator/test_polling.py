@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from telegram import Bot, Update
 
+from bot.edge.polling import Poller
 from bot.emulator import BotApiEmulator
-from bot.polling import Poller
 
 
 async def test_a_batch_the_database_refuses_is_still_handled_once(

@@ -1,4 +1,4 @@
-"""The bot's HTTP client (bot.transport) against the emulator: what goes over the wire, and
+"""The bot's HTTP client (bot.edge.transport) against the emulator: what goes over the wire, and
 which failures may have reached Telegram (SentUnconfirmed: never repeat) or surely did not."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import NetworkError, TimedOut
 
+from bot.edge.transport import AiohttpRequest, ConnectionLost, ReplyTimedOut, SentUnconfirmed
 from bot.emulator import BotApiEmulator
-from bot.transport import AiohttpRequest, ConnectionLost, ReplyTimedOut, SentUnconfirmed
 from tests.emulator.conftest import USER
 
 

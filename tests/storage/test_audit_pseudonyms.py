@@ -10,7 +10,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.app import purge_expired
+from bot.edge.app import purge_expired
 from bot.intake.service import IntakeService
 from bot.records_cli import run_audit
 from bot.settings import parse_settings

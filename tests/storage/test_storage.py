@@ -8,7 +8,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot.app import purge_expired
+from bot.edge.app import purge_expired
 from storage import IntakeStatus, PlannedMessage, Storage, utc_now
 from storage.migrate import migrations
 

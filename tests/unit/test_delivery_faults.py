@@ -8,9 +8,9 @@ import pytest
 from telegram import Bot, CallbackQuery
 from telegram.error import NetworkError, TimedOut
 
-from bot.handlers import delivery
-from bot.handlers.delivery import deliver
-from bot.transport import ConnectionLost, ReplyTimedOut
+from bot.edge import delivery
+from bot.edge.delivery import deliver
+from bot.edge.transport import ConnectionLost, ReplyTimedOut
 from bot.vocabulary.outgoing import Outcome, Reply
 
 

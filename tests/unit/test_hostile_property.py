@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.content import Content
-from bot.handlers.patient import START_PAYLOAD
+from bot.edge.patient import START_PAYLOAD
 from bot.intake.service import IntakeService
 from bot.practice.service import PracticeService
 from bot.scheduling.checkins import CheckIns

@@ -13,7 +13,7 @@ from pathlib import Path
 from telegram import Update
 
 from bot.content import Content
-from bot.handlers.patient import who
+from bot.edge.patient import who
 from bot.intake.service import IntakeService
 from bot.logs import configure_logging
 from bot.vocabulary import rendering

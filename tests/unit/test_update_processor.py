@@ -8,7 +8,7 @@ from collections.abc import Callable
 from telegram import Chat, Update, User
 from telegram import Message as TgMessage
 
-from bot.updates import ACTIVE_FOR, FLOOD_BACKLOG, PerChatUpdateProcessor
+from bot.edge.updates import ACTIVE_FOR, FLOOD_BACKLOG, PerChatUpdateProcessor
 
 
 async def settled(condition: Callable[[], bool], within: float = 5.0) -> None:

@@ -11,7 +11,7 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.handlers.delivery import deliver
+from bot.edge.delivery import deliver
 from bot.intake.service import IntakeService
 from bot.vocabulary.outgoing import Outcome
 from bot.vocabulary.people import Who

@@ -28,21 +28,21 @@ from telegram.ext import (
 )
 
 from bot.content import Content
-from bot.dispatch import Dispatcher
-from bot.handlers.delivery import notify, reported_unreachable
-from bot.handlers.patient import PatientHandlers, who
-from bot.handlers.practice import BUTTON_PATTERN as PRACTICE_BUTTONS
-from bot.handlers.practice import COMMANDS as PRACTICE_COMMANDS
-from bot.handlers.practice import PracticeHandlers
-from bot.inbox import UpdateInbox
+from bot.edge.delivery import notify, reported_unreachable
+from bot.edge.dispatch import Dispatcher
+from bot.edge.inbox import UpdateInbox
+from bot.edge.patient import PatientHandlers, who
+from bot.edge.polling import Poller, TokenRejected
+from bot.edge.practice import BUTTON_PATTERN as PRACTICE_BUTTONS
+from bot.edge.practice import COMMANDS as PRACTICE_COMMANDS
+from bot.edge.practice import PracticeHandlers
+from bot.edge.transport import AiohttpRequest
+from bot.edge.updates import PerChatUpdateProcessor
 from bot.intake.service import IntakeService
-from bot.polling import Poller, TokenRejected
 from bot.practice.service import PracticeService
 from bot.records_cli import render_export
 from bot.scheduling.checkins import CheckIns
 from bot.settings import Settings
-from bot.transport import AiohttpRequest
-from bot.updates import PerChatUpdateProcessor
 from storage import DatabaseLock, Storage, utc_now
 
 log = logging.getLogger(__name__)

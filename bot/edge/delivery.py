@@ -21,7 +21,7 @@ from telegram.error import (
     TelegramError,
 )
 
-from bot.transport import SentUnconfirmed
+from bot.edge.transport import SentUnconfirmed
 from bot.vocabulary.outgoing import Keyboard, Notification, Outcome, Reply
 
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.handlers.delivery import deliver
-from bot.handlers.patient import who
+from bot.edge.delivery import deliver
+from bot.edge.patient import who
 from bot.practice.service import PracticeService
 
 COMMANDS = ("today", "upcoming", "intakes", "flagged", "patient", "export")

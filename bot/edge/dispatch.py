@@ -24,11 +24,11 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.handlers.delivery import markup, notify, unreachable
+from bot.edge.delivery import markup, notify, unreachable
+from bot.edge.transport import SentUnconfirmed
 from bot.scheduling.checkins import CheckIns
 from bot.scheduling.decide import End, Hold, decide
 from bot.scheduling.plan import MessageKind, QuietHours, fresh_intake_since
-from bot.transport import SentUnconfirmed
 from storage import DueMessage, Storage
 
 log = logging.getLogger(__name__)
