@@ -7,7 +7,7 @@ import os
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from bot.records import export
+from bot.records.documents import export_document
 from bot.settings import Settings
 from storage import AuditEntry, Storage, StorageError
 
@@ -32,48 +32,19 @@ def _day_start(day: date | None, settings: Settings) -> datetime | None:
     return datetime.combine(day, time(), settings.timezone) if day else None
 
 
-async def render_export(
-    storage: Storage,
-    settings: Settings,
-    fmt: str,
-    *,
-    patient: int | None = None,
-    since: date | None = None,
-    until: date | None = None,
-) -> str:
-    """The export document for the filters (shared by the CLI and /export)."""
-    start = _day_start(since, settings)
-    end = _day_start(until + timedelta(days=1), settings) if until else None
-    records = await storage.intake_records(since=start, until=end, telegram_user_id=patient)
-    content = settings.load_content()
-    catalog = content.staff
-    tz = settings.timezone
-    if fmt == "csv":
-        return export.to_csv(records, catalog, tz)
-    if fmt == "fhir":
-        from bot.records.fhir import bundle
-
-        return export.dump(bundle(records, catalog, version=content.version, timezone=tz))
-    followups = [
-        f
-        for f in await storage.followup_records(patient)
-        if (start is None or (f.message.sent_at is not None and f.message.sent_at >= start))
-        and (end is None or (f.message.sent_at is not None and f.message.sent_at < end))
-    ]
-    return export.to_json(records, catalog, tz, followups)
-
-
 async def run_export(args: argparse.Namespace, settings: Settings) -> str:
     """`ashi export`: the document, or a line saying where it was written."""
     storage = await Storage.open(settings.db_path, create=False)
     try:
-        text = await render_export(
+        until = _day_start(args.until + timedelta(days=1), settings) if args.until else None
+        text = await export_document(
             storage,
-            settings,
+            settings.load_content(),
             args.format,
+            settings.timezone,
             patient=args.patient,
-            since=args.since,
-            until=args.until,
+            start=_day_start(args.since, settings),
+            end=until,
         )
         filters = (
             f"format={args.format} patient={args.patient} since={args.since} until={args.until}"

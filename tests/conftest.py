@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.content import Content
-from bot.intake.service import IntakeService
 from bot.scheduling.checkins import CheckIns
 from storage import Storage
+from tests.support.conversation import Conversation
 
 PRACTITIONER = 900
 
@@ -40,12 +40,12 @@ def checkins(storage: Storage, content: Content) -> CheckIns:
 
 
 @pytest.fixture
-def service(storage: Storage, content: Content, checkins: CheckIns) -> IntakeService:
-    return IntakeService(
+def service(storage: Storage, content: Content, checkins: CheckIns) -> Conversation:
+    return Conversation(
         storage,
         content,
+        checkins,
         clinic_name="Test Clinic",
         practitioner_ids=[PRACTITIONER],
         timezone=CLINIC_TZ,
-        checkins=checkins,
     )

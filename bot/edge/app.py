@@ -36,11 +36,12 @@ from bot.edge.polling import Poller, TokenRejected
 from bot.edge.practice import BUTTON_PATTERN as PRACTICE_BUTTONS
 from bot.edge.practice import COMMANDS as PRACTICE_COMMANDS
 from bot.edge.practice import PracticeHandlers
+from bot.edge.router import Router, patient_side
 from bot.edge.transport import AiohttpRequest
 from bot.edge.updates import PerChatUpdateProcessor
 from bot.intake.service import IntakeService
 from bot.practice.service import PracticeService
-from bot.records_cli import render_export
+from bot.records.documents import export_document
 from bot.scheduling.checkins import CheckIns
 from bot.settings import Settings
 from storage import DatabaseLock, Storage, utc_now
@@ -49,17 +50,6 @@ log = logging.getLogger(__name__)
 # Bot API connections shared by replies, notifications and the dispatcher (getUpdates has
 # its own). Calls take milliseconds, so a few carry hundreds of patients' replies.
 CONNECTIONS = 16
-COMMANDS = (
-    "start",
-    "guide",
-    "help",
-    "cancel",
-    "privacy",
-    "mydata",
-    "delete",
-    "reminders",
-    "language",
-)
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 # A completed intake's summary that Telegram refused or that could not be sent is tried
 # again after this many seconds, then twice as long each time, up to an hour.
@@ -92,6 +82,7 @@ class Runtime:
         self._service: IntakeService | None = None
         self._dispatcher: Dispatcher | None = None
         self._practice: PracticeService | None = None
+        self._router: Router | None = None
         self._inbox: UpdateInbox | None = None
 
     @property
@@ -100,6 +91,14 @@ class Runtime:
         if self._service is None:
             raise RuntimeError("the application has not been initialised")
         return self._service
+
+    @property
+    def router(self) -> Router:
+        """Patients' commands, buttons and text to their features; available between
+        post_init and shutdown."""
+        if self._router is None:
+            raise RuntimeError("the application has not been initialised")
+        return self._router
 
     @property
     def storage(self) -> Storage:
@@ -124,7 +123,7 @@ class Runtime:
 
     async def _csv_export(self) -> tuple[str, int]:
         assert self._storage is not None
-        text = await render_export(self._storage, self.settings, "csv")
+        text = await export_document(self._storage, self.content, "csv", self.settings.timezone)
         return text, await self._storage.count_intakes()
 
     async def open(self, bot: Bot) -> None:
@@ -145,13 +144,13 @@ class Runtime:
             practitioner_ids=settings.practitioner_ids,
             timezone=settings.timezone,
         )
-        self._service = IntakeService(
+        self._service, self._router = patient_side(
             self._storage,
             self.content,
+            checkins,
             clinic_name=settings.clinic_name,
             practitioner_ids=settings.practitioner_ids,
             timezone=settings.timezone,
-            checkins=checkins,
         )
         self._practice = PracticeService(
             self._storage,
@@ -220,6 +219,7 @@ class Runtime:
 async def set_commands(
     app: Application,  # type: ignore[type-arg]
     content: Content,
+    commands: tuple[str, ...],
     practitioner_ids: frozenset[int],
 ) -> list[int]:
     """Publish the command menu in every language; practitioners' chats also get theirs.
@@ -227,11 +227,11 @@ async def set_commands(
     not_started: list[int] = []
     for language in content.languages:
         catalog = content.catalog(language)
-        commands = [BotCommand(name, catalog.text(f"commands.{name}")) for name in COMMANDS]
+        menu = [BotCommand(name, catalog.text(f"commands.{name}")) for name in commands]
         code = None if language == content.default else language
-        await app.bot.set_my_commands(commands, language_code=code)
+        await app.bot.set_my_commands(menu, language_code=code)
     staff = content.staff
-    names = COMMANDS + PRACTICE_COMMANDS
+    names = commands + PRACTICE_COMMANDS
     for chat_id in sorted(practitioner_ids):
         try:
             await app.bot.set_my_commands(
@@ -334,7 +334,9 @@ def build_application(
                 await runtime.forget_old_updates()
 
             app.job_queue.run_repeating(forget, interval=timedelta(days=1))
-        not_started = await set_commands(app, runtime.content, settings.practitioner_ids)
+        not_started = await set_commands(
+            app, runtime.content, runtime.router.commands, settings.practitioner_ids
+        )
         log.info(startup_line(settings, runtime.content, app.bot.username, not_started))
         reported_unreachable(not_started)
         await send_missed_notifications(app.bot, runtime.service)
@@ -360,29 +362,17 @@ def build_application(
         .build()
     )
     app.bot_data[RUNTIME] = runtime
-    handlers = PatientHandlers(lambda: runtime.service)
+    handlers = PatientHandlers(lambda: runtime.router, lambda: runtime.service)
     runtime.updates.flooded = functools.partial(handlers.flooded, app.bot)
     practice = PracticeHandlers(lambda: runtime.practice)
     private = filters.ChatType.PRIVATE
     new_message = filters.UpdateType.MESSAGE & private
-    commands = {
-        "start": handlers.start,
-        "guide": handlers.guide,
-        "help": handlers.help,
-        "cancel": handlers.cancel,
-        "privacy": handlers.privacy,
-        "delete": handlers.delete,
-        "reminders": handlers.reminders,
-        "mydata": handlers.mydata,
-        "language": handlers.language,
-    }
     app.add_handler(
         MessageHandler(filters.UpdateType.EDITED_MESSAGE & private, handlers.unexpected)
     )
-    for name, callback in commands.items():
-        app.add_handler(CommandHandler(name, callback, filters=new_message))
     app.add_handler(CommandHandler(PRACTICE_COMMANDS, practice.command, filters=new_message))
-    app.add_handler(MessageHandler(filters.COMMAND & new_message, handlers.unknown_command))
+    # Every other command, known or not: the router has the features' tables.
+    app.add_handler(MessageHandler(filters.COMMAND & new_message, handlers.command))
     app.add_handler(MessageHandler(filters.TEXT & new_message, handlers.text))
     app.add_handler(CallbackQueryHandler(practice.button, pattern=PRACTICE_BUTTONS))
     app.add_handler(CallbackQueryHandler(handlers.button))

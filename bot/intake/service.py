@@ -7,26 +7,26 @@ before the reply to it is produced, and the conversation position lives in the d
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping
-from dataclasses import replace
+import re
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.content import Catalog, Content
-from bot.intake import mydata, views
+from bot.intake import views
 from bot.intake.screening import cautions, is_red_flag, notice
-from bot.scheduling.appointments import LINK_PREFIX
-from bot.scheduling.checkins import CheckIns
 from bot.vocabulary import flow, rendering
 from bot.vocabulary.actions import Action, Verb
-from bot.vocabulary.outgoing import Button, Notification, Outcome, Reply
-from bot.vocabulary.people import Who
+from bot.vocabulary.links import LINK_PREFIX
+from bot.vocabulary.outgoing import Notification, Outcome, Reply
+from bot.vocabulary.people import Who, came_back
 from bot.vocabulary.questionnaire import AREA_OTHER, MAX_TEXT_ANSWER, QUESTIONS, Kind, question
-from storage import Intake, Patient, Storage, utc_now
+from bot.vocabulary.routes import Command, Routes
+from storage import Intake, Patient, Storage
 
-# The two ways to confirm an erasure: /delete, or declining consent after giving it.
-ERASE = "yes"
-WITHDRAW = "withdraw"
+# A check-in that waited for consent, resumed once the patient agrees (scheduling's).
+START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what Telegram allows in a deep link
+ResumeAfterConsent = Callable[[Catalog, Patient], Awaitable[Reply | None]]
 
 
 class IntakeService:
@@ -40,10 +40,10 @@ class IntakeService:
         clinic_name: str,
         practitioner_ids: Collection[int],
         timezone: ZoneInfo,
-        checkins: CheckIns,
+        resume_after_consent: ResumeAfterConsent | None = None,
     ) -> None:
         self._storage = storage
-        self._checkins = checkins
+        self._resume_after_consent = resume_after_consent
         self._content = content
         self._clinic = clinic_name
         self._practitioners = sorted(practitioner_ids)
@@ -56,43 +56,41 @@ class IntakeService:
         clinic's default)."""
         return self._content.catalog(who.language_code)
 
-    async def localised(self, who: Who) -> Who:
-        """The user with the language they chose (/language) in place of Telegram's."""
-        patient = await self._storage.patient_by_telegram_id(who.user_id)
-        if patient is None or patient.language == who.language_code:
-            return who
-        return replace(who, language_code=patient.language)
-
     @property
     def staff_catalog(self) -> Catalog:
         """Practitioners read the clinic's default language, whatever the patient's."""
         return self._content.staff
 
-    async def _patient(self, who: Who) -> Patient:
+    async def patient(self, who: Who) -> Patient:
+        """The patient behind `who`, stored now if they are new."""
         language = self._content.language_for(who.language_code)
         return await self._storage.ensure_patient(who.user_id, who.chat_id, language)
 
     async def _known(self, who: Who) -> tuple[Patient | None, Intake | None]:
         """The stored patient (never created here) and their intake in progress."""
         patient, intake = await self._storage.patient_and_open_intake(who.user_id)
-        if patient is not None and patient.unreachable_at is not None:
-            # Writing again means they unblocked the bot.
-            await self._storage.mark_reachable(patient.id)
+        await came_back(self._storage, patient)
         return patient, intake
 
-    def _consent_version(self, catalog: Catalog) -> str:
+    async def known_patient(self, who: Who) -> Patient | None:
+        """The stored patient behind `who` (never created here)."""
+        patient, _ = await self._known(who)
+        return patient
+
+    def consent_version(self, catalog: Catalog) -> str:
+        """Which consent text a decision was given to (a hash of its words)."""
         return hashlib.sha256(catalog.raw("consent.welcome").encode()).hexdigest()[:12]
 
     async def _consented(self, patient: Patient, catalog: Catalog) -> bool:
         consent = await self._storage.latest_consent(patient.id)
         return bool(
-            consent and consent.given and consent.text_version == self._consent_version(catalog)
+            consent and consent.given and consent.text_version == self.consent_version(catalog)
         )
 
     def _welcome(self, catalog: Catalog) -> Reply:
         return views.welcome(catalog, self._clinic)
 
-    async def _prompt(self, catalog: Catalog, intake: Intake) -> Reply:
+    async def prompt(self, catalog: Catalog, intake: Intake) -> Reply:
         """The message for the intake's current step."""
         answers = await self._storage.answers(intake.id)
         if intake.step == flow.SUMMARY:
@@ -114,7 +112,7 @@ class IntakeService:
             start_payload=payload,
             appointment_id=appointment.id if appointment else None,
         )
-        return Outcome(replies=[await self._prompt(catalog, intake)])
+        return Outcome(replies=[await self.prompt(catalog, intake)])
 
     async def _link(
         self, catalog: Catalog, patient: Patient, payload: str | None
@@ -141,7 +139,7 @@ class IntakeService:
     async def start(self, who: Who, payload: str | None = None) -> Outcome:
         """/start, optionally with a deep-link payload."""
         catalog = self.catalog_for(who)
-        patient = await self._patient(who)
+        patient = await self.patient(who)
         payload, notes = await self._link(catalog, patient, payload)
         outcome = await self._start(catalog, patient, payload)
         outcome.replies[:0] = notes
@@ -174,40 +172,6 @@ class IntakeService:
             return Outcome(replies=[offer])
         return await self._begin(catalog, patient, payload)
 
-    def language_choice(self, who: Who) -> Outcome:
-        """/language: one button per language, each labelled in its own language."""
-        catalog = self.catalog_for(who)
-        row = tuple(
-            Button(
-                self._content.catalog(code).text("language.name_button"),
-                Action(Verb.LANGUAGE, code=code).encode(),
-            )
-            for code in self._content.languages
-        )
-        return Outcome(replies=[Reply(catalog.text("language.choose"), (row,))])
-
-    async def _set_language(self, who: Who, code: str) -> Outcome:
-        if code not in self._content.languages:
-            return await self._stale(self.catalog_for(who), None)
-        patient = await self._patient(who)
-        await self._storage.set_language(patient.id, code)
-        catalog = self._content.catalog(code)
-        outcome = Outcome(edit=Reply(catalog.text("language.changed")))
-        intake = await self._storage.open_intake(patient.id)
-        if intake is not None and not intake.paused:
-            outcome.replies.append(await self._prompt(catalog, intake))
-        return outcome
-
-    async def reminders(self, who: Who, argument: str | None) -> Outcome:
-        """/reminders on|off: the patient's choice about appointment messages, kept."""
-        catalog = self.catalog_for(who)
-        patient = await self._patient(who)
-        if argument in ("on", "off"):
-            await self._storage.set_reminders(patient.id, argument == "on")
-            return Outcome(replies=[Reply(catalog.text(f"reminders.{argument}"))])
-        key = "reminders.status_on" if patient.reminders_enabled else "reminders.status_off"
-        return Outcome(replies=[Reply(catalog.text(key))])
-
     async def cancel(self, who: Who) -> Outcome:
         """/cancel: pause the current step; the answers so far stay stored."""
         catalog = self.catalog_for(who)
@@ -227,7 +191,7 @@ class IntakeService:
         answers = await self._storage.answers(intake.id)
         return Outcome(replies=views.guide_replies(catalog, answers, urgent=intake.urgent))
 
-    def help(self, who: Who) -> Outcome:
+    async def help(self, who: Who) -> Outcome:
         """/help."""
         catalog = self.catalog_for(who)
         return Outcome(replies=[Reply(catalog.text("help.text", clinic=self._clinic))])
@@ -236,66 +200,26 @@ class IntakeService:
         """Told once when a chat sends faster than the bot reads (bot.edge.updates)."""
         return Outcome(replies=[Reply(self.catalog_for(who).text("errors.slow_down"))])
 
-    def privacy(self, who: Who) -> Outcome:
-        """/privacy."""
-        catalog = self.catalog_for(who)
-        return Outcome(replies=[Reply(catalog.text("privacy.text", clinic=self._clinic))])
-
     def unknown_command(self, who: Who) -> Outcome:
         """A command the bot does not have."""
         return Outcome(replies=[Reply(self.catalog_for(who).text("help.unknown_command"))])
-
-    async def mydata(self, who: Who) -> Outcome:
-        """/mydata: everything stored about the patient, readable and as a JSON file."""
-        catalog = self.catalog_for(who)
-        patient = await self._storage.patient_by_telegram_id(who.user_id)
-        if patient is None:
-            return Outcome(replies=[Reply(catalog.text("mydata.nothing"))])
-        data = await mydata.collect(self._storage, patient, catalog, self._tz)
-        await self._storage.audit(who.user_id, "patient viewed own data", who.user_id)
-        return Outcome(
-            replies=mydata.readable(catalog, data), documents=[mydata.document(catalog, data)]
-        )
-
-    async def delete(self, who: Who) -> Outcome:
-        """/delete: ask for confirmation first."""
-        catalog = self.catalog_for(who)
-        if await self._storage.patient_by_telegram_id(who.user_id) is None:
-            return Outcome(replies=[Reply(catalog.text("delete.nothing"))])
-        return Outcome(replies=[self._erase_confirmation(catalog, ERASE)])
-
-    @staticmethod
-    def _erase_confirmation(catalog: Catalog, code: str) -> Reply:
-        """The question before an erasure: by /delete, or by declining consent later."""
-        return rendering.choice(
-            catalog,
-            "delete.confirm",
-            [
-                ("delete.yes_button", Action(Verb.DELETE, code=code)),
-                ("delete.no_button", Action(Verb.DELETE, code="no")),
-            ],
-        )
 
     # Free input -----------------------------------------------------------------------
 
     async def text(self, who: Who, text: str) -> Outcome:
         """A text message: the answer to a text question, or a nudge back to the buttons."""
         catalog = self.catalog_for(who)
-        patient, intake = await self._known(who)
-        if patient is not None:
-            followup = await self._checkins.open_followup_text(catalog, patient, text)
-            if followup is not None:
-                return followup
+        _, intake = await self._known(who)
         if intake is None:
             return Outcome(replies=[Reply(catalog.text("flow.idle"))])
         if intake.paused:
             return Outcome(replies=[Reply(catalog.text("flow.paused_text"))])
         if intake.step == flow.SUMMARY or question(intake.step).kind is not Kind.TEXT:
             nudge = Reply(catalog.text("flow.use_buttons"))
-            return Outcome(replies=[nudge, await self._prompt(catalog, intake)])
+            return Outcome(replies=[nudge, await self.prompt(catalog, intake)])
         answer = text.strip()
         if not answer:
-            return Outcome(replies=[await self._prompt(catalog, intake)])
+            return Outcome(replies=[await self.prompt(catalog, intake)])
         if len(answer) > MAX_TEXT_ANSWER:
             limit = Reply(catalog.text("flow.text_too_long", limit=MAX_TEXT_ANSWER))
             return Outcome(replies=[limit])
@@ -308,27 +232,59 @@ class IntakeService:
         outcome = Outcome(replies=[Reply(catalog.text(key))])
         _, intake = await self._known(who)
         if intake is not None and not intake.paused:
-            outcome.replies.append(await self._prompt(catalog, intake))
+            outcome.replies.append(await self.prompt(catalog, intake))
         else:
             outcome.replies.append(Reply(catalog.text("flow.idle")))
         return outcome
 
     # Buttons --------------------------------------------------------------------------
 
-    async def button(self, who: Who, data: str) -> Outcome:
-        """A button press. Buttons from old messages or forged data are answered safely."""
+    def routes(self) -> Routes:
+        """The intake's commands and buttons (the router gives it any text that no other
+        feature took, and every button no feature claims)."""
+        intake_verbs = (
+            Verb.CONSENT,
+            Verb.NEW,
+            Verb.RESUME,
+            Verb.SUMMARY,
+            Verb.ANSWER,
+            Verb.SKIP,
+            Verb.TOGGLE,
+            Verb.DONE,
+            Verb.APPOINTMENT_INTAKE,
+        )
+        return Routes(
+            commands={
+                "start": self._start_command,
+                "guide": self._command(self.guide),
+                "help": self._command(self.help),
+                "cancel": self._command(self.cancel),
+            },
+            buttons=dict.fromkeys(intake_verbs, self.button),
+        )
+
+    @staticmethod
+    def _command(call: Callable[[Who], Awaitable[Outcome]]) -> Command:
+        async def command(who: Who, _: list[str]) -> Outcome:
+            return await call(who)
+
+        return command
+
+    async def _start_command(self, who: Who, args: list[str]) -> Outcome:
+        payload = args[0] if len(args) == 1 and START_PAYLOAD.match(args[0]) else None
+        return await self.start(who, payload)
+
+    async def button(self, who: Who, action: Action) -> Outcome:
+        """An intake button. Buttons from old messages are answered safely."""
         catalog = self.catalog_for(who)
-        action = Action.decode(data)
-        if action is not None and action.verb is Verb.LANGUAGE:
-            return await self._set_language(who, action.code)
         patient, intake = await self._known(who)
-        if action is None or patient is None:
+        if patient is None:
             return await self._stale(catalog, intake)
-        if action.verb is Verb.DELETE:
-            return await self._delete(catalog, patient, action.code)
-        scheduled = await self._scheduled_button(catalog, patient, intake, action)
-        if scheduled is not None:
-            return scheduled
+        if action.verb is Verb.APPOINTMENT_INTAKE:
+            appointment = await self._storage.appointment(action.intake_id)
+            if appointment is None or appointment.patient_id != patient.id:
+                return await self._stale(catalog, intake)
+            return await self._start(catalog, patient, appointment.link_token)
         if action.verb is Verb.CONSENT and intake is None:
             return await self._consent(who, catalog, patient, given=action.code == "yes")
         if action.verb is Verb.NEW and intake is None:
@@ -343,7 +299,7 @@ class IntakeService:
             if action.code == "again":
                 return await self._begin(catalog, patient, intake.start_payload)
             await self._storage.set_paused(intake.id, False)
-            return Outcome(replies=[await self._prompt(catalog, intake)])
+            return Outcome(replies=[await self.prompt(catalog, intake)])
         if action.verb is Verb.SUMMARY and intake.step == flow.SUMMARY:
             if action.code == "again":
                 return await self._begin(catalog, patient, intake.start_payload)
@@ -357,22 +313,10 @@ class IntakeService:
             return await self._stale(catalog, intake)
         return await self._question_button(catalog, intake, action)
 
-    async def _scheduled_button(
-        self, catalog: Catalog, patient: Patient, intake: Intake | None, action: Action
-    ) -> Outcome | None:
-        """Buttons of scheduled messages; None for any other button."""
-        if action.verb is Verb.ATTEND:
-            answered = await self._checkins.attend(catalog, patient, action)
-        elif action.verb in (Verb.FOLLOWUP_ANSWER, Verb.FOLLOWUP_SKIP):
-            answered = await self._checkins.followup_button(catalog, patient, action)
-        elif action.verb is Verb.APPOINTMENT_INTAKE:
-            appointment = await self._storage.appointment(action.intake_id)
-            if appointment is None or appointment.patient_id != patient.id:
-                return await self._stale(catalog, intake)
-            return await self._start(catalog, patient, appointment.link_token)
-        else:
-            return None
-        return answered or await self._stale(catalog, intake)
+    async def stale(self, who: Who) -> Outcome:
+        """A button that is not (or no longer) the patient's: where they are now."""
+        _, intake = await self._known(who)
+        return await self._stale(self.catalog_for(who), intake)
 
     async def _question_button(self, catalog: Catalog, intake: Intake, action: Action) -> Outcome:
         q = question(action.question)
@@ -391,7 +335,7 @@ class IntakeService:
         toast = catalog.text("errors.stale")
         if intake is None:
             return Outcome(toast=toast, replies=[Reply(catalog.text("flow.idle"))])
-        prompt = await self._prompt(catalog, intake)
+        prompt = await self.prompt(catalog, intake)
         return Outcome(toast=toast, replies=[Reply(toast), prompt])
 
     async def _consent(
@@ -403,9 +347,10 @@ class IntakeService:
         if not given and await self._storage.has_patient_data(patient.id):
             # Withdrawing consent erases what /delete erases, after the same question; the
             # refusal is recorded once they confirm.
-            return Outcome(edit=edit, replies=[self._erase_confirmation(catalog, WITHDRAW)])
+            confirm = views.erase_confirmation(catalog, views.WITHDRAW)
+            return Outcome(edit=edit, replies=[confirm])
         earlier = await self._storage.latest_consent(patient.id)
-        await self._storage.record_consent(patient.id, given, self._consent_version(catalog))
+        await self._storage.record_consent(patient.id, given, self.consent_version(catalog))
         if not given:
             # Refused before anything was stored: nothing but the refusal is kept.
             await self._storage.forget_patient_data(patient.id)
@@ -415,9 +360,9 @@ class IntakeService:
         # A check-in that asked for consent (sent while there was none) goes on; a patient
         # agreeing to a new consent text came for an intake.
         had_consented = earlier is not None and earlier.given
-        waiting = (
-            None if had_consented else await self._checkins.resume_after_consent(catalog, patient)
-        )
+        waiting = None
+        if not had_consented and self._resume_after_consent is not None:
+            waiting = await self._resume_after_consent(catalog, patient)
         if waiting is not None:
             # They agreed to answer a check-in: it goes on, no intake is started.
             return Outcome(edit=edit, replies=[Reply(catalog.text("consent.agreed")), waiting])
@@ -546,38 +491,3 @@ class IntakeService:
         """Record that these practitioners have been told of a completed intake (it counts
         as notified once all of them have)."""
         await self._storage.mark_notified(intake_id, chat_ids, self._practitioners)
-
-    async def _delete(self, catalog: Catalog, patient: Patient, code: str) -> Outcome:
-        if code not in (ERASE, WITHDRAW):
-            return Outcome(edit=Reply(catalog.text("delete.kept")))
-        # Erasing the patient erases their appointments: the clinic must know which times
-        # are free again (when, not whose).
-        released = [
-            a.starts_at
-            for a in await self._storage.patient_appointments(patient.id)
-            if a.status == "scheduled" and a.starts_at > utc_now()
-        ]
-        await self._storage.delete_patient(patient.id)
-        withdrawn = code == WITHDRAW
-        action = "erased (consent withdrawn)" if withdrawn else "erased (/delete)"
-        await self._storage.audit(patient.telegram_user_id, action, patient.telegram_user_id)
-        # The practitioners learn that a record went, not whose or what was in it.
-        staff = self.staff_catalog
-        lines = [staff.text("practitioner.erased")]
-        if released:
-            slots = ", ".join(rendering.local_time(when, self._tz) for when in sorted(released))
-            lines.append(staff.text("practitioner.erased_slots", slots=slots))
-        notice = Reply("\n".join(lines))
-        outcome = Outcome(
-            edit=Reply(catalog.text("delete.done")),
-            notifications=[Notification(chat_id, notice) for chat_id in self._practitioners],
-        )
-        if withdrawn:
-            # Erased as by /delete; what stays is the refusal itself, as for anyone who
-            # says no.
-            again = await self._storage.ensure_patient(
-                patient.telegram_user_id, patient.chat_id, patient.language
-            )
-            await self._storage.record_consent(again.id, False, self._consent_version(catalog))
-            outcome.replies.append(Reply(catalog.text("consent.declined")))
-        return outcome

@@ -155,3 +155,21 @@ def practitioner_summary(catalog: Catalog, record: IntakeRecord, tz: ZoneInfo) -
         lines.append(catalog.text("practitioner.payload", payload=record.intake.start_payload))
     keyboard = rendering.record_keyboard(catalog, record.patient.telegram_user_id, record.intake.id)
     return Reply("\n".join(lines), keyboard)
+
+
+# The two ways to confirm an erasure: /delete, or declining consent after giving it.
+ERASE = "yes"
+WITHDRAW = "withdraw"
+
+
+def erase_confirmation(catalog: Catalog, code: str) -> Reply:
+    """The question before an erasure: by /delete (ERASE), or by declining consent later
+    (WITHDRAW)."""
+    return rendering.choice(
+        catalog,
+        "delete.confirm",
+        [
+            ("delete.yes_button", Action(Verb.DELETE, code=code)),
+            ("delete.no_button", Action(Verb.DELETE, code="no")),
+        ],
+    )

@@ -3,16 +3,14 @@ listing and cancelling. Each appointment schedules its messages from the plan.""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.scheduling.plan import PlanEntry
+from bot.vocabulary.links import new_link_token
 from storage import Appointment, PlannedMessage, Storage
-
-LINK_PREFIX = "apt_"
 
 
 class AppointmentError(ValueError):
@@ -28,11 +26,6 @@ class NewAppointment:
     name: str | None = None
     note: str | None = None
     external_id: str | None = None
-
-
-def new_link_token() -> str:
-    """An unguessable deep-link payload (A-Z a-z 0-9 _ -, well under 64 characters)."""
-    return LINK_PREFIX + secrets.token_urlsafe(24)
 
 
 def deep_link(bot_username: str, token: str) -> str:

@@ -13,6 +13,7 @@ from bot.scheduling.plan import MessageKind
 from bot.vocabulary import rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Keyboard, Notification, Outcome, Reply
+from bot.vocabulary.people import Who, came_back
 from bot.vocabulary.questionnaire import (
     FOLLOWUP,
     FOLLOWUP_QUESTIONS,
@@ -22,6 +23,7 @@ from bot.vocabulary.questionnaire import (
     YES,
     Kind,
 )
+from bot.vocabulary.routes import Routes
 from storage import Appointment, DueMessage, Patient, Storage
 
 SORENESS_ALERT = 7
@@ -95,6 +97,42 @@ class CheckIns:
     @property
     def _staff(self) -> Catalog:
         return self._content.staff
+
+    def routes(self) -> Routes:
+        """The buttons of scheduled messages, and text for a follow-up's note."""
+        return Routes(
+            buttons={
+                Verb.ATTEND: self._attend_button,
+                Verb.FOLLOWUP_ANSWER: self._followup_button,
+                Verb.FOLLOWUP_SKIP: self._followup_button,
+            },
+            text=self._text,
+        )
+
+    async def _patient(self, who: Who) -> Patient | None:
+        patient = await self._storage.patient_by_telegram_id(who.user_id)
+        await came_back(self._storage, patient)
+        return patient
+
+    async def _attend_button(self, who: Who, action: Action) -> Outcome | None:
+        patient = await self._patient(who)
+        if patient is None:
+            return None
+        return await self.attend(self._content.catalog(who.language_code), patient, action)
+
+    async def _followup_button(self, who: Who, action: Action) -> Outcome | None:
+        patient = await self._patient(who)
+        if patient is None:
+            return None
+        catalog = self._content.catalog(who.language_code)
+        return await self.followup_button(catalog, patient, action)
+
+    async def _text(self, who: Who, text: str) -> Outcome | None:
+        patient = await self._patient(who)
+        if patient is None:
+            return None
+        catalog = self._content.catalog(who.language_code)
+        return await self.open_followup_text(catalog, patient, text)
 
     def _when(self, appointment: Appointment) -> dict[str, str]:
         local = appointment.starts_at.astimezone(self._tz)

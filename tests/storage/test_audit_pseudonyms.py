@@ -11,13 +11,13 @@ from pathlib import Path
 import aiosqlite
 
 from bot.edge.app import purge_expired
-from bot.intake.service import IntakeService
 from bot.records_cli import run_audit
 from bot.settings import parse_settings
 from storage import Storage
 from storage.audit import key_path
 from storage.migrate import migrations
 from tests.conftest import PRACTITIONER
+from tests.support.conversation import Conversation
 from tests.unit.test_service import PAT, completed_intake, press
 
 # Above 2**32: stored in six bytes, a pattern that does not turn up in a file by chance.
@@ -267,7 +267,7 @@ async def test_ashi_audit_names_an_erased_patient_by_pseudonym(tmp_path: Path) -
 
 
 async def test_delete_through_the_service_leaves_no_id(
-    service: IntakeService, storage: Storage
+    service: Conversation, storage: Storage
 ) -> None:
     await completed_intake(service)
     await service.mydata(PAT)
@@ -280,7 +280,7 @@ async def test_delete_through_the_service_leaves_no_id(
 
 
 async def test_withdrawing_consent_through_the_service_leaves_no_id_in_the_trail(
-    service: IntakeService, storage: Storage
+    service: Conversation, storage: Storage
 ) -> None:
     await completed_intake(service)
     patient = await storage.patient_by_telegram_id(PAT.user_id)

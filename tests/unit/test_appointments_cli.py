@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.intake.service import IntakeService
 from bot.vocabulary.people import Who
 from storage import Storage
+from tests.support.conversation import Conversation
 from tests.support.databases import create_database
 from tests.support.process import ashi
 
@@ -61,7 +61,7 @@ def test_booking_by_name_prints_a_personal_deep_link(tmp_path: Path) -> None:
 
 
 async def test_booking_a_patient_who_started_the_bot_links_at_once(
-    tmp_path: Path, service: IntakeService, storage: Storage
+    tmp_path: Path, service: Conversation, storage: Storage
 ) -> None:
     await service.start(Who(user_id=31337, chat_id=31337, first_name="Kim"))
     result = ashi(

@@ -5,10 +5,10 @@ import io
 import json
 from pathlib import Path
 
-from bot.intake.service import IntakeService
 from bot.vocabulary.people import Who
 from storage import Storage
 from storage.migrate import migrations
+from tests.support.conversation import Conversation
 from tests.support.process import ashi
 
 
@@ -36,7 +36,7 @@ def test_migrate_creates_the_database(tmp_path: Path) -> None:
 
 
 async def test_export_prints_every_answer_as_json_and_csv(
-    tmp_path: Path, service: IntakeService, storage: Storage
+    tmp_path: Path, service: Conversation, storage: Storage
 ) -> None:
     who = Who(user_id=5, chat_id=5, first_name="Jun", language_code="en")
     outcome = await service.start(who)

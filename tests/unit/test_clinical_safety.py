@@ -15,13 +15,13 @@ from bot.content import Catalog, Content
 from bot.intake import views
 from bot.intake.guide import guide_sections
 from bot.intake.screening import RED_FLAG_URGENCY, Urgency
-from bot.intake.service import IntakeService
 from bot.scheduling.checkins import CheckIns
 from bot.settings import SettingsError, parse_settings
 from bot.vocabulary import flow
 from bot.vocabulary.questionnaire import QUESTIONS, Group, questions_in
 from storage import DueMessage, PlannedMessage, Storage, utc_now
 from tests.conftest import PRACTITIONER
+from tests.support.conversation import Conversation
 from tests.unit.test_service import (
     PAT,
     agreed,
@@ -224,7 +224,7 @@ def test_screening_asks_what_makes_needling_unsafe(content: Content) -> None:
 
 
 async def test_a_patient_under_18_is_told_a_guardian_must_agree(
-    service: IntakeService, storage: Storage
+    service: Conversation, storage: Storage
 ) -> None:
     outcome = await agreed(service)
     for label in ("Neck & shoulders", "Done", "Not sure", "3", "Less than a week", "No"):
@@ -290,7 +290,7 @@ def test_the_clinic_numbers_are_used_wherever_set() -> None:
 
 
 async def test_a_reminder_after_an_unreviewed_red_flag_repeats_its_advice(
-    service: IntakeService, storage: Storage, checkins: CheckIns, content: Content
+    service: Conversation, storage: Storage, checkins: CheckIns, content: Content
 ) -> None:
     outcome = await through_pain_questions(service)
     outcome = await answer_all(service, outcome, **{"chest pain": "Yes"})

@@ -3,15 +3,15 @@ import io
 import json
 
 from bot.content import Content
-from bot.intake.service import IntakeService
 from bot.records.export import to_csv, to_json
 from bot.vocabulary.people import Who
 from storage import Storage
 from tests.conftest import CLINIC_TZ
+from tests.support.conversation import Conversation
 
 
 async def test_csv_cells_never_start_a_spreadsheet_formula(
-    service: IntakeService, storage: Storage, content: Content
+    service: Conversation, storage: Storage, content: Content
 ) -> None:
     who = Who(user_id=8, chat_id=8, first_name="=HYPERLINK(1)", language_code="en")
     outcome = await service.start(who)

@@ -18,7 +18,6 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from bot.content import Content
-from bot.intake.service import IntakeService
 from bot.records import fhir
 from bot.vocabulary import flow
 from bot.vocabulary.outgoing import Outcome
@@ -26,6 +25,7 @@ from bot.vocabulary.people import Who
 from bot.vocabulary.questionnaire import ORDER, QUESTIONS, Kind
 from storage import IntakeRecord, IntakeStatus, Storage
 from tests.conftest import CLINIC_TZ
+from tests.support.conversation import Conversation
 from tests.unit.test_service import last_keyboard
 
 MINA = Who(user_id=42, chat_id=42, first_name="Mina", username="mina", language_code="en")
@@ -66,7 +66,7 @@ MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 # Driving intakes through the service ------------------------------------------------------
 
 
-async def press(service: IntakeService, who: Who, outcome: Outcome, label: str) -> Outcome:
+async def press(service: Conversation, who: Who, outcome: Outcome, label: str) -> Outcome:
     reply = last_keyboard(outcome)
     for row in reply.keyboard:
         for button in row:
@@ -76,7 +76,7 @@ async def press(service: IntakeService, who: Who, outcome: Outcome, label: str) 
 
 
 async def answer_safety(
-    service: IntakeService, who: Who, outcome: Outcome, yes: str | None = None
+    service: Conversation, who: Who, outcome: Outcome, yes: str | None = None
 ) -> Outcome:
     """Answer red-flag and screening questions No (Yes where the question has `yes`)."""
     while "Anything else the practitioner should know" not in last_keyboard(outcome).html:
@@ -86,7 +86,7 @@ async def answer_safety(
     return outcome
 
 
-async def completed_urgent_intake(service: IntakeService) -> None:
+async def completed_urgent_intake(service: Conversation) -> None:
     """Mina: several areas and another, a red flag (chest pain), notes, confirmed."""
     outcome = await press(service, MINA, await service.start(MINA), "I agree")
     for label in ("Neck & shoulders", "Lower back & hips", "Somewhere else", "Done"):
@@ -99,7 +99,7 @@ async def completed_urgent_intake(service: IntakeService) -> None:
     await press(service, MINA, outcome, "Confirm")
 
 
-async def restarted_then_in_progress(service: IntakeService) -> None:
+async def restarted_then_in_progress(service: Conversation) -> None:
     """Jo: a full intake with notes skipped, started over at the summary, then two answers."""
     outcome = await press(service, JO, await service.start(JO), "I agree")
     for label in ("Arms", "Done", "Exercise or sport", "3", "Less than a week", "No"):
@@ -112,7 +112,7 @@ async def restarted_then_in_progress(service: IntakeService) -> None:
 
 
 @pytest.fixture
-async def records(service: IntakeService, storage: Storage) -> list[IntakeRecord]:
+async def records(service: Conversation, storage: Storage) -> list[IntakeRecord]:
     await completed_urgent_intake(service)
     await restarted_then_in_progress(service)
     found = await storage.intake_records()

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from bot.content import Catalog, Content
-from bot.intake.service import IntakeService
 from bot.records.export import followup_dict
 from bot.scheduling.checkins import CheckIns
 from bot.telegram_html import parse_html
@@ -22,6 +21,7 @@ from bot.vocabulary.people import Who
 from bot.vocabulary.questionnaire import FOLLOWUP_QUESTIONS, FOLLOWUP_WARNING_SIGNS
 from storage import DueMessage, PlannedMessage, Storage, utc_now
 from tests.conftest import CLINIC_TZ, PRACTITIONER
+from tests.support.conversation import Conversation
 from tests.unit.test_service import data_for, last_keyboard
 
 PAT = Who(user_id=42, chat_id=42, first_name="Mina", username="mina", language_code="en")
@@ -52,14 +52,14 @@ def checkins(storage: Storage) -> CheckIns:
 
 
 @pytest.fixture
-def service(storage: Storage, checkins: CheckIns) -> IntakeService:
-    return IntakeService(
+def service(storage: Storage, checkins: CheckIns) -> Conversation:
+    return Conversation(
         storage,
         NUMBERS,
+        checkins,
         clinic_name="Test Clinic",
         practitioner_ids=[PRACTITIONER],
         timezone=CLINIC_TZ,
-        checkins=checkins,
     )
 
 
@@ -88,7 +88,7 @@ async def sent_followup(
     return sent.id, Outcome(replies=[reply])
 
 
-async def tap(service: IntakeService, who: Who, outcome: Outcome, label: str) -> Outcome:
+async def tap(service: Conversation, who: Who, outcome: Outcome, label: str) -> Outcome:
     return await service.button(who, data_for(last_keyboard(outcome), label))
 
 
@@ -107,7 +107,7 @@ def advice_of(catalog: Catalog, sign: str) -> str:
 
 
 async def through(
-    service: IntakeService, who: Who, outcome: Outcome, labels: list[str]
+    service: Conversation, who: Who, outcome: Outcome, labels: list[str]
 ) -> list[Outcome]:
     outcomes = []
     for label in labels:
@@ -130,7 +130,7 @@ def test_the_check_in_asks_each_warning_sign_on_its_own_between_compared_and_not
 
 @pytest.mark.parametrize("sign", FOLLOWUP_WARNING_SIGNS)
 async def test_a_yes_to_one_warning_sign_gets_that_signs_advice_and_an_alert(
-    service: IntakeService, checkins: CheckIns, storage: Storage, sign: str
+    service: Conversation, checkins: CheckIns, storage: Storage, sign: str
 ) -> None:
     _, outcome = await sent_followup(checkins, storage, PAT)
     *_, outcome = await through(service, PAT, outcome, ["2", "Better"])
@@ -154,7 +154,7 @@ async def test_a_yes_to_one_warning_sign_gets_that_signs_advice_and_an_alert(
 
 
 async def test_breathing_advice_is_given_even_after_an_earlier_escalation(
-    service: IntakeService, checkins: CheckIns, storage: Storage
+    service: Conversation, checkins: CheckIns, storage: Storage
 ) -> None:
     _, outcome = await sent_followup(checkins, storage, PAT)
     sore, worse, breathing = await through(service, PAT, outcome, ["9", "Worse", "Yes"])
@@ -171,7 +171,7 @@ async def test_breathing_advice_is_given_even_after_an_earlier_escalation(
 
 
 async def test_a_korean_patient_gets_the_warning_advice_in_korean(
-    service: IntakeService, checkins: CheckIns, storage: Storage
+    service: Conversation, checkins: CheckIns, storage: Storage
 ) -> None:
     _, outcome = await sent_followup(checkins, storage, SEO)
     yes, no = KO.option("fu_breathing", "yes"), KO.option("fu_breathing", "no")
@@ -189,7 +189,7 @@ async def test_a_korean_patient_gets_the_warning_advice_in_korean(
 
 
 async def test_closing_words_fit_the_answers_and_the_time_since_treatment(
-    service: IntakeService, checkins: CheckIns, storage: Storage
+    service: Conversation, checkins: CheckIns, storage: Storage
 ) -> None:
     calm = ["2", "Better", "No", "No", "No", "No", "Skip"]
     _, day_after = await sent_followup(checkins, storage, PAT, timedelta(hours=24))
@@ -210,7 +210,7 @@ async def test_closing_words_fit_the_answers_and_the_time_since_treatment(
 
 
 async def test_a_button_of_the_old_warning_question_goes_on_with_the_new_ones(
-    service: IntakeService, checkins: CheckIns, storage: Storage
+    service: Conversation, checkins: CheckIns, storage: Storage
 ) -> None:
     message_id, outcome = await sent_followup(checkins, storage, PAT)
     await through(service, PAT, outcome, ["3", "About the same"])
@@ -244,7 +244,7 @@ async def test_old_answers_to_the_warning_question_keep_their_label(storage: Sto
 
 
 async def test_a_check_in_asks_for_consent_first_and_stores_nothing_without_it(
-    service: IntakeService, storage: Storage, checkins: CheckIns
+    service: Conversation, storage: Storage, checkins: CheckIns
 ) -> None:
     declined = await service.start(PAT)
     await tap(service, PAT, declined, "No thanks")
@@ -265,7 +265,7 @@ async def test_a_check_in_asks_for_consent_first_and_stores_nothing_without_it(
 
 
 async def test_agreeing_to_a_new_consent_text_starts_the_intake_not_an_old_check_in(
-    service: IntakeService, storage: Storage, checkins: CheckIns
+    service: Conversation, storage: Storage, checkins: CheckIns
 ) -> None:
     await sent_followup(checkins, storage, PAT)  # consented, a check-in left unanswered
     patient = await storage.patient_by_telegram_id(PAT.user_id)

@@ -1,5 +1,5 @@
 """Property-based: random sequences of commands, odd texts, stale, foreign and forged button
-data from several interleaved patients, driven through IntakeService and PracticeService
+data from several interleaved patients, driven through Conversation and PracticeService
 (the domain behind every handler). Nothing raises, every action gets an answer, the
 database stays consistent, and no patient sees another's data.
 
@@ -19,17 +19,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.content import Content
-from bot.edge.patient import START_PAYLOAD
-from bot.intake.service import IntakeService
 from bot.practice.service import PracticeService
 from bot.scheduling.checkins import CheckIns
 from bot.vocabulary import flow
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Outcome, Reply
-from bot.vocabulary.people import Who
+from bot.vocabulary.people import Who, localised
 from bot.vocabulary.questionnaire import ORDER, QUESTIONS, Kind
 from bot.vocabulary.rendering import CHECK
 from storage import Storage
+from tests.support.conversation import Conversation
 
 PRACTITIONER = 900
 PATIENTS = (
@@ -121,7 +120,7 @@ DEPTHS = st.lists(st.integers(0, 30), min_size=3, max_size=3)
 
 @dataclass
 class World:
-    intakes: IntakeService
+    intakes: Conversation
     practice: PracticeService
     storage: Storage
     keyboards: dict[int, list[Reply]] = field(default_factory=dict)  # by user id, oldest first
@@ -166,7 +165,7 @@ async def next_move(world: World, who: Who, step: Step) -> Step | None:
 
 async def act(world: World, step: Step) -> None:
     who = DOCTOR if step.patient < 0 else PATIENTS[step.patient]
-    who = await world.intakes.localised(who)
+    who = await localised(world.storage, who)
     mine = world.keyboards.setdefault(who.user_id, [])
     if step.kind == "answer":
         cooperative = await next_move(world, who, step)
@@ -207,16 +206,9 @@ async def act(world: World, step: Step) -> None:
     elif step.kind == "text":
         outcome = await world.intakes.text(who, f"{step.text} {marker(who)}")
     elif step.kind == "start":
-        payload = step.text if START_PAYLOAD.match(step.text) else None
-        outcome = await world.intakes.start(who, payload)
+        outcome = await world.intakes.command(who, "start", step.text)
     elif step.kind == "command":
-        name = step.text
-        if name in ("help", "privacy"):
-            outcome = getattr(world.intakes, name)(who)
-        elif name == "language":
-            outcome = world.intakes.language_choice(who)
-        else:
-            outcome = await getattr(world.intakes, name)(who)
+        outcome = await world.intakes.command(who, step.text)
     elif step.kind == "unexpected":
         outcome = await world.intakes.unexpected(who, edited=bool(step.index))
     else:  # practice
@@ -312,13 +304,13 @@ async def run(depths: list[int], sequence: list[Step]) -> None:
             practitioner_ids=[PRACTITIONER],
             timezone=tz,
         )
-        intakes = IntakeService(
+        intakes = Conversation(
             storage,
             CONTENT,
+            checkins,
             clinic_name="Prop Clinic",
             practitioner_ids=[PRACTITIONER],
             timezone=tz,
-            checkins=checkins,
         )
 
         async def csv_export() -> tuple[str, int]:

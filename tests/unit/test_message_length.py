@@ -7,7 +7,6 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.content import Content
-from bot.intake.service import IntakeService
 from bot.practice import views
 from bot.scheduling.checkins import CheckIns
 from bot.telegram_html import parse_html, utf16_len
@@ -15,6 +14,7 @@ from bot.vocabulary import rendering
 from bot.vocabulary.outgoing import Reply
 from bot.vocabulary.questionnaire import MAX_TEXT_ANSWER
 from storage import PlannedMessage, Storage, utc_now
+from tests.support.conversation import Conversation
 from tests.unit.test_followup_safety import PAT, sent_followup, tap
 from tests.unit.test_service import texts
 
@@ -58,7 +58,7 @@ def test_emoji_count_twice_as_telegram_counts_them() -> None:
 
 
 async def test_a_follow_up_note_over_the_cap_is_refused_kindly(
-    service: IntakeService, storage: Storage, checkins: CheckIns
+    service: Conversation, storage: Storage, checkins: CheckIns
 ) -> None:
     message_id, outcome = await sent_followup(checkins, storage, PAT)
     for label in ("2", "Better", "No", "No", "No", "No"):

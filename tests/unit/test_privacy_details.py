@@ -14,11 +14,11 @@ from telegram import Update
 
 from bot.content import Content
 from bot.edge.patient import who
-from bot.intake.service import IntakeService
 from bot.logs import configure_logging
 from bot.vocabulary import rendering
 from bot.vocabulary.people import Who
 from storage import Patient, Storage
+from tests.support.conversation import Conversation
 from tests.support.databases import create_database
 from tests.support.process import ashi
 from tests.unit.test_service import (
@@ -120,7 +120,7 @@ def test_buttons_and_messages_outside_the_private_chat_are_ignored() -> None:
 
 
 async def test_two_accounts_opening_one_link_at_once_link_it_once(
-    service: IntakeService, storage: Storage
+    service: Conversation, storage: Storage
 ) -> None:
     starts = datetime(2031, 6, 2, 9, 30, tzinfo=UTC)
     booked = await storage.add_appointment(starts, [], name="Jane Doe", link_token="apt_race1")
@@ -149,9 +149,9 @@ async def test_two_accounts_opening_one_link_at_once_link_it_once(
 
 
 async def test_erasure_says_what_it_cannot_erase_and_frees_the_slots(
-    service: IntakeService, storage: Storage
+    service: Conversation, storage: Storage
 ) -> None:
-    privacy = "\n".join(r.html for r in service.privacy(PAT).replies)
+    privacy = "\n".join(r.html for r in (await service.privacy(PAT)).replies)
     assert "cannot erase" in privacy and "exports and backups" in privacy
     await through_pain_questions(service)
     patient = await storage.patient_by_telegram_id(PAT.user_id)
@@ -172,7 +172,7 @@ async def test_erasure_says_what_it_cannot_erase_and_frees_the_slots(
 
 
 async def test_withdrawing_consent_erases_what_delete_erases_after_the_same_question(
-    service: IntakeService, storage: Storage
+    service: Conversation, storage: Storage
 ) -> None:
     welcome = await service.start(PAT)
     await completed_intake(service)

@@ -2,11 +2,11 @@
 
 import re
 
-from bot.intake.service import IntakeService
 from bot.vocabulary.outgoing import Outcome, Reply
 from bot.vocabulary.people import Who
 from storage import IntakeStatus, Storage
 from tests.conftest import PRACTITIONER
+from tests.support.conversation import Conversation
 
 PAT = Who(user_id=42, chat_id=42, first_name="Mina", username="mina", language_code="en")
 
@@ -29,7 +29,7 @@ def data_for(reply: Reply, label: str) -> str:
     raise AssertionError(f"no button {label!r} in {labels}")
 
 
-async def press(service: IntakeService, outcome: Outcome, label: str) -> Outcome:
+async def press(service: Conversation, outcome: Outcome, label: str) -> Outcome:
     return await service.button(PAT, data_for(last_keyboard(outcome), label))
 
 
@@ -37,7 +37,7 @@ def texts(outcome: Outcome) -> str:
     return "\n".join(r.html for r in outcome.replies)
 
 
-async def answer_all(service: IntakeService, outcome: Outcome, **overrides: str) -> Outcome:
+async def answer_all(service: Conversation, outcome: Outcome, **overrides: str) -> Outcome:
     """Answer screening and red-flag questions with No unless overridden, until the notes."""
     while "Anything else the practitioner should know" not in texts(outcome):
         question = re.search(r"Question \d+ of \d+", texts(outcome))
@@ -50,12 +50,12 @@ async def answer_all(service: IntakeService, outcome: Outcome, **overrides: str)
     return outcome
 
 
-async def agreed(service: IntakeService) -> Outcome:
+async def agreed(service: Conversation) -> Outcome:
     """Start and consent: the outcome holds the first question."""
     return await press(service, await service.start(PAT), "I agree")
 
 
-async def through_pain_questions(service: IntakeService) -> Outcome:
+async def through_pain_questions(service: Conversation) -> Outcome:
     outcome = await service.start(PAT, "clinic_ref-1")
     outcome = await press(service, outcome, "I agree")
     outcome = await press(service, outcome, "Neck & shoulders")
@@ -68,7 +68,7 @@ async def through_pain_questions(service: IntakeService) -> Outcome:
     return await press(service, outcome, "Yes")
 
 
-async def completed_intake(service: IntakeService) -> Outcome:
+async def completed_intake(service: Conversation) -> Outcome:
     """A whole intake with every safety answer No and no notes, confirmed."""
     outcome = await through_pain_questions(service)
     outcome = await answer_all(service, outcome)
@@ -77,7 +77,7 @@ async def completed_intake(service: IntakeService) -> Outcome:
 
 
 async def test_full_intake_stores_every_answer_and_notifies_the_practitioner(
-    service: IntakeService, storage: Storage
+    service: Conversation, storage: Storage
 ) -> None:
     outcome = await through_pain_questions(service)
     outcome = await answer_all(service, outcome, **{"afraid of needles": "Yes"})
@@ -113,7 +113,7 @@ async def test_full_intake_stores_every_answer_and_notifies_the_practitioner(
 
 
 async def test_refusing_consent_stores_only_the_refusal(
-    service: IntakeService, storage: Storage
+    service: Conversation, storage: Storage
 ) -> None:
     outcome = await service.start(PAT, "ref123")
     outcome = await press(service, outcome, "No thanks")
@@ -127,7 +127,7 @@ async def test_refusing_consent_stores_only_the_refusal(
 
 
 async def test_red_flag_gets_urgent_advice_at_once_and_marks_the_intake(
-    service: IntakeService, storage: Storage
+    service: Conversation, storage: Storage
 ) -> None:
     outcome = await through_pain_questions(service)
     while "chest pain" not in texts(outcome):
@@ -154,7 +154,7 @@ async def test_red_flag_gets_urgent_advice_at_once_and_marks_the_intake(
 
 
 async def test_stale_and_forged_buttons_are_answered_with_the_current_question(
-    service: IntakeService,
+    service: Conversation,
 ) -> None:
     outcome = await service.start(PAT)
     consent = last_keyboard(outcome)
@@ -169,7 +169,7 @@ async def test_stale_and_forged_buttons_are_answered_with_the_current_question(
 
 
 async def test_text_where_a_button_is_expected_shows_the_question_again(
-    service: IntakeService,
+    service: Conversation,
 ) -> None:
     outcome = await agreed(service)
     outcome = await service.text(PAT, "my neck")
@@ -177,14 +177,14 @@ async def test_text_where_a_button_is_expected_shows_the_question_again(
     assert "Where do you feel pain" in texts(outcome)
 
 
-async def test_done_without_a_choice_asks_for_one(service: IntakeService) -> None:
+async def test_done_without_a_choice_asks_for_one(service: Conversation) -> None:
     outcome = await agreed(service)
     outcome = await press(service, outcome, "Done")
     assert outcome.toast == "Please choose at least one answer first."
 
 
 async def test_other_area_asks_for_a_description_and_forgets_it_when_unticked(
-    service: IntakeService, storage: Storage
+    service: Conversation, storage: Storage
 ) -> None:
     outcome = await agreed(service)
     areas = await press(service, outcome, "Somewhere else")
@@ -198,7 +198,7 @@ async def test_other_area_asks_for_a_description_and_forgets_it_when_unticked(
 
 
 async def test_cancel_keeps_answers_and_start_offers_to_continue(
-    service: IntakeService, storage: Storage
+    service: Conversation, storage: Storage
 ) -> None:
     outcome = await through_pain_questions(service)
     paused = await service.cancel(PAT)
@@ -212,7 +212,7 @@ async def test_cancel_keeps_answers_and_start_offers_to_continue(
 
 
 async def test_delete_erases_everything_after_confirmation(
-    service: IntakeService, storage: Storage
+    service: Conversation, storage: Storage
 ) -> None:
     await through_pain_questions(service)
     outcome = await service.delete(PAT)
@@ -226,7 +226,7 @@ async def test_delete_erases_everything_after_confirmation(
     assert await storage.patient_by_telegram_id(PAT.user_id) is None
 
 
-async def test_over_long_text_is_refused_not_truncated(service: IntakeService) -> None:
+async def test_over_long_text_is_refused_not_truncated(service: Conversation) -> None:
     outcome = await through_pain_questions(service)
     await answer_all(service, outcome)
     refused = await service.text(PAT, "x" * 1001)
@@ -235,7 +235,7 @@ async def test_over_long_text_is_refused_not_truncated(service: IntakeService) -
     assert "Please check your answers" in texts(accepted)
 
 
-async def test_unexpected_input_explains_and_shows_the_way_back(service: IntakeService) -> None:
+async def test_unexpected_input_explains_and_shows_the_way_back(service: Conversation) -> None:
     idle = await service.unexpected(PAT, edited=False)
     assert "only read text" in texts(idle) and "/start" in texts(idle)
     outcome = await service.start(PAT)
@@ -245,7 +245,7 @@ async def test_unexpected_input_explains_and_shows_the_way_back(service: IntakeS
     assert "Where do you feel pain" in texts(edited)
 
 
-async def test_guide_is_available_again_after_completion(service: IntakeService) -> None:
+async def test_guide_is_available_again_after_completion(service: Conversation) -> None:
     assert "completed an intake" in texts(await service.guide(PAT))
     outcome = await through_pain_questions(service)
     outcome = await answer_all(service, outcome)
@@ -260,7 +260,7 @@ async def test_guide_is_available_again_after_completion(service: IntakeService)
 
 
 async def test_text_after_cancel_is_not_taken_as_an_answer(
-    service: IntakeService, storage: Storage
+    service: Conversation, storage: Storage
 ) -> None:
     outcome = await agreed(service)
     outcome = await press(service, outcome, "Somewhere else")
@@ -277,7 +277,7 @@ async def test_text_after_cancel_is_not_taken_as_an_answer(
 
 
 async def test_a_double_tap_is_acknowledged_without_repeating_anything(
-    service: IntakeService, storage: Storage
+    service: Conversation, storage: Storage
 ) -> None:
     outcome = await agreed(service)
     outcome = await press(service, outcome, "Arms")
@@ -293,7 +293,7 @@ async def test_a_double_tap_is_acknowledged_without_repeating_anything(
 
 
 async def test_nothing_is_stored_before_consent_and_the_payload_follows_it(
-    service: IntakeService, storage: Storage
+    service: Conversation, storage: Storage
 ) -> None:
     outcome = await service.start(PAT, "flyer_7")
     assert await storage.intake_records() == []
@@ -304,7 +304,7 @@ async def test_nothing_is_stored_before_consent_and_the_payload_follows_it(
 
 
 async def test_start_over_from_the_summary_opens_a_fresh_intake(
-    service: IntakeService, storage: Storage
+    service: Conversation, storage: Storage
 ) -> None:
     outcome = await through_pain_questions(service)
     outcome = await answer_all(service, outcome)
@@ -319,7 +319,7 @@ async def test_start_over_from_the_summary_opens_a_fresh_intake(
 
 
 async def test_declining_consent_later_erases_earlier_intakes(
-    service: IntakeService, storage: Storage
+    service: Conversation, storage: Storage
 ) -> None:
     await completed_intake(service)
     patient = await storage.patient_by_telegram_id(PAT.user_id)
@@ -337,7 +337,7 @@ async def test_declining_consent_later_erases_earlier_intakes(
 
 
 async def test_confirm_pressed_again_sends_the_guide_only_if_it_never_went_out(
-    service: IntakeService, storage: Storage
+    service: Conversation, storage: Storage
 ) -> None:
     outcome = await through_pain_questions(service)
     outcome = await answer_all(service, outcome)
