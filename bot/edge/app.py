@@ -34,12 +34,12 @@ from bot.edge.inbox import UpdateInbox
 from bot.edge.patient import PatientHandlers, who
 from bot.edge.polling import Poller, TokenRejected
 from bot.edge.practice import BUTTON_PATTERN as PRACTICE_BUTTONS
-from bot.edge.practice import COMMANDS as PRACTICE_COMMANDS
 from bot.edge.practice import PracticeHandlers
 from bot.edge.router import Router, patient_side
 from bot.edge.transport import AiohttpRequest
 from bot.edge.updates import PerChatUpdateProcessor
 from bot.intake.service import IntakeService
+from bot.practice.service import COMMANDS as PRACTICE_COMMANDS
 from bot.practice.service import PracticeService
 from bot.records.documents import export_document
 from bot.scheduling.checkins import CheckIns

@@ -9,10 +9,10 @@ from telegram.ext import ContextTypes
 
 from bot.edge.delivery import deliver
 from bot.edge.patient import who
-from bot.practice.service import PracticeService
+from bot.practice.service import VERBS, PracticeService
 
-COMMANDS = ("today", "upcoming", "intakes", "flagged", "patient", "export")
-BUTTON_PATTERN = r"^[owp]:"
+# Callback data of the practitioners' verbs ("o:...", "w:...", "p:...").
+BUTTON_PATTERN = "^(" + "|".join(sorted(verb.value for verb in VERBS)) + "):"
 
 
 class PracticeHandlers:
@@ -22,7 +22,7 @@ class PracticeHandlers:
         self._service = service
 
     async def command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Any of COMMANDS."""
+        """Any of the practitioners' commands."""
         sender, message = who(update), update.effective_message
         if sender is None or message is None or not message.text:
             return

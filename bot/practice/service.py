@@ -18,6 +18,9 @@ from storage import Storage, utc_now
 log = logging.getLogger(__name__)
 FLAGGED_LIMIT = 30
 CsvExport = Callable[[], Awaitable[tuple[str, int]]]
+# The practitioners' menu, and the button verbs that are theirs.
+COMMANDS = ("today", "upcoming", "intakes", "flagged", "patient", "export")
+VERBS = frozenset({Verb.OPEN, Verb.REVIEW, Verb.PAGE})
 
 
 class PracticeService:
@@ -48,35 +51,49 @@ class PracticeService:
         return Outcome(toast=text) if toast else Outcome(replies=[Reply(text)])
 
     async def command(self, who: Who, name: str, args: list[str]) -> Outcome:
-        """/today, /upcoming, /intakes, /flagged, /patient ID, /export."""
+        """/today, /upcoming, /intakes, /flagged, /patient ID, /export (COMMANDS)."""
         if who.user_id not in self._practitioners:
             return await self._refuse(who, f"/{name}")
-        catalog, tz = self._catalog, self._tz
-        if name in ("today", "upcoming"):
-            await self._storage.audit(who.user_id, f"viewed /{name}")
-            upcoming = name == "upcoming"
-            replies = await agenda(self._storage, catalog, utc_now(), tz, upcoming=upcoming)
-            return Outcome(replies=replies)
-        if name == "intakes":
-            return await self._page(who, 0)
-        if name == "flagged":
-            await self._storage.audit(who.user_id, "viewed /flagged")
-            records = await self._storage.intake_records(
-                flagged=True, newest_first=True, limit=FLAGGED_LIMIT
-            )
-            heading = catalog.text("practitioner.flagged_heading")
-            return Outcome(replies=[views.intake_list(catalog, records, tz, heading=heading)])
-        if name == "patient":
-            if len(args) != 1 or not (args[0].isascii() and args[0].isdigit()):
-                return Outcome(replies=[Reply(catalog.text("practitioner.patient_usage"))])
-            return await self._record(who, int(args[0]))
-        if name == "export":
-            text, count = await self._csv_export()
-            await self._storage.audit(who.user_id, "exported (Telegram)", None, "csv")
-            caption = catalog.text("practitioner.export_caption", count=count)
-            document = Document(f"ashi-intakes-{utc_now():%Y%m%d}.csv", text.encode(), caption)
-            return Outcome(documents=[document])
-        raise ValueError(f"not a practitioner command: {name}")
+        commands = {
+            "today": self._agenda,
+            "upcoming": self._agenda,
+            "intakes": self._intakes,
+            "flagged": self._flagged,
+            "patient": self._patient,
+            "export": self._export,
+        }
+        return await commands[name](who, name, args)
+
+    async def _agenda(self, who: Who, name: str, _: list[str]) -> Outcome:
+        await self._storage.audit(who.user_id, f"viewed /{name}")
+        upcoming = name == "upcoming"
+        replies = await agenda(self._storage, self._catalog, utc_now(), self._tz, upcoming=upcoming)
+        return Outcome(replies=replies)
+
+    async def _intakes(self, who: Who, _: str, __: list[str]) -> Outcome:
+        return await self._page(who, 0)
+
+    async def _flagged(self, who: Who, _: str, __: list[str]) -> Outcome:
+        await self._storage.audit(who.user_id, "viewed /flagged")
+        records = await self._storage.intake_records(
+            flagged=True, newest_first=True, limit=FLAGGED_LIMIT
+        )
+        heading = self._catalog.text("practitioner.flagged_heading")
+        return Outcome(
+            replies=[views.intake_list(self._catalog, records, self._tz, heading=heading)]
+        )
+
+    async def _patient(self, who: Who, _: str, args: list[str]) -> Outcome:
+        if len(args) != 1 or not (args[0].isascii() and args[0].isdigit()):
+            return Outcome(replies=[Reply(self._catalog.text("practitioner.patient_usage"))])
+        return await self._record(who, int(args[0]))
+
+    async def _export(self, who: Who, _: str, __: list[str]) -> Outcome:
+        text, count = await self._csv_export()
+        await self._storage.audit(who.user_id, "exported (Telegram)", None, "csv")
+        caption = self._catalog.text("practitioner.export_caption", count=count)
+        document = Document(f"ashi-intakes-{utc_now():%Y%m%d}.csv", text.encode(), caption)
+        return Outcome(documents=[document])
 
     async def button(self, who: Who, data: str) -> Outcome:
         """Open record, mark reviewed, page through intakes."""

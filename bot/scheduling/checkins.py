@@ -109,30 +109,22 @@ class CheckIns:
             text=self._text,
         )
 
-    async def _patient(self, who: Who) -> Patient | None:
+    async def _patient(self, who: Who) -> tuple[Catalog, Patient] | None:
         patient = await self._storage.patient_by_telegram_id(who.user_id)
         await came_back(self._storage, patient)
-        return patient
+        return None if patient is None else (self._content.catalog(who.language_code), patient)
 
     async def _attend_button(self, who: Who, action: Action) -> Outcome | None:
-        patient = await self._patient(who)
-        if patient is None:
-            return None
-        return await self.attend(self._content.catalog(who.language_code), patient, action)
+        found = await self._patient(who)
+        return None if found is None else await self.attend(*found, action)
 
     async def _followup_button(self, who: Who, action: Action) -> Outcome | None:
-        patient = await self._patient(who)
-        if patient is None:
-            return None
-        catalog = self._content.catalog(who.language_code)
-        return await self.followup_button(catalog, patient, action)
+        found = await self._patient(who)
+        return None if found is None else await self.followup_button(*found, action)
 
     async def _text(self, who: Who, text: str) -> Outcome | None:
-        patient = await self._patient(who)
-        if patient is None:
-            return None
-        catalog = self._content.catalog(who.language_code)
-        return await self.open_followup_text(catalog, patient, text)
+        found = await self._patient(who)
+        return None if found is None else await self.open_followup_text(*found, text)
 
     def _when(self, appointment: Appointment) -> dict[str, str]:
         local = appointment.starts_at.astimezone(self._tz)
