@@ -9,14 +9,13 @@ from datetime import datetime
 from storage.base import StoreBase, appointment_row, message_row, patient_row, ts
 from storage.records import (
     Appointment,
+    Attendance,
     DueMessage,
     FollowupRecord,
+    MessageStatus,
     PlannedMessage,
     ScheduledMessage,
 )
-
-# A sent follow-up waits for its first answer (the question ids live in bot.intake).
-FIRST_FOLLOWUP_STEP = "fu_soreness"
 
 _DUE_JOIN = (
     " FROM outbox o JOIN appointments a ON a.id = o.appointment_id"
@@ -124,7 +123,7 @@ class AppointmentStore(StoreBase):
             return None
         return await self.appointment_by_token(token)
 
-    async def set_attendance(self, appointment_id: int, attendance: str) -> None:
+    async def set_attendance(self, appointment_id: int, attendance: Attendance) -> None:
         """Record the patient's answer to a reminder: confirmed or reschedule."""
         await self._db.execute(
             "UPDATE appointments SET attendance = ? WHERE id = ?", (attendance, appointment_id)
@@ -232,14 +231,16 @@ class AppointmentStore(StoreBase):
     async def finish_message(
         self,
         message_id: int,
-        status: str,
+        status: MessageStatus,
         outcome: str | None = None,
         *,
         telegram_message_id: int | None = None,
+        first_step: str | None = None,
     ) -> None:
-        """Record how a claimed message ended: sent, skipped, dropped or failed."""
-        sent_at = self._now() if status == "sent" else None
-        step = FIRST_FOLLOWUP_STEP if status == "sent" else None
+        """Record how a claimed message ended: sent, skipped, dropped or failed. A sent
+        follow-up waits for the answer to `first_step`."""
+        sent_at = self._now() if status is MessageStatus.SENT else None
+        step = first_step if status is MessageStatus.SENT else None
         await self._db.execute(
             "UPDATE outbox SET status = ?, outcome = ?, sent_at = ?, message_id = ?,"
             " step = CASE WHEN kind = 'followup' THEN ? ELSE step END WHERE id = ?",

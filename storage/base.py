@@ -13,8 +13,11 @@ import aiosqlite
 
 from storage.records import (
     Appointment,
+    AppointmentStatus,
+    Attendance,
     Intake,
     IntakeStatus,
+    MessageStatus,
     Patient,
     ScheduledMessage,
 )
@@ -84,8 +87,8 @@ def appointment_row(
         note=row["note"],
         link_token=row["link_token"],
         external_id=row["external_id"],
-        status=row[status_column],
-        attendance=row["attendance"],
+        status=AppointmentStatus(row[status_column]),
+        attendance=Attendance(row["attendance"]) if row["attendance"] else None,
     )
 
 
@@ -97,7 +100,7 @@ def message_row(row: aiosqlite.Row) -> ScheduledMessage:
         kind=row["kind"],
         offset_seconds=row["offset_seconds"],
         due_at=datetime.fromisoformat(row["due_at"]),
-        status=row["status"],
+        status=MessageStatus(row["status"]),
         attempts=row["attempts"],
         sent_at=dt(row["sent_at"]),
         outcome=row["outcome"],

@@ -16,6 +16,32 @@ class IntakeStatus(StrEnum):
     RESTARTED = "restarted"
 
 
+class AppointmentStatus(StrEnum):
+    """Whether an appointment is still to happen."""
+
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class Attendance(StrEnum):
+    """The patient's answer to a reminder."""
+
+    CONFIRMED = "confirmed"
+    RESCHEDULE = "reschedule"
+
+
+class MessageStatus(StrEnum):
+    """Lifecycle of a scheduled message (an outbox row)."""
+
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a run, going out now
+    SENT = "sent"
+    SKIPPED = "skipped"  # not needed any more (unreachable, reminders off, intake done)
+    DROPPED = "dropped"  # too late to be of use
+    CANCELLED = "cancelled"  # its appointment was cancelled
+    FAILED = "failed"
+
+
 @dataclass(frozen=True, slots=True)
 class Patient:
     id: int
@@ -90,8 +116,8 @@ class Appointment:
     note: str | None
     link_token: str | None
     external_id: str | None
-    status: str  # scheduled | cancelled
-    attendance: str | None  # confirmed | reschedule
+    status: AppointmentStatus
+    attendance: Attendance | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +129,7 @@ class ScheduledMessage:
     kind: str  # intake | reminder | followup
     offset_seconds: int
     due_at: datetime
-    status: str  # pending | sending | sent | skipped | dropped | cancelled | failed
+    status: MessageStatus
     attempts: int
     sent_at: datetime | None
     outcome: str | None

@@ -15,7 +15,7 @@ from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Button, Notification, Outcome, Reply
 from bot.vocabulary.people import Who
 from bot.vocabulary.routes import Routes
-from storage import Patient, Storage, utc_now
+from storage import AppointmentStatus, Patient, Storage, utc_now
 
 
 class AccountService:
@@ -128,7 +128,7 @@ class AccountService:
         released = [
             a.starts_at
             for a in await self._storage.patient_appointments(patient.id)
-            if a.status == "scheduled" and a.starts_at > utc_now()
+            if a.status is AppointmentStatus.SCHEDULED and a.starts_at > utc_now()
         ]
         await self._storage.delete_patient(patient.id)
         action = "erased (consent withdrawn)" if withdrawn else "erased (/delete)"

@@ -29,9 +29,11 @@ from bot.edge.transport import SentUnconfirmed
 from bot.scheduling.checkins import CheckIns
 from bot.scheduling.decide import End, Hold, decide
 from bot.scheduling.plan import MessageKind, QuietHours, fresh_intake_since
-from storage import DueMessage, Storage
+from bot.vocabulary.questionnaire import FOLLOWUP_QUESTIONS
+from storage import DueMessage, MessageStatus, Storage
 
 log = logging.getLogger(__name__)
+FIRST_FOLLOWUP_STEP = FOLLOWUP_QUESTIONS[0].id  # a sent follow-up waits for this answer
 PER_CHAT_INTERVAL = 1.0  # Telegram: about one message per second in one chat
 # Telegram allows about 30 messages per second overall. Scheduled messages go out evenly,
 # never in bursts (a 429 halts all of the bot's requests, patients' replies included, until
@@ -213,7 +215,9 @@ class Dispatcher:
                 # The patient blocked the bot: the rest of this batch was claimed before
                 # that was known, and must not be tried (nor the practitioner told again).
                 for rest in rows[position + 1 :]:
-                    await self._storage.finish_message(rest.message.id, "skipped", UNREACHABLE)
+                    await self._storage.finish_message(
+                        rest.message.id, MessageStatus.SKIPPED, UNREACHABLE
+                    )
                 return
 
     async def _handle(self, chat_id: int, due: DueMessage) -> bool:
@@ -281,7 +285,10 @@ class Dispatcher:
             lost = "read timed out" if isinstance(exc, TimedOut) else "connection lost"
             unconfirmed = f"unconfirmed: {lost}"
             await self._until_recorded(
-                row.id, lambda: self._storage.finish_message(row.id, "sent", unconfirmed)
+                row.id,
+                lambda: self._storage.finish_message(
+                    row.id, MessageStatus.SENT, unconfirmed, first_step=FIRST_FOLLOWUP_STEP
+                ),
             )
             return True
         except NetworkError as exc:
@@ -292,7 +299,10 @@ class Dispatcher:
         await self._until_recorded(
             row.id,
             lambda: self._storage.finish_message(
-                row.id, "sent", telegram_message_id=sent.message_id
+                row.id,
+                MessageStatus.SENT,
+                telegram_message_id=sent.message_id,
+                first_step=FIRST_FOLLOWUP_STEP,
             ),
         )
         return True
@@ -320,14 +330,16 @@ class Dispatcher:
 
     async def _retry(self, message_id: int, attempts: int, reason: str) -> None:
         if attempts >= MAX_ATTEMPTS:
-            await self._storage.finish_message(message_id, "failed", reason)
+            await self._storage.finish_message(message_id, MessageStatus.FAILED, reason)
             log.error("scheduled message %d failed after %d attempts", message_id, attempts)
             return
         later = self._clock() + backoff(attempts, self._retry_base)
         await self._storage.retry_message(message_id, later, reason)
 
     async def _unreachable(self, due: DueMessage, reason: str) -> None:
-        await self._storage.finish_message(due.message.id, "failed", f"unreachable: {reason}")
+        await self._storage.finish_message(
+            due.message.id, MessageStatus.FAILED, f"unreachable: {reason}"
+        )
         await self._storage.mark_unreachable(due.patient.id)
         await self._storage.skip_pending_for_patient(due.patient.id, UNREACHABLE)
         await notify(self._bot, self._checkins.unreachable(due))

@@ -9,7 +9,7 @@ from bot.content import Catalog
 from bot.scheduling.plan import fresh_intake_since
 from bot.vocabulary import rendering
 from bot.vocabulary.outgoing import Reply
-from storage import Appointment, Storage
+from storage import Appointment, AppointmentStatus, Storage
 
 UPCOMING_DAYS = 7
 
@@ -54,7 +54,11 @@ async def agenda(
     else:
         start, end, fmt = midnight, midnight + timedelta(days=1), "%H:%M"
         lines = [catalog.text("practitioner.today_heading", date=today.isoformat())]
-    rows = [r for r in await storage.appointments_between(start, end) if r[0].status == "scheduled"]
+    rows = [
+        r
+        for r in await storage.appointments_between(start, end)
+        if r[0].status is AppointmentStatus.SCHEDULED
+    ]
     if not rows:
         lines.append(catalog.text("practitioner.no_appointments"))
     for appointment, first_name in rows:

@@ -24,7 +24,7 @@ from bot.vocabulary.questionnaire import (
     Kind,
 )
 from bot.vocabulary.routes import Routes
-from storage import Appointment, DueMessage, Patient, Storage
+from storage import Appointment, AppointmentStatus, Attendance, DueMessage, Patient, Storage
 
 SORENESS_ALERT = 7
 DONE = "done"
@@ -217,11 +217,11 @@ class CheckIns:
     async def attend(self, catalog: Catalog, patient: Patient, action: Action) -> Outcome | None:
         """'I'll be there' or 'I need to reschedule'; None if the button is not theirs."""
         appointment = await self._own_appointment(patient, action.intake_id)
-        if appointment is None or appointment.status != "scheduled":
+        if appointment is None or appointment.status is not AppointmentStatus.SCHEDULED:
             return None
         rescheduling = action.code == "reschedule"
         await self._storage.set_attendance(
-            appointment.id, "reschedule" if rescheduling else "confirmed"
+            appointment.id, Attendance.RESCHEDULE if rescheduling else Attendance.CONFIRMED
         )
         key = "appointments.rescheduling" if rescheduling else "appointments.attending"
         label_key = (

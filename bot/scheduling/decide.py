@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.scheduling.plan import MessageKind, QuietHours, is_stale
-from storage import DueMessage
+from storage import DueMessage, MessageStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,7 @@ class Hold:
 
 @dataclass(frozen=True, slots=True)
 class End:
-    status: str  # skipped | dropped
+    status: MessageStatus  # skipped or dropped
     reason: str
 
 
@@ -40,17 +40,17 @@ def decide(
     """The fate of a claimed message at `now`, in order of precedence."""
     kind = MessageKind(due.message.kind)
     if due.patient.unreachable_at is not None:
-        return End("skipped", "patient unreachable")
+        return End(MessageStatus.SKIPPED, "patient unreachable")
     if not due.patient.reminders_enabled:
-        return End("skipped", "reminders turned off")
+        return End(MessageStatus.SKIPPED, "reminders turned off")
     if kind is MessageKind.INTAKE and intake_done:
-        return End("skipped", "intake already done")
+        return End(MessageStatus.SKIPPED, "intake already done")
     if quiet is not None:
         release = quiet.release(now, tz)
         if release > now:
             if is_stale(kind, due.appointment.starts_at, due.message.due_at, release):
-                return End("dropped", "stale after quiet hours")
+                return End(MessageStatus.DROPPED, "stale after quiet hours")
             return Hold(release)
     if is_stale(kind, due.appointment.starts_at, due.message.due_at, now):
-        return End("dropped", "stale: the appointment has started")
+        return End(MessageStatus.DROPPED, "stale: the appointment has started")
     return Send()

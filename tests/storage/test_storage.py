@@ -9,7 +9,7 @@ import aiosqlite
 import pytest
 
 from bot.edge.app import purge_expired
-from storage import IntakeStatus, PlannedMessage, Storage, utc_now
+from storage import IntakeStatus, MessageStatus, PlannedMessage, Storage, utc_now
 from storage.migrate import migrations
 
 
@@ -226,7 +226,7 @@ async def test_retention_covers_appointments_messages_follow_ups_and_names(
     past = await old.add_appointment(long_ago, plan, patient_id=patient.id, note="knee, left")
     assert past is not None
     [message] = await old.messages_for(past.id)
-    await old.finish_message(message.id, "sent")
+    await old.finish_message(message.id, MessageStatus.SENT, first_step="fu_soreness")
     await old.save_followup_answer(message.id, "fu_note", "private words", "done")
     await old.close()
     db = await Storage.open(path)

@@ -19,7 +19,7 @@ from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Outcome
 from bot.vocabulary.people import Who
 from bot.vocabulary.questionnaire import FOLLOWUP_QUESTIONS, FOLLOWUP_WARNING_SIGNS
-from storage import DueMessage, PlannedMessage, Storage, utc_now
+from storage import DueMessage, MessageStatus, PlannedMessage, Storage, utc_now
 from tests.conftest import CLINIC_TZ, PRACTITIONER
 from tests.support.conversation import Conversation
 from tests.unit.test_service import data_for, last_keyboard
@@ -81,7 +81,7 @@ async def sent_followup(
     appointment = await storage.add_appointment(starts, plan, patient_id=patient.id)
     assert appointment is not None
     [message] = await storage.messages_for(appointment.id)
-    await storage.finish_message(message.id, "sent")
+    await storage.finish_message(message.id, MessageStatus.SENT, first_step="fu_soreness")
     sent = await storage.scheduled_message(message.id)
     assert sent is not None
     reply = await checkins.compose(DueMessage(sent, appointment, patient))
@@ -231,7 +231,7 @@ async def test_old_answers_to_the_warning_question_keep_their_label(storage: Sto
     )
     assert appointment is not None
     [message] = await storage.messages_for(appointment.id)
-    await storage.finish_message(message.id, "sent")
+    await storage.finish_message(message.id, MessageStatus.SENT, first_step="fu_soreness")
     await storage.save_followup_answer(message.id, "fu_warning_signs", "yes", "done")
     [record] = await storage.followup_records(44)
     exported = followup_dict(record, EN, CLINIC_TZ)

@@ -13,7 +13,7 @@ from bot.telegram_html import parse_html, utf16_len
 from bot.vocabulary import rendering
 from bot.vocabulary.outgoing import Reply
 from bot.vocabulary.questionnaire import MAX_TEXT_ANSWER
-from storage import PlannedMessage, Storage, utc_now
+from storage import MessageStatus, PlannedMessage, Storage, utc_now
 from tests.support.conversation import Conversation
 from tests.unit.test_followup_safety import PAT, sent_followup, tap
 from tests.unit.test_service import texts
@@ -82,7 +82,7 @@ async def test_the_record_view_fits_even_with_an_old_over_long_note(
     appointment = await storage.add_appointment(starts, plan, patient_id=patient.id)
     assert appointment is not None
     [message] = await storage.messages_for(appointment.id)
-    await storage.finish_message(message.id, "sent")
+    await storage.finish_message(message.id, MessageStatus.SENT, first_step="fu_soreness")
     await storage.save_followup_answer(message.id, "fu_note", "<&>" * 3000, "done")
     records = await storage.intake_records(telegram_user_id=77)
     followups = await storage.followup_records(77)
