@@ -11,7 +11,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+)
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -60,13 +67,16 @@ async def with_retries(call: Callable[[], Awaitable[T]], *, repeatable: bool = F
     return await call()
 
 
-async def send(bot: Bot, chat_id: int, reply: Reply) -> None:
-    """Send one reply as an HTML message."""
-    await with_retries(
-        lambda: bot.send_message(
-            chat_id, reply.html, parse_mode=ParseMode.HTML, reply_markup=markup(reply.keyboard)
-        )
+async def send_once(bot: Bot, chat_id: int, reply: Reply) -> Message:
+    """Send one reply as an HTML message, once (the outbox dispatcher retries its own)."""
+    return await bot.send_message(
+        chat_id, reply.html, parse_mode=ParseMode.HTML, reply_markup=markup(reply.keyboard)
     )
+
+
+async def send(bot: Bot, chat_id: int, reply: Reply) -> None:
+    """Send one reply as an HTML message, retried while it surely did not go out."""
+    await with_retries(lambda: send_once(bot, chat_id, reply))
 
 
 async def _edit(query: CallbackQuery, reply: Reply) -> None:

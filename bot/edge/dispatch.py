@@ -21,10 +21,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import Bot
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.edge.delivery import markup, notify, unreachable
+from bot.edge.delivery import notify, send_once, unreachable
 from bot.edge.transport import SentUnconfirmed
 from bot.scheduling.checkins import CheckIns
 from bot.scheduling.decide import End, Hold, decide
@@ -261,9 +260,7 @@ class Dispatcher:
         # The row was read before its claim counted this try.
         tries = row.attempts + 1
         try:
-            sent = await self._bot.send_message(
-                chat_id, reply.html, parse_mode=ParseMode.HTML, reply_markup=markup(reply.keyboard)
-            )
+            sent = await send_once(self._bot, chat_id, reply)
         except RetryAfter as exc:
             seconds = exc.retry_after
             delay = seconds if isinstance(seconds, timedelta) else timedelta(seconds=seconds)

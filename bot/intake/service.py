@@ -321,8 +321,7 @@ class IntakeService:
     async def _question_button(self, catalog: Catalog, intake: Intake, action: Action) -> Outcome:
         q = question(action.question)
         if action.verb is Verb.ANSWER and action.code in q.codes:
-            value: object = int(action.code) if q.kind is Kind.SCALE else action.code
-            return await self._answer(catalog, intake, q.id, value, edit=True)
+            return await self._answer(catalog, intake, q.id, q.value_of(action.code), edit=True)
         if action.verb is Verb.SKIP and q.optional:
             return await self._answer(catalog, intake, q.id, None, edit=True)
         if action.verb is Verb.TOGGLE and q.kind is Kind.MULTI and action.code in q.codes:

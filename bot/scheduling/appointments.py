@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.scheduling.clock import SkippedTime, wall_clock_to_utc
 from bot.scheduling.plan import PlanEntry
 from bot.vocabulary.links import new_link_token
 from storage import Appointment, PlannedMessage, Storage
@@ -35,11 +36,12 @@ def deep_link(bot_username: str, token: str) -> str:
 
 def local_to_utc(naive: datetime, tz: ZoneInfo) -> datetime:
     """A wall-clock time in the clinic's zone as UTC; AppointmentError in a DST gap."""
-    aware = naive.replace(tzinfo=tz)
-    # A time skipped by the clock change does not survive the round trip through UTC.
-    if aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != naive:
-        raise AppointmentError(f"{naive:%Y-%m-%d %H:%M} does not exist in {tz.key} (clock change)")
-    return aware.astimezone(UTC)
+    try:
+        return wall_clock_to_utc(naive, tz)
+    except SkippedTime as exc:
+        raise AppointmentError(
+            f"{naive:%Y-%m-%d %H:%M} does not exist in {tz.key} (clock change)"
+        ) from exc
 
 
 class AppointmentBook:

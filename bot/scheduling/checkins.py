@@ -281,8 +281,7 @@ class CheckIns:
         if action.verb is Verb.FOLLOWUP_SKIP and q.optional:
             return await self._answer(catalog, patient, followup.id, q.id, None)
         if action.verb is Verb.FOLLOWUP_ANSWER and action.code in q.codes:
-            value: object = int(action.code) if q.kind is Kind.SCALE else action.code
-            return await self._answer(catalog, patient, followup.id, q.id, value)
+            return await self._answer(catalog, patient, followup.id, q.id, q.value_of(action.code))
         return None
 
     async def _answer(

@@ -56,6 +56,8 @@ from zoneinfo import ZoneInfo
 from dateutil.rrule import rruleset, rrulestr  # type: ignore[import-untyped]
 from icalendar import Calendar
 
+from bot.scheduling.clock import SkippedTime, wall_clock_to_utc
+
 __all__ = [
     "RECURRENCE_HORIZON",
     "AppointmentFileError",
@@ -355,13 +357,10 @@ def _localize(local: datetime, timezone: tzinfo) -> datetime:
     A time skipped when the clocks go forward is an error; a time that happens
     twice when they go back is the first of the two (``fold=0``).
     """
-    aware = local.replace(tzinfo=timezone, fold=0)
-    utc = aware.astimezone(UTC)
-    if utc.astimezone(timezone).replace(tzinfo=None) != local:
-        raise _RowError(
-            f"{local:%Y-%m-%d %H:%M} does not exist in {timezone} (the clocks go forward then)"
-        )
-    return utc
+    try:
+        return wall_clock_to_utc(local, timezone)
+    except SkippedTime as exc:
+        raise _RowError(f"{exc} (the clocks go forward then)") from exc
 
 
 def _utc_iso(moment: datetime) -> str:

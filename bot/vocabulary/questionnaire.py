@@ -46,6 +46,10 @@ class Question:
             return ("yes", "no")
         return self.options
 
+    def value_of(self, code: str) -> object:
+        """The stored value of a button's answer code (a number on a scale)."""
+        return int(code) if self.kind is Kind.SCALE else code
+
 
 AREA_OTHER = "other"
 # The longest free-text answer kept (intake and follow-up): every message quoting one must
