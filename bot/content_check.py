@@ -220,7 +220,9 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
         answers=tuple(Answer(qid, json.dumps(value), now) for qid, value in answers.items()),
         red_flags=(),
     )
-    summary = views.practitioner_summary(catalog, record, ZoneInfo("UTC"))
+    summary = views.practitioner_summary(
+        catalog, record.patient, record.intake, record.decoded_answers(), ZoneInfo("UTC")
+    )
     _check_reply(lang, "practitioner summary", summary, problems)
     alert = views.red_flag_alert(catalog, record.patient, record.intake.id, "rf_chest_pain")
     _check_reply(lang, "practitioner red flag alert", alert, problems)

@@ -214,6 +214,28 @@ class Storage(AppointmentStore, AuditStore, InboxStore):
         intake = intake_row(row, id_column="i_id") if row["i_id"] is not None else None
         return patient_row(row), intake
 
+    async def patient_state(
+        self, telegram_user_id: int
+    ) -> tuple[Patient | None, Intake | None, dict[str, object]]:
+        """In one read: the patient with this Telegram user id, their intake in progress
+        and its answers (decoded, by question id)."""
+        row = await self._one(
+            "SELECT p.*, i.id AS i_id, i.patient_id, i.status, i.step, i.urgent,"
+            " i.start_payload, i.content_version, i.started_at, i.completed_at, i.paused,"
+            " i.notified_at, i.appointment_id, i.reviewed_at,"
+            " (SELECT json_group_object(a.question_id, json(a.value)) FROM answers a"
+            "  WHERE a.intake_id = i.id) AS answers_json"
+            " FROM patients p LEFT JOIN intakes i ON i.patient_id = p.id AND i.status = ?"
+            " WHERE p.telegram_user_id = ?",
+            (IntakeStatus.IN_PROGRESS, telegram_user_id),
+        )
+        if row is None:
+            return None, None, {}
+        if row["i_id"] is None:
+            return patient_row(row), None, {}
+        answers: dict[str, object] = json.loads(row["answers_json"] or "{}")
+        return patient_row(row), intake_row(row, id_column="i_id"), answers
+
     async def patient(self, patient_id: int) -> Patient | None:
         """The patient with this id, if any."""
         row = await self._one("SELECT * FROM patients WHERE id = ?", (patient_id,))
@@ -501,14 +523,16 @@ class Storage(AppointmentStore, AuditStore, InboxStore):
         )
         return {row["question_id"]: json.loads(row["value"]) for row in rows}
 
-    async def complete_intake(self, intake_id: int, *, notified: bool = False) -> None:
-        """Mark the intake completed now; `notified` when nobody needs to be told."""
+    async def complete_intake(self, intake_id: int, *, notified: bool = False) -> Intake:
+        """Mark the intake completed now (`notified` when nobody needs to be told);
+        returns it as completed."""
         now = self._now()
-        await self._db.execute(
+        rows = await self._all(
             "UPDATE intakes SET status = ?, step = 'done', paused = 0, completed_at = ?,"
-            " notified_at = ? WHERE id = ?",
+            " notified_at = ? WHERE id = ? RETURNING *",
             (IntakeStatus.COMPLETED, now, now if notified else None, intake_id),
         )
+        return intake_row(rows[0])
 
     async def mark_guide_sent(self, intake_id: int) -> None:
         """Record that the patient received the thank-you and guide of a completed intake."""

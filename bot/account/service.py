@@ -117,7 +117,7 @@ class AccountService:
         patient = await self._intake.known_patient(who)
         if patient is None:
             return None
-        catalog = self._catalog(who)
+        catalog = self._content.catalog(patient.language)
         if action.code not in (views.ERASE, views.WITHDRAW):
             return Outcome(edit=Reply(catalog.text("delete.kept")))
         return await self._delete(catalog, patient, withdrawn=action.code == views.WITHDRAW)

@@ -56,8 +56,8 @@ class Router:
         return await command(who, args)
 
     async def button(self, who: Who, data: str) -> Outcome:
-        """A button press; an old, foreign or forged one is answered as stale."""
-        who = await localised(self._storage, who)
+        """A button press; an old, foreign or forged one is answered as stale. (Each
+        feature reads the patient, and with it the language they chose.)"""
         action = Action.decode(data)
         button = self._buttons.get(action.verb) if action is not None else None
         outcome = await button(who, action) if button is not None and action else None
@@ -65,7 +65,6 @@ class Router:
 
     async def text(self, who: Who, text: str) -> Outcome:
         """A text message: for the first feature that wants it, else the intake's."""
-        who = await localised(self._storage, who)
         for handler in self._texts:
             outcome = await handler(who, text)
             if outcome is not None:

@@ -68,9 +68,18 @@ class IntakeService:
 
     async def _known(self, who: Who) -> tuple[Patient | None, Intake | None]:
         """The stored patient (never created here) and their intake in progress."""
-        patient, intake = await self._storage.patient_and_open_intake(who.user_id)
-        await came_back(self._storage, patient)
+        patient, intake, _ = await self._state(who)
         return patient, intake
+
+    async def _state(self, who: Who) -> tuple[Patient | None, Intake | None, dict[str, object]]:
+        """The stored patient, their intake in progress and its answers: one read."""
+        patient, intake, answers = await self._storage.patient_state(who.user_id)
+        await came_back(self._storage, patient)
+        return patient, intake, answers
+
+    def _catalog(self, who: Who, patient: Patient | None) -> Catalog:
+        """The catalog in the language the patient chose (else Telegram's)."""
+        return self._content.catalog(patient.language if patient else who.language_code)
 
     async def known_patient(self, who: Who) -> Patient | None:
         """The stored patient behind `who` (never created here)."""
@@ -208,9 +217,9 @@ class IntakeService:
 
     async def text(self, who: Who, text: str) -> Outcome:
         """A text message: the answer to a text question, or a nudge back to the buttons."""
-        catalog = self.catalog_for(who)
-        _, intake = await self._known(who)
-        if intake is None:
+        patient, intake, answers = await self._state(who)
+        catalog = self._catalog(who, patient)
+        if patient is None or intake is None:
             return Outcome(replies=[Reply(catalog.text("flow.idle"))])
         if intake.paused:
             return Outcome(replies=[Reply(catalog.text("flow.paused_text"))])
@@ -223,7 +232,9 @@ class IntakeService:
         if len(answer) > MAX_TEXT_ANSWER:
             limit = Reply(catalog.text("flow.text_too_long", limit=MAX_TEXT_ANSWER))
             return Outcome(replies=[limit])
-        return await self._answer(catalog, intake, intake.step, answer, edit=False)
+        return await self._answer(
+            catalog, patient, intake, answers, intake.step, answer, edit=False
+        )
 
     async def unexpected(self, who: Who, *, edited: bool) -> Outcome:
         """A sticker, photo, edited message or anything else the bot cannot use."""
@@ -276,8 +287,8 @@ class IntakeService:
 
     async def button(self, who: Who, action: Action) -> Outcome:
         """An intake button. Buttons from old messages are answered safely."""
-        catalog = self.catalog_for(who)
-        patient, intake = await self._known(who)
+        patient, intake, answers = await self._state(who)
+        catalog = self._catalog(who, patient)
         if patient is None:
             return await self._stale(catalog, intake)
         if action.verb is Verb.APPOINTMENT_INTAKE:
@@ -289,11 +300,11 @@ class IntakeService:
             return await self._consent(who, catalog, patient, given=action.code == "yes")
         if action.verb is Verb.NEW and intake is None:
             return await self._begin(catalog, patient, None)
-        if action.verb is Verb.SUMMARY and action.code == "ok":
-            again = await self._guide_again(catalog, patient, action.intake_id)
-            if again is not None:
-                return again
         if intake is None or intake.id != action.intake_id:
+            if action.verb is Verb.SUMMARY and action.code == "ok":
+                again = await self._guide_again(catalog, patient, action.intake_id)
+                if again is not None:
+                    return again
             return await self._stale(catalog, intake)
         if action.verb is Verb.RESUME:
             if action.code == "again":
@@ -303,31 +314,39 @@ class IntakeService:
         if action.verb is Verb.SUMMARY and intake.step == flow.SUMMARY:
             if action.code == "again":
                 return await self._begin(catalog, patient, intake.start_payload)
-            return await self._complete(catalog, intake)
+            return await self._complete(catalog, patient, intake, answers)
         if action.question not in QUESTIONS:
             return await self._stale(catalog, intake)
         if action.question != intake.step:
-            if action.question in await self._storage.answers(intake.id):
+            if action.question in answers:
                 # A second tap on an answered question (a double tap): nothing to redo.
                 return Outcome(toast=catalog.text("errors.already_answered"))
             return await self._stale(catalog, intake)
-        return await self._question_button(catalog, intake, action)
+        return await self._question_button(catalog, patient, intake, action, answers)
 
     async def stale(self, who: Who) -> Outcome:
         """A button that is not (or no longer) the patient's: where they are now."""
-        _, intake = await self._known(who)
-        return await self._stale(self.catalog_for(who), intake)
+        patient, intake = await self._known(who)
+        return await self._stale(self._catalog(who, patient), intake)
 
-    async def _question_button(self, catalog: Catalog, intake: Intake, action: Action) -> Outcome:
+    async def _question_button(
+        self,
+        catalog: Catalog,
+        patient: Patient,
+        intake: Intake,
+        action: Action,
+        answers: dict[str, object],
+    ) -> Outcome:
         q = question(action.question)
         if action.verb is Verb.ANSWER and action.code in q.codes:
-            return await self._answer(catalog, intake, q.id, q.value_of(action.code), edit=True)
+            value = q.value_of(action.code)
+            return await self._answer(catalog, patient, intake, answers, q.id, value, edit=True)
         if action.verb is Verb.SKIP and q.optional:
-            return await self._answer(catalog, intake, q.id, None, edit=True)
+            return await self._answer(catalog, patient, intake, answers, q.id, None, edit=True)
         if action.verb is Verb.TOGGLE and q.kind is Kind.MULTI and action.code in q.codes:
-            return await self._toggle(catalog, intake, q.id, action.code)
+            return await self._toggle(catalog, intake, answers, q.id, action.code)
         if action.verb is Verb.DONE and q.kind is Kind.MULTI:
-            return await self._finish_multi(catalog, intake, q.id)
+            return await self._finish_multi(catalog, intake, answers, q.id)
         return await self._stale(catalog, intake)
 
     async def _stale(self, catalog: Catalog, intake: Intake | None) -> Outcome:
@@ -375,13 +394,14 @@ class IntakeService:
     async def _answer(
         self,
         catalog: Catalog,
+        patient: Patient,
         intake: Intake,
+        answers: dict[str, object],
         question_id: str,
         value: object,
         *,
         edit: bool,
     ) -> Outcome:
-        answers = await self._storage.answers(intake.id)
         answers[question_id] = value
         step = flow.next_step(question_id, answers)
         flagged = is_red_flag(question_id, value)
@@ -391,7 +411,7 @@ class IntakeService:
         outcome = Outcome(edit=rendering.answered(catalog, question_id, value) if edit else None)
         if flagged:
             outcome.replies.append(views.red_flag_advice(catalog, question_id))
-            outcome.notifications += await self._red_flag_alerts(intake, question_id)
+            outcome.notifications += self._red_flag_alerts(patient, intake, question_id)
         elif notice(question_id, value):
             outcome.replies.append(Reply(catalog.text(f"safety.notices.{question_id}")))
         if step == flow.SUMMARY:
@@ -402,16 +422,20 @@ class IntakeService:
             outcome.replies.append(views.question_reply(catalog, intake.id, step, answers))
         return outcome
 
-    async def _red_flag_alerts(self, intake: Intake, question_id: str) -> list[Notification]:
-        patient = await self._storage.patient(intake.patient_id)
-        assert patient is not None
+    def _red_flag_alerts(
+        self, patient: Patient, intake: Intake, question_id: str
+    ) -> list[Notification]:
         alert = views.red_flag_alert(self.staff_catalog, patient, intake.id, question_id)
         return [Notification(chat_id, alert) for chat_id in self._practitioners]
 
     async def _toggle(
-        self, catalog: Catalog, intake: Intake, question_id: str, code: str
+        self,
+        catalog: Catalog,
+        intake: Intake,
+        answers: dict[str, object],
+        question_id: str,
+        code: str,
     ) -> Outcome:
-        answers = await self._storage.answers(intake.id)
         current = answers.get(question_id)
         chosen = [c for c in current if isinstance(c, str)] if isinstance(current, list) else []
         chosen = [c for c in chosen if c != code] if code in chosen else [*chosen, code]
@@ -420,8 +444,9 @@ class IntakeService:
         answers[question_id] = ordered
         return Outcome(edit=views.question_reply(catalog, intake.id, question_id, answers))
 
-    async def _finish_multi(self, catalog: Catalog, intake: Intake, question_id: str) -> Outcome:
-        answers = await self._storage.answers(intake.id)
+    async def _finish_multi(
+        self, catalog: Catalog, intake: Intake, answers: dict[str, object], question_id: str
+    ) -> Outcome:
         chosen = answers.get(question_id)
         if not isinstance(chosen, list) or not chosen:
             return Outcome(toast=catalog.text("flow.pick_one_first"))
@@ -436,12 +461,15 @@ class IntakeService:
             replies=[views.question_reply(catalog, intake.id, step, answers)],
         )
 
-    async def _complete(self, catalog: Catalog, intake: Intake) -> Outcome:
-        await self._storage.complete_intake(intake.id, notified=not self._practitioners)
-        answers = await self._storage.answers(intake.id)
-        outcome = self._guided(catalog, intake, answers)
+    async def _complete(
+        self, catalog: Catalog, patient: Patient, intake: Intake, answers: Mapping[str, object]
+    ) -> Outcome:
+        done = await self._storage.complete_intake(intake.id, notified=not self._practitioners)
+        outcome = self._guided(catalog, done, answers)
         outcome.edit = Reply(views.summary(catalog, intake.id, answers).html)
-        outcome.notifications = await self.completion_notices(intake.id)
+        # Just completed: no practitioner has it yet.
+        note = views.practitioner_summary(self.staff_catalog, patient, done, answers, self._tz)
+        outcome.notifications = [Notification(chat_id, note) for chat_id in self._practitioners]
         outcome.notified_intake = intake.id if self._practitioners else None
         return outcome
 
@@ -475,7 +503,9 @@ class IntakeService:
         record = await self._storage.intake_record(intake_id)
         if record is None:
             return []
-        note = views.practitioner_summary(self.staff_catalog, record, self._tz)
+        note = views.practitioner_summary(
+            self.staff_catalog, record.patient, record.intake, record.decoded_answers(), self._tz
+        )
         told = await self._storage.notified_practitioners(intake_id)
         return [
             Notification(chat_id, note) for chat_id in self._practitioners if chat_id not in told

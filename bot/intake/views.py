@@ -13,7 +13,7 @@ from bot.vocabulary import flow, rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Reply
 from bot.vocabulary.questionnaire import ORDER, Group, questions_in
-from storage import IntakeRecord, Patient
+from storage import Intake, Patient
 
 
 def question_reply(
@@ -122,12 +122,17 @@ def red_flag_alert(catalog: Catalog, patient: Patient, intake_id: int, question_
     return Reply(text, rendering.record_keyboard(catalog, patient.telegram_user_id, None))
 
 
-def practitioner_summary(catalog: Catalog, record: IntakeRecord, tz: ZoneInfo) -> Reply:
+def practitioner_summary(
+    catalog: Catalog,
+    patient: Patient,
+    intake: Intake,
+    answers: Mapping[str, object],
+    tz: ZoneInfo,
+) -> Reply:
     """A completed intake as the practitioner reads it: urgent red flags first."""
-    answers = record.decoded_answers()
     lines = [
         catalog.text(
-            "practitioner.intake_heading", patient=rendering.patient_name(catalog, record.patient)
+            "practitioner.intake_heading", patient=rendering.patient_name(catalog, patient)
         )
     ]
 
@@ -146,14 +151,14 @@ def practitioner_summary(catalog: Catalog, record: IntakeRecord, tz: ZoneInfo) -
         "",
         catalog.text(
             "practitioner.meta",
-            intake=record.intake.id,
-            started=rendering.local_time(record.intake.started_at, tz),
-            completed=rendering.local_time(record.intake.completed_at, tz),
+            intake=intake.id,
+            started=rendering.local_time(intake.started_at, tz),
+            completed=rendering.local_time(intake.completed_at, tz),
         ),
     ]
-    if record.intake.start_payload:
-        lines.append(catalog.text("practitioner.payload", payload=record.intake.start_payload))
-    keyboard = rendering.record_keyboard(catalog, record.patient.telegram_user_id, record.intake.id)
+    if intake.start_payload:
+        lines.append(catalog.text("practitioner.payload", payload=intake.start_payload))
+    keyboard = rendering.record_keyboard(catalog, patient.telegram_user_id, intake.id)
     return Reply("\n".join(lines), keyboard)
 
 

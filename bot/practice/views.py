@@ -81,7 +81,10 @@ def patient_record(
     """A patient's record: the latest intake in full, the history of intakes and
     follow-ups with dates, and pain scores over time."""
     latest = records[-1]
-    replies = [intake_views.practitioner_summary(catalog, latest, tz)]
+    summary = intake_views.practitioner_summary(
+        catalog, latest.patient, latest.intake, latest.decoded_answers(), tz
+    )
+    replies = [summary]
     patient = rendering.patient_name(catalog, latest.patient)
     lines = [catalog.text("practitioner.record_heading", patient=patient), ""]
     lines.append(catalog.text("practitioner.intakes_heading"))

@@ -112,7 +112,7 @@ class CheckIns:
     async def _patient(self, who: Who) -> tuple[Catalog, Patient] | None:
         patient = await self._storage.patient_by_telegram_id(who.user_id)
         await came_back(self._storage, patient)
-        return None if patient is None else (self._content.catalog(who.language_code), patient)
+        return None if patient is None else (self._content.catalog(patient.language), patient)
 
     async def _attend_button(self, who: Who, action: Action) -> Outcome | None:
         found = await self._patient(who)
