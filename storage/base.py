@@ -138,18 +138,33 @@ class SerialConnection(aiosqlite.Connection):
         async with self.exclusive():
             await self._execute(self._apply, statements)
 
-    def _apply(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
+    async def apply_returning(
+        self, statements: Sequence[tuple[str, Sequence[Any]]], last: tuple[str, Sequence[Any]]
+    ) -> list[Any]:
+        """Run write statements and then `last` (a statement with RETURNING) as one
+        transaction, in one trip to the database thread; returns the rows of `last`."""
+        async with self.exclusive():
+            rows: list[Any] = await self._execute(self._apply, statements, last)
+            return rows
+
+    def _apply(
+        self,
+        statements: Sequence[tuple[str, Sequence[Any]]],
+        last: tuple[str, Sequence[Any]] | None = None,
+    ) -> list[Any]:
         # In the database thread; rolled back whole if any statement fails.
         connection = self._conn
         connection.execute("BEGIN IMMEDIATE")
         try:
             for sql, params in statements:
                 connection.execute(sql, params)
+            rows = connection.execute(*last).fetchall() if last is not None else []
             connection.execute("COMMIT")
         except BaseException:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             raise
+        return rows
 
     async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         # Every statement and fetch goes through here. Queued without a pause once the

@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -197,23 +197,6 @@ class Storage(AppointmentStore, AuditStore, InboxStore):
         )
         return patient_row(row) if row else None
 
-    async def patient_and_open_intake(
-        self, telegram_user_id: int
-    ) -> tuple[Patient | None, Intake | None]:
-        """The patient with this Telegram user id and their intake in progress, if any."""
-        row = await self._one(
-            "SELECT p.*, i.id AS i_id, i.patient_id, i.status, i.step, i.urgent,"
-            " i.start_payload, i.content_version, i.started_at, i.completed_at, i.paused,"
-            " i.notified_at, i.appointment_id, i.reviewed_at FROM patients p"
-            " LEFT JOIN intakes i ON i.patient_id = p.id AND i.status = ?"
-            " WHERE p.telegram_user_id = ?",
-            (IntakeStatus.IN_PROGRESS, telegram_user_id),
-        )
-        if row is None:
-            return None, None
-        intake = intake_row(row, id_column="i_id") if row["i_id"] is not None else None
-        return patient_row(row), intake
-
     async def patient_state(
         self, telegram_user_id: int
     ) -> tuple[Patient | None, Intake | None, dict[str, object]]:
@@ -240,15 +223,6 @@ class Storage(AppointmentStore, AuditStore, InboxStore):
         """The patient with this id, if any."""
         row = await self._one("SELECT * FROM patients WHERE id = ?", (patient_id,))
         return patient_row(row) if row else None
-
-    async def update_profile(
-        self, patient_id: int, first_name: str | None, username: str | None
-    ) -> None:
-        """Store the patient's Telegram name (only once they have consented)."""
-        await self._db.execute(
-            "UPDATE patients SET first_name = ?, username = ? WHERE id = ?",
-            (first_name, username, patient_id),
-        )
 
     async def set_language(self, patient_id: int, language: str) -> None:
         """Remember the language the patient chose."""
@@ -321,6 +295,60 @@ class Storage(AppointmentStore, AuditStore, InboxStore):
         )
 
     # Consent --------------------------------------------------------------------------
+
+    async def agree(
+        self,
+        patient_id: int,
+        text_version: str,
+        first_name: str | None,
+        username: str | None,
+        *,
+        begin: tuple[str, str, str | None, int | None] | None,
+    ) -> Intake | None:
+        """In one transaction: record consent and the patient's Telegram name, and, with
+        `begin` = (first step, content version, payload, appointment id), open their new
+        intake (any in progress is marked restarted) and clear the pending payload."""
+        now = self._now()
+        statements: list[tuple[str, Sequence[Any]]] = [
+            (
+                "INSERT INTO consents (patient_id, given, text_version, recorded_at)"
+                " VALUES (?, 1, ?, ?)",
+                (patient_id, text_version, now),
+            ),
+            (
+                "UPDATE patients SET first_name = ?, username = ? WHERE id = ?",
+                (first_name, username, patient_id),
+            ),
+        ]
+        if begin is None:
+            await self._db.apply(statements)
+            return None
+        step, content_version, payload, appointment_id = begin
+        statements += [
+            (
+                "UPDATE intakes SET status = ? WHERE patient_id = ? AND status = ?",
+                (IntakeStatus.RESTARTED, patient_id, IntakeStatus.IN_PROGRESS),
+            ),
+            # Cleared in the same transaction that stores it with the intake: never lost.
+            ("UPDATE patients SET pending_payload = NULL WHERE id = ?", (patient_id,)),
+        ]
+        rows = await self._db.apply_returning(
+            statements,
+            (
+                "INSERT INTO intakes (patient_id, status, step, start_payload, content_version,"
+                " started_at, appointment_id) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                (
+                    patient_id,
+                    IntakeStatus.IN_PROGRESS,
+                    step,
+                    payload,
+                    content_version,
+                    now,
+                    appointment_id,
+                ),
+            ),
+        )
+        return intake_row(rows[0])
 
     async def record_consent(self, patient_id: int, given: bool, text_version: str) -> None:
         """Record the patient's answer to the consent question."""

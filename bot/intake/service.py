@@ -109,19 +109,22 @@ class IntakeService:
     async def _begin(self, catalog: Catalog, patient: Patient, payload: str | None) -> Outcome:
         """Open a new intake at its first question (consent is on record), for the
         appointment whose link the payload is, if it is one."""
-        appointment = None
-        if payload and payload.startswith(LINK_PREFIX):
-            appointment = await self._storage.appointment_by_token(payload)
-            if appointment is not None and appointment.patient_id != patient.id:
-                appointment = None  # an intake only ever points at its own appointment
         intake = await self._storage.start_intake(
             patient.id,
             step=flow.FIRST_QUESTION,
             content_version=self._content.version,
             start_payload=payload,
-            appointment_id=appointment.id if appointment else None,
+            appointment_id=await self._own_appointment(patient, payload),
         )
-        return Outcome(replies=[await self.prompt(catalog, intake)])
+        return Outcome(replies=[views.question_reply(catalog, intake.id, intake.step, {})])
+
+    async def _own_appointment(self, patient: Patient, payload: str | None) -> int | None:
+        """The appointment whose personal link `payload` is, if it is this patient's: an
+        intake only ever points at its own patient's appointment."""
+        if not payload or not payload.startswith(LINK_PREFIX):
+            return None
+        appointment = await self._storage.appointment_by_token(payload)
+        return appointment.id if appointment and appointment.patient_id == patient.id else None
 
     async def _link(
         self, catalog: Catalog, patient: Patient, payload: str | None
@@ -368,28 +371,33 @@ class IntakeService:
             confirm = views.erase_confirmation(catalog, views.WITHDRAW)
             return Outcome(edit=edit, replies=[confirm])
         earlier = await self._storage.latest_consent(patient.id)
-        await self._storage.record_consent(patient.id, given, self.consent_version(catalog))
+        version = self.consent_version(catalog)
         if not given:
             # Refused before anything was stored: nothing but the refusal is kept.
+            await self._storage.record_consent(patient.id, False, version)
             await self._storage.forget_patient_data(patient.id)
             await self._storage.audit(patient.telegram_user_id, "consent refused", None)
             return Outcome(edit=edit, replies=[Reply(catalog.text("consent.declined"))])
-        await self._storage.update_profile(patient.id, who.first_name, who.username)
         # A check-in that asked for consent (sent while there was none) goes on; a patient
         # agreeing to a new consent text came for an intake.
         had_consented = earlier is not None and earlier.given
         waiting = None
         if not had_consented and self._resume_after_consent is not None:
             waiting = await self._resume_after_consent(catalog, patient)
+        agreed = Reply(catalog.text("consent.agreed"))
         if waiting is not None:
             # They agreed to answer a check-in: it goes on, no intake is started.
-            return Outcome(edit=edit, replies=[Reply(catalog.text("consent.agreed")), waiting])
-        outcome = await self._begin(catalog, patient, patient.pending_payload)
-        # Cleared only once the intake holds it, so a failure above loses nothing.
-        await self._storage.set_pending_payload(patient.id, None)
-        outcome.edit = edit
-        outcome.replies.insert(0, Reply(catalog.text("consent.agreed")))
-        return outcome
+            await self._storage.agree(patient.id, version, who.first_name, who.username, begin=None)
+            return Outcome(edit=edit, replies=[agreed, waiting])
+        payload = patient.pending_payload
+        appointment_id = await self._own_appointment(patient, payload)
+        begin = (flow.FIRST_QUESTION, self._content.version, payload, appointment_id)
+        intake = await self._storage.agree(
+            patient.id, version, who.first_name, who.username, begin=begin
+        )
+        assert intake is not None
+        first = views.question_reply(catalog, intake.id, intake.step, {})
+        return Outcome(edit=edit, replies=[agreed, first])
 
     async def _answer(
         self,

@@ -142,18 +142,27 @@ async def test_an_answer_is_saved_whole_or_not_at_all(storage: Storage, tmp_path
     assert await storage.answers(intake.id) == {"intensity": 4}
 
 
-async def test_a_patient_and_their_open_intake_in_one_lookup(storage: Storage) -> None:
-    assert await storage.patient_and_open_intake(7) == (None, None)
+async def test_a_patient_their_open_intake_and_its_answers_in_one_lookup(
+    storage: Storage,
+) -> None:
+    assert await storage.patient_state(7) == (None, None, {})
     patient = await storage.ensure_patient(7, 70, "ko")
-    assert await storage.patient_and_open_intake(7) == (patient, None)
+    assert await storage.patient_state(7) == (patient, None, {})
     done = await storage.start_intake(patient.id, step="a", content_version="v", start_payload=None)
+    await storage.save_answer(done.id, "intensity", 3, next_step="b")
     await storage.complete_intake(done.id, notified=True)
-    assert await storage.patient_and_open_intake(7) == (patient, None)
-    await storage.start_intake(patient.id, step="b", content_version="v", start_payload="apt_x")
-    found, intake = await storage.patient_and_open_intake(7)
+    assert await storage.patient_state(7) == (patient, None, {})
+    open_one = await storage.start_intake(
+        patient.id, step="b", content_version="v", start_payload="apt_x"
+    )
+    assert await storage.patient_state(7) == (patient, open_one, {})
+    await storage.save_answer(open_one.id, "areas", ["arms", "other"], next_step="c")
+    await storage.save_answer(open_one.id, "notes", 'café 😀 "q"', next_step="d")
+    found, intake, answers = await storage.patient_state(7)
     assert found == patient
     assert intake is not None and intake == await storage.open_intake(patient.id)
-    assert (intake.step, intake.start_payload, intake.status) == ("b", "apt_x", "in_progress")
+    assert (intake.step, intake.start_payload, intake.status) == ("d", "apt_x", "in_progress")
+    assert answers == {"areas": ["arms", "other"], "notes": 'café 😀 "q"'}
 
 
 async def test_ids_of_erased_records_are_never_given_out_again(storage: Storage) -> None:
@@ -206,7 +215,7 @@ async def test_upgrading_keeps_every_record_and_reference(tmp_path: Path) -> Non
         await storage.delete_patient(1)
         assert await storage.intake_record(3) is None
         assert await storage.scheduled_message(9) is None
-        assert await storage.patient_and_open_intake(8) != (None, None)
+        assert await storage.patient_state(8) != (None, None, {})
         # And the erased ids stay retired.
         patient = await storage.ensure_patient(9, 9, "en")
         assert patient.id > 2
@@ -221,7 +230,7 @@ async def test_retention_covers_appointments_messages_follow_ups_and_names(
     long_ago = datetime(2020, 1, 1, tzinfo=UTC)
     old = await Storage.open(path, clock=lambda: long_ago)
     patient = await old.ensure_patient(7, 7, "en")
-    await old.update_profile(patient.id, "Old Name", "oldname")
+    await old.agree(patient.id, "v", "Old Name", "oldname", begin=None)
     plan = [PlannedMessage("followup", 3600, long_ago)]
     past = await old.add_appointment(long_ago, plan, patient_id=patient.id, note="knee, left")
     assert past is not None
