@@ -1,31 +1,20 @@
-"""Appointments and the outbox of scheduled messages (the durable part of reminders)."""
+"""Appointments: booking, personal links, attendance and cancellation."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from storage.base import StoreBase, appointment_row, message_row, patient_row, ts
+from storage.base import StoreBase, appointment_row, ts
 from storage.records import (
     Appointment,
     Attendance,
-    DueMessage,
-    FollowupRecord,
-    MessageStatus,
     PlannedMessage,
-    ScheduledMessage,
-)
-
-_DUE_JOIN = (
-    " FROM outbox o JOIN appointments a ON a.id = o.appointment_id"
-    " JOIN patients p ON p.id = a.patient_id"
-    " WHERE o.status = 'pending' AND a.status = 'scheduled'"
 )
 
 
 class AppointmentStore(StoreBase):
-    """Appointments, their outbox rows and follow-up answers."""
+    """Appointments and what belongs to them: links, attendance, cancellation."""
 
     async def add_appointment(
         self,
@@ -143,196 +132,6 @@ class AppointmentStore(StoreBase):
 
     # Patients' reminder preferences ----------------------------------------------------
 
-    async def set_reminders(self, patient_id: int, enabled: bool) -> None:
-        """Turn a patient's scheduled messages on or off."""
-        await self._db.execute(
-            "UPDATE patients SET reminders_enabled = ? WHERE id = ?", (int(enabled), patient_id)
-        )
-
-    async def mark_unreachable(self, patient_id: int) -> None:
-        """Record that Telegram refuses messages to this patient (they blocked the bot)."""
-        await self._db.execute(
-            "UPDATE patients SET unreachable_at = ? WHERE id = ? AND unreachable_at IS NULL",
-            (self._now(), patient_id),
-        )
-
-    async def mark_reachable(self, patient_id: int) -> None:
-        """The patient wrote to the bot again: messages can reach them."""
-        await self._db.execute(
-            "UPDATE patients SET unreachable_at = NULL WHERE id = ?", (patient_id,)
-        )
-
     # The outbox ------------------------------------------------------------------------
 
-    async def next_due_at(self) -> datetime | None:
-        """When the earliest pending message for a linked patient falls due."""
-        row = await self._one(f"SELECT MIN(o.due_at) AS due {_DUE_JOIN}", ())
-        return datetime.fromisoformat(row["due"]) if row and row["due"] else None
-
-    async def claim_due(
-        self, now: datetime, limit: int, *, owner: str, lease_until: datetime
-    ) -> list[DueMessage]:
-        """Mark up to `limit` due messages as being sent by `owner` until `lease_until` and
-        return them, earliest first.
-
-        Claimed rows are committed as 'sending' before anything is sent, so a crash
-        leaves a trace that `release_interrupted` turns back into pending.
-        """
-        async with self._transaction() as db:
-            rows = await self._all(
-                "SELECT o.*, a.id AS a_id, a.patient_id, a.name, a.starts_at, a.note,"
-                " a.link_token, a.external_id, a.status AS a_status, a.attendance,"
-                " p.id AS p_id, p.telegram_user_id, p.chat_id, p.first_name, p.username,"
-                " p.language, p.created_at, p.pending_payload, p.reminders_enabled,"
-                f" p.unreachable_at {_DUE_JOIN} AND o.due_at <= ? ORDER BY o.due_at, o.id"
-                " LIMIT ?",
-                (ts(now), limit),
-            )
-            await db.executemany(
-                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = ?,"
-                " claimed_by = ?, lease_until = ? WHERE id = ?",
-                [(ts(now), owner, ts(lease_until), row["id"]) for row in rows],
-            )
-        return [
-            DueMessage(
-                message=message_row(row),
-                appointment=appointment_row(row, id_column="a_id", status_column="a_status"),
-                patient=patient_row(row, id_column="p_id"),
-            )
-            for row in rows
-        ]
-
-    async def renew_claims(self, owner: str, lease_until: datetime) -> None:
-        """Extend the lease of every message `owner` is still sending."""
-        await self._db.execute(
-            "UPDATE outbox SET lease_until = ? WHERE status = 'sending' AND claimed_by = ?",
-            (ts(lease_until), owner),
-        )
-
-    async def release_interrupted(
-        self, now: datetime, *, owner: str, ended: Sequence[str] = ()
-    ) -> int:
-        """Put messages left 'sending' by an interrupted run back to pending; returns how
-        many. Only claims that are `owner`'s, belong to a run that has `ended`, or whose
-        lease ran out: another live process may be sending the rest.
-
-        Telegram offers no way to ask whether such a message arrived, so it is sent again:
-        a duplicate is better than a lost reminder.
-        """
-        marks = ", ".join("?" for _ in ended) or "NULL"
-        cursor = await self._db.execute(
-            "UPDATE outbox SET status = 'pending', outcome = 'resent after interruption'"
-            " WHERE status = 'sending' AND (claimed_by IS NULL OR claimed_by = ?"
-            f" OR claimed_by IN ({marks}) OR lease_until <= ?)",
-            (owner, *ended, ts(now)),
-        )
-        return cursor.rowcount
-
-    async def finish_message(
-        self,
-        message_id: int,
-        status: MessageStatus,
-        outcome: str | None = None,
-        *,
-        telegram_message_id: int | None = None,
-        first_step: str | None = None,
-    ) -> None:
-        """Record how a claimed message ended: sent, skipped, dropped or failed. A sent
-        follow-up waits for the answer to `first_step`."""
-        sent_at = self._now() if status is MessageStatus.SENT else None
-        step = first_step if status is MessageStatus.SENT else None
-        await self._db.execute(
-            "UPDATE outbox SET status = ?, outcome = ?, sent_at = ?, message_id = ?,"
-            " step = CASE WHEN kind = 'followup' THEN ? ELSE step END WHERE id = ?",
-            (status, outcome, sent_at, telegram_message_id, step, message_id),
-        )
-
-    async def retry_message(self, message_id: int, due_at: datetime, outcome: str) -> None:
-        """Put a claimed message back to pending, due again at `due_at`."""
-        await self._db.execute(
-            "UPDATE outbox SET status = 'pending', due_at = ?, outcome = ? WHERE id = ?",
-            (ts(due_at), outcome, message_id),
-        )
-
-    async def skip_pending_for_patient(self, patient_id: int, outcome: str) -> None:
-        """End every pending message of a patient (blocked the bot)."""
-        await self._db.execute(
-            "UPDATE outbox SET status = 'skipped', outcome = ? WHERE status = 'pending'"
-            " AND appointment_id IN (SELECT id FROM appointments WHERE patient_id = ?)",
-            (outcome, patient_id),
-        )
-
-    async def outbox_counts(self) -> dict[str, int]:
-        """How many outbox rows are in each status."""
-        rows = await self._all("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
-        return {row["status"]: int(row["n"]) for row in rows}
-
-    async def messages_for(self, appointment_id: int) -> list[ScheduledMessage]:
-        """An appointment's scheduled messages, in plan order."""
-        rows = await self._all(
-            "SELECT * FROM outbox WHERE appointment_id = ? ORDER BY offset_seconds, id",
-            (appointment_id,),
-        )
-        return [message_row(row) for row in rows]
-
-    async def scheduled_message(self, message_id: int) -> ScheduledMessage | None:
-        """One outbox row."""
-        row = await self._one("SELECT * FROM outbox WHERE id = ?", (message_id,))
-        return message_row(row) if row else None
-
     # Follow-ups --------------------------------------------------------------------------
-
-    async def open_followup(self, patient_id: int) -> ScheduledMessage | None:
-        """The patient's most recent sent follow-up that is still being answered."""
-        row = await self._one(
-            "SELECT o.* FROM outbox o JOIN appointments a ON a.id = o.appointment_id"
-            " WHERE a.patient_id = ? AND o.kind = 'followup' AND o.status = 'sent'"
-            " AND o.step IS NOT NULL AND o.step != 'done' ORDER BY o.sent_at DESC, o.id DESC"
-            " LIMIT 1",
-            (patient_id,),
-        )
-        return message_row(row) if row else None
-
-    async def save_followup_answer(
-        self, message_id: int, question_id: str, value: object, next_step: str
-    ) -> None:
-        """Store one follow-up answer at once and move the follow-up to `next_step`."""
-        async with self._transaction() as db:
-            await db.execute(
-                "INSERT INTO followup_answers (outbox_id, question_id, value, answered_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (outbox_id, question_id)"
-                " DO UPDATE SET value = excluded.value, answered_at = excluded.answered_at",
-                (message_id, question_id, json.dumps(value, ensure_ascii=False), self._now()),
-            )
-            await db.execute("UPDATE outbox SET step = ? WHERE id = ?", (next_step, message_id))
-
-    async def followup_answers(self, message_id: int) -> dict[str, object]:
-        """A follow-up's answers, decoded, by question id."""
-        rows = await self._all(
-            "SELECT question_id, value FROM followup_answers WHERE outbox_id = ?", (message_id,)
-        )
-        return {row["question_id"]: json.loads(row["value"]) for row in rows}
-
-    async def followup_records(self, telegram_user_id: int | None = None) -> list[FollowupRecord]:
-        """Sent follow-ups (of one patient, or all) with appointment, patient and answers,
-        oldest first."""
-        rows = await self._all(
-            "SELECT o.*, a.id AS a_id, a.patient_id, a.name, a.starts_at, a.note, a.link_token,"
-            " a.external_id, a.status AS a_status, a.attendance, p.id AS p_id,"
-            " p.telegram_user_id, p.chat_id, p.first_name, p.username, p.language,"
-            " p.created_at, p.pending_payload, p.reminders_enabled, p.unreachable_at"
-            " FROM outbox o JOIN appointments a ON a.id = o.appointment_id"
-            " JOIN patients p ON p.id = a.patient_id"
-            " WHERE o.kind = 'followup' AND o.status = 'sent'"
-            " AND (? IS NULL OR p.telegram_user_id = ?) ORDER BY o.sent_at, o.id",
-            (telegram_user_id, telegram_user_id),
-        )
-        return [
-            FollowupRecord(
-                appointment=appointment_row(row, id_column="a_id", status_column="a_status"),
-                patient=patient_row(row, id_column="p_id"),
-                message=message_row(row),
-                answers=await self.followup_answers(row["id"]),
-            )
-            for row in rows
-        ]

@@ -224,12 +224,3 @@ class AuditStore(StoreBase):
             )
             for row in rows
         ]
-
-    async def mark_reviewed(self, intake_id: int, practitioner_id: int) -> bool:
-        """Mark a completed intake reviewed; False if it was already (or is not completed)."""
-        cursor = await self._db.execute(
-            "UPDATE intakes SET reviewed_at = ?, reviewed_by = ?"
-            " WHERE id = ? AND status = 'completed' AND reviewed_at IS NULL",
-            (self._now(), practitioner_id, intake_id),
-        )
-        return cursor.rowcount > 0

@@ -1,0 +1,329 @@
+"""Intakes and their answers, red flags, notices and review marks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from storage.base import (
+    StoreBase,
+    intake_row,
+    patient_row,
+    ts,
+)
+from storage.records import (
+    Answer,
+    Intake,
+    IntakeRecord,
+    IntakeStatus,
+    RedFlag,
+)
+
+
+class IntakeStore(StoreBase):
+    """Intakes and their answers, red flags, notices and review marks."""
+
+    async def start_intake(
+        self,
+        patient_id: int,
+        *,
+        step: str,
+        content_version: str,
+        start_payload: str | None,
+        appointment_id: int | None = None,
+    ) -> Intake:
+        """Open a new intake at `step`; any intake still in progress is marked restarted."""
+        now = self._now()
+        async with self._transaction() as db:
+            await db.execute(
+                "UPDATE intakes SET status = ? WHERE patient_id = ? AND status = ?",
+                (IntakeStatus.RESTARTED, patient_id, IntakeStatus.IN_PROGRESS),
+            )
+            cursor = await db.execute(
+                "INSERT INTO intakes (patient_id, status, step, start_payload, content_version,"
+                " started_at, appointment_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    patient_id,
+                    IntakeStatus.IN_PROGRESS,
+                    step,
+                    start_payload,
+                    content_version,
+                    now,
+                    appointment_id,
+                ),
+            )
+            intake_id = cursor.lastrowid
+        intake = await self.intake(int(intake_id or 0))
+        assert intake is not None
+        return intake
+
+    async def intake(self, intake_id: int) -> Intake | None:
+        """The intake with this id, if any."""
+        row = await self._one("SELECT * FROM intakes WHERE id = ?", (intake_id,))
+        return intake_row(row) if row else None
+
+    async def open_intake(self, patient_id: int) -> Intake | None:
+        """The patient's intake in progress, if any."""
+        row = await self._one(
+            "SELECT * FROM intakes WHERE patient_id = ? AND status = ?",
+            (patient_id, IntakeStatus.IN_PROGRESS),
+        )
+        return intake_row(row) if row else None
+
+    async def unreviewed_red_flags(self, patient_id: int) -> list[str]:
+        """Red flags raised in this patient's intakes that no practitioner has reviewed yet,
+        first raised first, each once."""
+        rows = await self._all(
+            "SELECT r.flag FROM red_flags r JOIN intakes i ON i.id = r.intake_id"
+            " WHERE i.patient_id = ? AND i.reviewed_at IS NULL"
+            " GROUP BY r.flag ORDER BY MIN(r.raised_at), MIN(r.rowid)",
+            (patient_id,),
+        )
+        return [row["flag"] for row in rows]
+
+    async def latest_completed_intake(self, patient_id: int) -> Intake | None:
+        """The patient's most recently completed intake, if any."""
+        row = await self._one(
+            "SELECT * FROM intakes WHERE patient_id = ? AND status = ?"
+            " ORDER BY completed_at DESC, id DESC LIMIT 1",
+            (patient_id, IntakeStatus.COMPLETED),
+        )
+        return intake_row(row) if row else None
+
+    async def set_step(self, intake_id: int, step: str) -> None:
+        """Move the intake's conversation position to `step` (which also ends a pause)."""
+        await self._db.execute(
+            "UPDATE intakes SET step = ?, paused = 0 WHERE id = ?", (step, intake_id)
+        )
+
+    async def set_paused(self, intake_id: int, paused: bool) -> None:
+        """Pause or continue an intake."""
+        await self._db.execute(
+            "UPDATE intakes SET paused = ? WHERE id = ?", (int(paused), intake_id)
+        )
+
+    async def save_answer(
+        self,
+        intake_id: int,
+        question_id: str,
+        value: object,
+        *,
+        next_step: str | None = None,
+        red_flag: str | None = None,
+    ) -> None:
+        """Store one answer (JSON-encoded) at once, optionally moving to `next_step` and
+        raising a red flag, all in one transaction."""
+        now = self._now()
+        statements: list[tuple[str, tuple[object, ...]]] = [
+            (
+                "INSERT INTO answers (intake_id, question_id, value, answered_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (intake_id, question_id)"
+                " DO UPDATE SET value = excluded.value, answered_at = excluded.answered_at",
+                (intake_id, question_id, json.dumps(value, ensure_ascii=False), now),
+            )
+        ]
+        if next_step is not None:
+            statements.append(("UPDATE intakes SET step = ? WHERE id = ?", (next_step, intake_id)))
+        if red_flag is not None:
+            statements.append(
+                (
+                    "INSERT OR IGNORE INTO red_flags (intake_id, flag, raised_at) VALUES (?, ?, ?)",
+                    (intake_id, red_flag, now),
+                )
+            )
+            statements.append(("UPDATE intakes SET urgent = 1 WHERE id = ?", (intake_id,)))
+        # The hottest write: one trip to the database thread instead of one per statement.
+        await self._db.apply(statements)
+
+    async def delete_answer(self, intake_id: int, question_id: str) -> None:
+        """Remove one answer (a follow-up question that no longer applies)."""
+        await self._db.execute(
+            "DELETE FROM answers WHERE intake_id = ? AND question_id = ?",
+            (intake_id, question_id),
+        )
+
+    async def answers(self, intake_id: int) -> dict[str, object]:
+        """The intake's answers, decoded, by question id."""
+        rows = await self._all(
+            "SELECT question_id, value FROM answers WHERE intake_id = ?", (intake_id,)
+        )
+        return {row["question_id"]: json.loads(row["value"]) for row in rows}
+
+    async def complete_intake(self, intake_id: int, *, notified: bool = False) -> Intake:
+        """Mark the intake completed now (`notified` when nobody needs to be told);
+        returns it as completed."""
+        now = self._now()
+        rows = await self._all(
+            "UPDATE intakes SET status = ?, step = 'done', paused = 0, completed_at = ?,"
+            " notified_at = ? WHERE id = ? RETURNING *",
+            (IntakeStatus.COMPLETED, now, now if notified else None, intake_id),
+        )
+        return intake_row(rows[0])
+
+    async def mark_guide_sent(self, intake_id: int) -> None:
+        """Record that the patient received the thank-you and guide of a completed intake."""
+        await self._db.execute(
+            "UPDATE intakes SET guide_sent_at = ? WHERE id = ?", (self._now(), intake_id)
+        )
+
+    async def guide_unsent(self, intake_id: int, patient_id: int) -> bool:
+        """Whether this patient's intake is completed and its guide never reached them."""
+        row = await self._one(
+            "SELECT 1 FROM intakes WHERE id = ? AND patient_id = ? AND status = ?"
+            " AND guide_sent_at IS NULL",
+            (intake_id, patient_id, IntakeStatus.COMPLETED),
+        )
+        return row is not None
+
+    async def mark_notified(
+        self, intake_id: int, chat_ids: Collection[int], practitioners: Collection[int]
+    ) -> None:
+        """Record that these practitioners received the completed intake's summary; once
+        every one of `practitioners` has, the intake counts as notified."""
+        now = self._now()
+        async with self._transaction() as db:
+            await db.executemany(
+                "INSERT OR IGNORE INTO intake_notices (intake_id, chat_id, sent_at)"
+                " VALUES (?, ?, ?)",
+                [(intake_id, chat_id, now) for chat_id in chat_ids],
+            )
+            rows = await db.execute_fetchall(
+                "SELECT chat_id FROM intake_notices WHERE intake_id = ?", (intake_id,)
+            )
+            if set(practitioners) <= {row[0] for row in rows}:
+                await db.execute(
+                    "UPDATE intakes SET notified_at = ? WHERE id = ?", (now, intake_id)
+                )
+
+    async def notified_practitioners(self, intake_id: int) -> set[int]:
+        """The practitioners who have received this intake's summary."""
+        rows = await self._all(
+            "SELECT chat_id FROM intake_notices WHERE intake_id = ?", (intake_id,)
+        )
+        return {row[0] for row in rows}
+
+    async def unnotified_intakes(self, completed_before: datetime | None = None) -> list[int]:
+        """Completed intakes whose practitioner notification has not gone out yet (only
+        those completed before `completed_before`, when given)."""
+        rows = await self._all(
+            "SELECT id FROM intakes WHERE status = ? AND notified_at IS NULL"
+            " AND (? IS NULL OR completed_at < ?) ORDER BY id",
+            (IntakeStatus.COMPLETED, *(2 * [ts(completed_before) if completed_before else None])),
+        )
+        return [int(row["id"]) for row in rows]
+
+    async def intake_record(self, intake_id: int) -> IntakeRecord | None:
+        """One intake with its patient, answers and red flags."""
+        intake = await self.intake(intake_id)
+        if intake is None:
+            return None
+        owner = await self._one(
+            "SELECT telegram_user_id FROM patients WHERE id = ?", (intake.patient_id,)
+        )
+        if owner is None:
+            return None
+        for record in await self.intake_records(telegram_user_id=owner["telegram_user_id"]):
+            if record.intake.id == intake_id:
+                return record
+        return None
+
+    async def intake_records(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        telegram_user_id: int | None = None,
+        flagged: bool = False,
+        newest_first: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[IntakeRecord]:
+        """Intakes with their patients, answers and red flags, oldest first by default.
+
+        Filters: started in [since, until), one patient, or `flagged` (urgent, or completed
+        and not yet reviewed); `limit`/`offset` page through them.
+        """
+        conditions: list[str] = []
+        params: list[Any] = []
+        if since is not None:
+            conditions.append("i.started_at >= ?")
+            params.append(ts(since))
+        if until is not None:
+            conditions.append("i.started_at < ?")
+            params.append(ts(until))
+        if telegram_user_id is not None:
+            conditions.append("p.telegram_user_id = ?")
+            params.append(telegram_user_id)
+        if flagged:
+            conditions.append(
+                "(i.urgent = 1 OR (i.status = 'completed' AND i.reviewed_at IS NULL))"
+            )
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        direction = "DESC" if newest_first else "ASC"
+        page = " LIMIT ? OFFSET ?" if limit is not None else ""
+        if limit is not None:
+            # Past the last row either way; SQLite integers end at 2**63 - 1.
+            params += [limit, min(offset, 2**63 - 1)]
+        rows = await self._all(
+            "SELECT i.*, p.id AS p_id, p.telegram_user_id, p.chat_id, p.first_name,"
+            " p.username, p.language, p.created_at, p.pending_payload, p.reminders_enabled,"
+            " p.unreachable_at FROM intakes i JOIN patients p ON p.id = i.patient_id"
+            f" {where} ORDER BY i.started_at {direction}, i.id {direction}{page}",
+            params,
+        )
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        marks = ",".join("?" * len(ids))
+        answers: dict[int, list[Answer]] = {i: [] for i in ids}
+        for row in await self._all(
+            "SELECT intake_id, question_id, value, answered_at FROM answers"
+            f" WHERE intake_id IN ({marks}) ORDER BY answered_at, rowid",
+            ids,
+        ):
+            answers[row["intake_id"]].append(
+                Answer(
+                    question_id=row["question_id"],
+                    value=row["value"],
+                    answered_at=datetime.fromisoformat(row["answered_at"]),
+                )
+            )
+        flags: dict[int, list[RedFlag]] = {i: [] for i in ids}
+        for row in await self._all(
+            f"SELECT intake_id, flag, raised_at FROM red_flags WHERE intake_id IN ({marks})"
+            " ORDER BY raised_at, rowid",
+            ids,
+        ):
+            flags[row["intake_id"]].append(
+                RedFlag(flag=row["flag"], raised_at=datetime.fromisoformat(row["raised_at"]))
+            )
+        records = []
+        for row in rows:
+            records.append(
+                IntakeRecord(
+                    intake=intake_row(row),
+                    patient=patient_row(row, id_column="p_id"),
+                    answers=tuple(answers[row["id"]]),
+                    red_flags=tuple(flags[row["id"]]),
+                )
+            )
+        return records
+
+    async def count_intakes(self, *, completed: bool = False) -> int:
+        """How many intakes are stored (only completed ones, if asked)."""
+        row = await self._one(
+            "SELECT COUNT(*) AS n FROM intakes WHERE (? = 0 OR status = 'completed')",
+            (int(completed),),
+        )
+        return int(row["n"]) if row else 0
+
+    async def mark_reviewed(self, intake_id: int, practitioner_id: int) -> bool:
+        """Mark a completed intake reviewed; False if it was already (or is not completed)."""
+        cursor = await self._db.execute(
+            "UPDATE intakes SET reviewed_at = ?, reviewed_by = ?"
+            " WHERE id = ? AND status = 'completed' AND reviewed_at IS NULL",
+            (self._now(), practitioner_id, intake_id),
+        )
+        return cursor.rowcount > 0
