@@ -22,8 +22,8 @@ from bot.scheduling.appointments import AppointmentBook, NewAppointment
 from bot.scheduling.plan import parse_plan
 from storage import Storage, utc_now
 from tests.e2e.conftest import Person, pain_questions, safety_questions
-from tests.e2e.test_crash import BotProcess
-from tests.e2e.test_dispatch_faults import eventually
+from tests.support.bot_process import BotProcess
+from tests.support.waiting import eventually
 
 WELCOME = "Do you agree"
 THANKS = "Thank you! Your answers are saved"

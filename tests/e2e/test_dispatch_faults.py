@@ -6,35 +6,25 @@ over the wire) and from the outbox rows (what was recorded).
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import functools
 import itertools
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, time, timedelta
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
-from telegram import Bot
 
-from bot.content import Content
-from bot.edge.dispatch import Dispatcher, precise_utc_now
-from bot.edge.transport import AiohttpRequest
-from bot.emulator.models import ApiCall
 from bot.emulator.server import BotApiEmulator
-from bot.scheduling.appointments import AppointmentBook, NewAppointment
-from bot.scheduling.checkins import CheckIns
 from bot.scheduling.plan import QuietHours, parse_plan
 from bot.settings import Settings
 from storage import Appointment, ScheduledMessage, Storage, utc_now
 from tests.e2e.conftest import PRACTITIONER_ID, Person, Runner, consent, reachable_practitioner
+from tests.support.outbox import REMINDER, book, chat_started, delivered, dispatcher, sends_to
+from tests.support.waiting import eventually
 
-T = TypeVar("T")
-REMINDER = "Reminder: your appointment"
 INVITATION = "please answer a few questions about your pain"
 FOLLOWUP = "How are you feeling after your treatment"
 BLOCKED_NOTICE = "has blocked the bot"
@@ -55,91 +45,8 @@ async def storage(settings: Settings) -> AsyncIterator[Storage]:
     await store.close()
 
 
-async def book(
-    storage: Storage, plan: str, starts_at: datetime, telegram_user_id: int
-) -> Appointment:
-    """Book an appointment with its own plan, as the CLI does in another process."""
-    appointment = await AppointmentBook(storage, plan=parse_plan(plan)).book(
-        NewAppointment(starts_at, telegram_user_id=telegram_user_id)
-    )
-    assert appointment is not None
-    return appointment
-
-
-async def eventually(check: Callable[[], Awaitable[T | None]], within: float = 10.0) -> T:
-    """Poll an async check until it returns something truthy, or fail at the deadline."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() >= deadline:
-            raise AssertionError(f"condition not met within {within}s (last: {result!r})")
-        await asyncio.sleep(0.02)
-
-
 async def rows(storage: Storage, appointment: Appointment) -> list[ScheduledMessage]:
     return await storage.messages_for(appointment.id)
-
-
-def sends_to(emulator: BotApiEmulator, chat_id: int, fragment: str = "") -> list[ApiCall]:
-    """Every sendMessage call to the chat (accepted or not) whose text has `fragment`."""
-    return [
-        call
-        for call in emulator.transcript
-        if call.method == "sendMessage"
-        and call.params.get("chat_id") == chat_id
-        and fragment in str(call.params.get("text"))
-    ]
-
-
-def delivered(calls: list[ApiCall]) -> list[ApiCall]:
-    return [call for call in calls if call.ok]
-
-
-@asynccontextmanager
-async def dispatcher(
-    settings: Settings,
-    emulator: BotApiEmulator,
-    storage: Storage,
-    *,
-    quiet: QuietHours | None = None,
-    clock: Callable[[], datetime] | None = None,
-    retry_base: float = 5.0,
-    read_timeout: float = 5.0,
-    conversations_active: Callable[[], bool] = lambda: False,
-    idle: float = 1.0,
-) -> AsyncIterator[Dispatcher]:
-    """A Dispatcher wired as build_application wires it, with a Bot (on the bot's own HTTP
-    client) on the emulator."""
-    checkins = CheckIns(
-        storage,
-        Content.load(),
-        clinic_name=settings.clinic_name,
-        clinic_address=settings.clinic_address,
-        practitioner_ids=settings.practitioner_ids,
-        timezone=settings.timezone,
-    )
-    request = AiohttpRequest(4, read_timeout=read_timeout)
-    async with Bot(emulator.token, base_url=emulator.base_url, request=request) as bot:
-        yield Dispatcher(
-            storage,
-            checkins,
-            bot,
-            quiet=quiet,
-            timezone=settings.timezone,
-            clock=clock or precise_utc_now,
-            retry_base=retry_base,
-            conversations_active=conversations_active,
-            idle=idle,
-        )
-
-
-async def chat_started(emulator: BotApiEmulator, user_id: int, storage: Storage) -> None:
-    """A patient whose chat with the bot exists, without running the bot's handlers."""
-    Person(emulator, user_id, "Sol").send("/start")
-    await storage.ensure_patient(user_id, user_id, "en")
 
 
 # 429 ---------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from bot.edge.updates import ACTIVE_FOR, PerChatUpdateProcessor
 from bot.emulator.server import BotApiEmulator
 from bot.settings import Settings
 from storage import Storage, utc_now
-from tests.e2e.test_dispatch_faults import (
+from tests.support.outbox import (
     REMINDER,
     book,
     chat_started,
@@ -19,7 +19,7 @@ from tests.e2e.test_dispatch_faults import (
     dispatcher,
     sends_to,
 )
-from tests.unit.test_update_processor import update
+from tests.support.updates import update
 
 PATIENTS = range(5101, 5109)
 

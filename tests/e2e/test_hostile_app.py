@@ -20,7 +20,7 @@ from bot.emulator.server import BotApiEmulator
 from bot.settings import Settings
 from bot.vocabulary.actions import Action
 from tests.e2e.conftest import PRACTITIONER_ID, Runner
-from tests.unit.test_hostile_property import HOSTILE_TEXTS, INTAKE_VERBS, forged_data
+from tests.support.hostile import HOSTILE_TEXTS, INTAKE_VERBS, forged_data
 
 USER_IDS = itertools.count(300_000, 10)
 COMMANDS = (

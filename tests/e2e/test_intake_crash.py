@@ -26,7 +26,7 @@ from bot.vocabulary import flow
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.questionnaire import ORDER, QUESTIONS, Kind
 from tests.e2e.conftest import Person
-from tests.e2e.test_crash import BotProcess
+from tests.support.bot_process import BotProcess
 
 FIRST = 95_001
 KILL_ZONE = ORDER[1:]  # areas_other ... notes, then the summary's Confirm

@@ -21,7 +21,7 @@ from tests.e2e.conftest import (
     consent,
     reachable_practitioner,
 )
-from tests.e2e.test_dispatch_faults import eventually
+from tests.support.waiting import eventually
 
 REFUSAL = "Bad Request: not enough rights to send text messages to the chat"
 

@@ -18,7 +18,7 @@ from storage.audit import key_path
 from storage.migrate import migrations
 from tests.conftest import PRACTITIONER
 from tests.support.conversation import Conversation
-from tests.unit.test_service import PAT, completed_intake, press
+from tests.support.patient_flow import PAT, completed_intake, press
 
 # Above 2**32: stored in six bytes, a pattern that does not turn up in a file by chance.
 PATIENT = 7_401_234_567

@@ -22,7 +22,7 @@ from bot.vocabulary.questionnaire import QUESTIONS, Group, questions_in
 from storage import DueMessage, PlannedMessage, Storage, utc_now
 from tests.conftest import PRACTITIONER
 from tests.support.conversation import Conversation
-from tests.unit.test_service import (
+from tests.support.patient_flow import (
     PAT,
     agreed,
     answer_all,

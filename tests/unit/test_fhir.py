@@ -26,7 +26,7 @@ from bot.vocabulary.questionnaire import ORDER, QUESTIONS, Kind
 from storage import IntakeRecord, IntakeStatus, Storage
 from tests.conftest import CLINIC_TZ
 from tests.support.conversation import Conversation
-from tests.unit.test_service import last_keyboard
+from tests.support.patient_flow import last_keyboard
 
 MINA = Who(user_id=42, chat_id=42, first_name="Mina", username="mina", language_code="en")
 JO = Who(user_id=7, chat_id=7, first_name="Jo", language_code="en")

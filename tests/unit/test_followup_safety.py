@@ -19,10 +19,11 @@ from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Outcome
 from bot.vocabulary.people import Who
 from bot.vocabulary.questionnaire import FOLLOWUP_QUESTIONS, FOLLOWUP_WARNING_SIGNS
-from storage import DueMessage, MessageStatus, PlannedMessage, Storage, utc_now
+from storage import MessageStatus, PlannedMessage, Storage, utc_now
 from tests.conftest import CLINIC_TZ, PRACTITIONER
 from tests.support.conversation import Conversation
-from tests.unit.test_service import data_for, last_keyboard
+from tests.support.followups import sent_followup, tap
+from tests.support.patient_flow import data_for
 
 PAT = Who(user_id=42, chat_id=42, first_name="Mina", username="mina", language_code="en")
 SEO = Who(user_id=43, chat_id=43, first_name="Seo", username=None, language_code="ko")
@@ -61,35 +62,6 @@ def service(storage: Storage, checkins: CheckIns) -> Conversation:
         practitioner_ids=[PRACTITIONER],
         timezone=CLINIC_TZ,
     )
-
-
-async def sent_followup(
-    checkins: CheckIns,
-    storage: Storage,
-    who: Who,
-    after: timedelta = timedelta(hours=24),
-    *,
-    consented: bool = True,
-) -> tuple[int, Outcome]:
-    """A follow-up sent `after` the patient's appointment: its id and what it says (the
-    first question, for a patient who has consented as patients with check-ins have)."""
-    patient = await storage.ensure_patient(who.user_id, who.chat_id, who.language_code or "en")
-    if consented:
-        await storage.record_consent(patient.id, True, "v")
-    starts = utc_now() - after
-    plan = [PlannedMessage("followup", int(after.total_seconds()), utc_now())]
-    appointment = await storage.add_appointment(starts, plan, patient_id=patient.id)
-    assert appointment is not None
-    [message] = await storage.messages_for(appointment.id)
-    await storage.finish_message(message.id, MessageStatus.SENT, first_step="fu_soreness")
-    sent = await storage.scheduled_message(message.id)
-    assert sent is not None
-    reply = await checkins.compose(DueMessage(sent, appointment, patient))
-    return sent.id, Outcome(replies=[reply])
-
-
-async def tap(service: Conversation, who: Who, outcome: Outcome, label: str) -> Outcome:
-    return await service.button(who, data_for(last_keyboard(outcome), label))
 
 
 def seen(outcome: Outcome) -> list[str]:

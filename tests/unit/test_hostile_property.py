@@ -29,6 +29,7 @@ from bot.vocabulary.questionnaire import ORDER, QUESTIONS, Kind
 from bot.vocabulary.rendering import CHECK
 from storage import Storage
 from tests.support.conversation import Conversation
+from tests.support.hostile import HOSTILE_TEXTS, INTAKE_VERBS, forged_data
 
 PRACTITIONER = 900
 PATIENTS = (
@@ -39,23 +40,6 @@ PATIENTS = (
 DOCTOR = Who(PRACTITIONER, PRACTITIONER, "Dr", None, "en")
 CONTENT = Content.load()
 STEPS = {*ORDER, flow.SUMMARY, flow.DONE}
-
-HOSTILE_TEXTS = (
-    "",
-    "   ",
-    "x" * 4096,
-    "é" * 1001,
-    "😀🧘‍♀️🇰🇷" * 50,
-    "مرحبا، ألم في الظهر \u202eعكس\u202c",
-    "שלום כאב בגב",
-    "\x00\x01\x07\x1b[31m\u200b\u2028\u2029\ufeff",
-    "<b>bold</b><a href='https://evil.example'>x</a><script>alert(1)</script>",
-    "*bold* _it_ `code` [link](https://evil.example) ||spoiler||",
-    "&amp; &lt; &#x3C; &unknown; <",
-    "/start",
-    "/start ../../etc/passwd",
-    "1; DROP TABLE answers; --",
-)
 
 
 def marker(who: Who) -> str:
@@ -78,18 +62,6 @@ class Step:
 
 COMMANDS = ("start", "cancel", "delete", "language", "mydata", "help", "privacy", "guide")
 PRACTICE = ("today", "upcoming", "intakes", "flagged", "patient", "export")
-
-
-def forged_data() -> st.SearchStrategy[str]:
-    """Callback data a client could send: random, or well-formed actions with random ids."""
-    structured = st.builds(
-        lambda verb, owner, question, code: f"{verb}:{owner}:{question}:{code}",
-        st.sampled_from([v.value for v in Verb] + ["z", ""]),
-        st.sampled_from(["0", "1", "2", "3", "1001", "-1", "x", "99999999999999999999"]),
-        st.sampled_from([*ORDER[:4], "fu_soreness", "", "nope"]),
-        st.sampled_from(["yes", "no", "go", "again", "ok", "other", "7", "en", "ko", "xx", ""]),
-    )
-    return structured | st.text(max_size=64)
 
 
 answers = st.builds(Step, st.integers(0, 2), st.just("answer"), index=st.integers(0, 12))
@@ -251,9 +223,6 @@ async def check_database(storage: Storage) -> None:
     async with db.execute("SELECT value FROM answers") as cursor:
         for (value,) in await cursor.fetchall():
             json.loads(value)
-
-
-INTAKE_VERBS = {Verb.ANSWER, Verb.TOGGLE, Verb.DONE, Verb.SKIP, Verb.SUMMARY, Verb.RESUME}
 
 
 async def check_ownership(world: World) -> None:

@@ -15,8 +15,8 @@ from bot.vocabulary.outgoing import Reply
 from bot.vocabulary.questionnaire import MAX_TEXT_ANSWER
 from storage import MessageStatus, PlannedMessage, Storage, utc_now
 from tests.support.conversation import Conversation
-from tests.unit.test_followup_safety import PAT, sent_followup, tap
-from tests.unit.test_service import texts
+from tests.support.followups import sent_followup, tap
+from tests.support.patient_flow import PAT, texts
 
 LIMIT = rendering.MAX_MESSAGE
 

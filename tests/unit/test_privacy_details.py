@@ -20,8 +20,7 @@ from bot.vocabulary.people import Who
 from storage import Patient, Storage
 from tests.support.conversation import Conversation
 from tests.support.databases import create_database
-from tests.support.process import ashi
-from tests.unit.test_service import (
+from tests.support.patient_flow import (
     PAT,
     completed_intake,
     data_for,
@@ -29,6 +28,7 @@ from tests.unit.test_service import (
     press,
     through_pain_questions,
 )
+from tests.support.process import ashi
 
 
 def test_names_shown_to_practitioners_lose_bidi_and_invisible_characters(

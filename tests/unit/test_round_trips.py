@@ -12,7 +12,7 @@ import pytest
 from bot.vocabulary.outgoing import Outcome
 from storage import Storage
 from tests.support.conversation import Conversation
-from tests.unit.test_service import PAT, answer_all, data_for, last_keyboard, press
+from tests.support.patient_flow import PAT, answer_all, data_for, last_keyboard, press
 
 
 class RoundTrips:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from telegram import Chat, Update, User
-from telegram import Message as TgMessage
+from telegram import Update
 
 from bot.edge.updates import ACTIVE_FOR, FLOOD_BACKLOG, PerChatUpdateProcessor
+from tests.support.updates import update
 
 
 async def settled(condition: Callable[[], bool], within: float = 5.0) -> None:
@@ -17,13 +17,6 @@ async def settled(condition: Callable[[], bool], within: float = 5.0) -> None:
     while not condition():
         assert asyncio.get_running_loop().time() < deadline, "condition never held"
         await asyncio.sleep(0)
-
-
-def update(update_id: int, chat_id: int) -> Update:
-    chat = Chat(chat_id, Chat.PRIVATE)
-    user = User(chat_id, "Pat", is_bot=False)
-    message = TgMessage(update_id, date=None, chat=chat, from_user=user, text="x")  # type: ignore[arg-type]
-    return Update(update_id, message=message)
 
 
 async def test_one_chat_in_order_and_other_chats_alongside() -> None:
