@@ -19,7 +19,7 @@ from bot.vocabulary.people import Who
 from storage import AuditEntry, Storage, utc_now
 from tests.conftest import CLINIC_TZ, PRACTITIONER
 from tests.support.conversation import Conversation
-from tests.unit.test_service import PAT, completed_intake, data_for, last_keyboard, texts
+from tests.support.patient_flow import PAT, completed_intake, data_for, last_keyboard, texts
 
 DOC = Who(user_id=PRACTITIONER, chat_id=PRACTITIONER, first_name="Doc", language_code="en")
 STRANGER = Who(user_id=777, chat_id=777, first_name="Eve", username="eve", language_code="en")
@@ -335,7 +335,7 @@ async def test_flagged_lists_only_urgent_or_unreviewed_intakes(
     assert reply.html.startswith("<b>Needs attention</b>: urgent or not yet reviewed\n")
     assert listed(reply) == [open_urgent, urgent_reviewed, unreviewed]
     assert reviewed not in listed(reply) and open_plain not in listed(reply)
-    assert f"Cai @cai (id 2003): completed, 🚨 urgent, ✔ reviewed" in reply.html
+    assert "Cai @cai (id 2003): completed, 🚨 urgent, ✔ reviewed" in reply.html
     assert "Eli @eli (id 2005): in progress, 🚨 urgent" in reply.html
     # Only what still needs it has a review button.
     review = {label for label in buttons(reply) if label.startswith("Mark reviewed")}
