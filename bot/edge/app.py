@@ -7,7 +7,7 @@ import contextlib
 import functools
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from importlib.metadata import version
@@ -444,14 +444,17 @@ async def serving(
     try:
         if app.post_init is not None:
             await app.post_init(app)
-        inbox: UpdateInbox = app.bot_data[RUNTIME].inbox
-        # Stored before a crash or stop and never handled: first, in the order they came.
-        for update in await inbox.pending():
-            await app.update_queue.put(update)
+        runtime: Runtime | None = app.bot_data.get(RUNTIME)
+        accept = _unstored
+        if runtime is not None:  # else a bare application (the benchmark's baseline)
+            accept = runtime.inbox.accept
+            # Stored before a crash or stop and never handled: first, in the order they came.
+            for update in await runtime.inbox.pending():
+                await app.update_queue.put(update)
         poller = Poller(
             app.bot,
             app.update_queue,
-            inbox.accept,
+            accept,
             timeout=poll_timeout,
             allowed_updates=ALLOWED_UPDATES,
         )
@@ -473,6 +476,10 @@ async def serving(
         await app.shutdown()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)
+
+
+async def _unstored(updates: Sequence[Update]) -> list[Update]:
+    return list(updates)
 
 
 def _polling_ended(task: asyncio.Task[None], then: Callable[[], None] | None) -> None:
