@@ -16,22 +16,19 @@ class InboxStore(StoreBase):
         (an update Telegram sends again, stored or handled already, is left out)."""
         if not updates:
             return []
-        ids = [update_id for update_id, _ in updates]
-        marks = ", ".join("?" * len(ids))
         now = self._now()
-        async with self._transaction() as db:
-            known = {
-                row[0]
-                for row in await db.execute_fetchall(
-                    f"SELECT update_id FROM inbox WHERE update_id IN ({marks})", ids
-                )
-            }
-            fresh = [(i, body) for i, body in updates if i not in known]
-            await db.executemany(
-                "INSERT INTO inbox (update_id, body, received_at) VALUES (?, ?, ?)",
-                [(i, body, now) for i, body in fresh],
-            )
-        return [i for i, _ in fresh]
+        values = ", ".join("(?, ?, ?)" for _ in updates)
+        params = [v for update_id, body in updates for v in (update_id, body, now)]
+        # One statement, one trip: RETURNING names only the rows actually inserted.
+        rows = await self._db.apply_returning(
+            [],
+            (
+                f"INSERT OR IGNORE INTO inbox (update_id, body, received_at) VALUES {values}"
+                " RETURNING update_id",
+                params,
+            ),
+        )
+        return sorted(row[0] for row in rows)
 
     async def pending_updates(self) -> list[tuple[int, str]]:
         """Stored updates not yet handled, oldest first."""
