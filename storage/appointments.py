@@ -6,11 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from storage.base import StoreBase, appointment_row, ts
-from storage.records import (
-    Appointment,
-    Attendance,
-    PlannedMessage,
-)
+from storage.records import Appointment, Attendance, PlannedMessage
 
 
 class AppointmentStore(StoreBase):

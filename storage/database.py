@@ -23,10 +23,7 @@ from storage.intakes import IntakeStore
 from storage.migrate import apply_migrations, latest_version, schema_version
 from storage.outbox import OutboxStore
 from storage.patients import PatientStore
-from storage.records import (
-    Intake,
-    IntakeStatus,
-)
+from storage.records import Intake, IntakeStatus
 
 
 def _create_private_file(path: Path) -> None:

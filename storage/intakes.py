@@ -7,19 +7,8 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from storage.base import (
-    StoreBase,
-    intake_row,
-    patient_row,
-    ts,
-)
-from storage.records import (
-    Answer,
-    Intake,
-    IntakeRecord,
-    IntakeStatus,
-    RedFlag,
-)
+from storage.base import StoreBase, intake_row, patient_row, ts
+from storage.records import Answer, Intake, IntakeRecord, IntakeStatus, RedFlag
 
 
 class IntakeStore(StoreBase):

@@ -6,19 +6,8 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from storage.base import (
-    StoreBase,
-    appointment_row,
-    message_row,
-    patient_row,
-    ts,
-)
-from storage.records import (
-    DueMessage,
-    FollowupRecord,
-    MessageStatus,
-    ScheduledMessage,
-)
+from storage.base import StoreBase, appointment_row, message_row, patient_row, ts
+from storage.records import DueMessage, FollowupRecord, MessageStatus, ScheduledMessage
 
 _DUE_JOIN = (
     " FROM outbox o JOIN appointments a ON a.id = o.appointment_id"

@@ -5,17 +5,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from storage.base import (
-    StoreBase,
-    intake_row,
-    patient_row,
-)
-from storage.records import (
-    Consent,
-    Intake,
-    IntakeStatus,
-    Patient,
-)
+from storage.base import StoreBase, intake_row, patient_row
+from storage.records import Consent, Intake, IntakeStatus, Patient
 
 
 class PatientStore(StoreBase):
