@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.questionnaire import FILE_NAME, Questionnaire, QuestionnaireError, load_questionnaire
+
 
 def _shipped() -> Path:
     spec = importlib.util.find_spec("ashi_content")
@@ -76,12 +78,14 @@ class Catalog:
         self,
         language: str,
         data: Mapping[str, Any],
+        questionnaire: Questionnaire,
         *,
         clinic_phone: str | None = None,
         emergency_number: str | None = None,
     ) -> None:
         self.language = language
         self._data = data
+        self.questionnaire = questionnaire
         self._numbers: dict[str, str] = {}
         if "numbers" in data:
             self._numbers = {
@@ -161,6 +165,7 @@ class Content:
     def __init__(
         self,
         catalogs: Mapping[str, Catalog],
+        questionnaire: Questionnaire,
         version: str,
         default: str = REFERENCE_LANGUAGE,
         directory: Path = SHIPPED_CONTENT,
@@ -169,6 +174,7 @@ class Content:
             if needed not in catalogs:
                 raise ContentError(f"there is no content for the language {needed!r}")
         self._catalogs = dict(catalogs)
+        self.questionnaire = questionnaire
         self.version = version
         self.default = default
         self.directory = directory
@@ -188,6 +194,18 @@ class Content:
         digest = hashlib.sha256()
         if not directory.is_dir():
             raise ContentError(f"content folder {directory} does not exist")
+        questionnaire_path = directory / FILE_NAME
+        try:
+            raw = questionnaire_path.read_bytes()
+            questionnaire = load_questionnaire(questionnaire_path)
+        except FileNotFoundError as exc:
+            raise ContentError(_missing(questionnaire_path, directory)) from exc
+        except QuestionnaireError as exc:
+            raise ContentError(f"{questionnaire_path}: {exc}") from exc
+        except OSError as exc:
+            raise ContentError(f"{questionnaire_path}: {exc.strerror or exc}") from exc
+        digest.update(f"{FILE_NAME}\0".encode())
+        digest.update(raw)
         folders = [p for p in directory.iterdir() if p.is_dir() and _LANGUAGE_FOLDER.match(p.name)]
         for folder in sorted(folders):
             data: dict[str, Any] = {}
@@ -197,10 +215,7 @@ class Content:
                     raw = path.read_bytes()
                     data[name] = tomllib.loads(raw.decode("utf-8"))
                 except FileNotFoundError as exc:
-                    raise ContentError(
-                        f"{path}: file is missing (`ashi content init {directory}` adds the"
-                        " shipped one, leaving the others as they are)"
-                    ) from exc
+                    raise ContentError(_missing(path, directory)) from exc
                 except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                     raise ContentError(f"{path}: {exc}") from exc
                 except OSError as exc:
@@ -212,10 +227,11 @@ class Content:
             catalogs[folder.name] = Catalog(
                 folder.name,
                 merged,
+                questionnaire,
                 clinic_phone=clinic_phone,
                 emergency_number=emergency_number,
             )
-        return cls(catalogs, digest.hexdigest()[:12], default, directory)
+        return cls(catalogs, questionnaire, digest.hexdigest()[:12], default, directory)
 
     @property
     def languages(self) -> list[str]:
@@ -236,6 +252,13 @@ class Content:
     def staff(self) -> Catalog:
         """What practitioners read: the clinic's default language."""
         return self._catalogs[self.default]
+
+
+def _missing(path: Path, directory: Path) -> str:
+    return (
+        f"{path}: file is missing (`ashi content init {directory}` adds the shipped one,"
+        " leaving the others as they are)"
+    )
 
 
 def _shipped_files(source: Path = SHIPPED_CONTENT) -> list[Path]:

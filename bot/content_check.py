@@ -24,19 +24,11 @@ from bot.content import (
 from bot.intake import views
 from bot.intake.guide import guide_sections
 from bot.intake.screening import notice
+from bot.questionnaire import MAX_TEXT_ANSWER, Group, Kind, Question, Questionnaire
 from bot.telegram_html import HtmlParseError, clean, is_empty_text, parse_html
 from bot.vocabulary import rendering
 from bot.vocabulary.actions import MAX_CALLBACK_BYTES, Action, Verb
 from bot.vocabulary.outgoing import Reply
-from bot.vocabulary.questionnaire import (
-    FOLLOWUP_QUESTIONS,
-    MAX_TEXT_ANSWER,
-    ORDER,
-    QUESTIONS,
-    Group,
-    Kind,
-    questions_in,
-)
 from storage import Answer, Intake, IntakeRecord, IntakeStatus, Patient
 
 MAX_BUTTON_LABEL = 64
@@ -113,14 +105,18 @@ def _check_texts(
     reference: Catalog, catalog: Catalog, problems: list[Problem], *, hint: bool
 ) -> None:
     lang = catalog.language
-    for key in reference.text_keys():
+    shipped = set(reference.text_keys())
+    for key in _needed_keys(reference, catalog.questionnaire):
         try:
             template = catalog.raw(key)
         except ContentError as exc:
-            what = f"{exc}: {how_to_add(reference, key)}" if hint else str(exc)
+            if key not in shipped:
+                what = f"{exc}: questionnaire.toml asks this question"
+            else:
+                what = f"{exc}: {how_to_add(reference, key)}" if hint else str(exc)
             problems.append(Problem(lang, key, what))
             continue
-        expected = placeholders(reference.raw(key))
+        expected = placeholders(reference.raw(key)) if key in shipped else placeholders(template)
         if placeholders(template) != expected:
             problems.append(
                 Problem(
@@ -143,10 +139,45 @@ def _check_texts(
             _check_reply(lang, key, Reply(filled), problems)
 
 
-def _longest_answers() -> dict[str, object]:
+def question_keys(q: Question, *, asked: bool = True) -> list[str]:
+    """The texts a question needs in every language: its words and, while it is asked, the
+    advice its answer brings."""
+    keys = [f"questions.{q.id}.prompt", f"questions.{q.id}.short"]
+    keys += [f"questions.{q.id}.options.{code}" for code in q.options]
+    if not asked:
+        return keys
+    if q.group is Group.RED_FLAG:
+        keys.append(f"safety.red_flags.{q.id}")
+    if q.notice:
+        keys.append(f"safety.notices.{q.id}")
+    if q.group is Group.WARNING_SIGN:
+        keys.append(f"followup.advice.{q.id}")
+    return keys
+
+
+_PER_QUESTION = ("questions.", "safety.red_flags.", "safety.notices.", "followup.advice.")
+
+
+def _needed_keys(reference: Catalog, questionnaire: Questionnaire) -> list[str]:
+    """Every text key a catalog must hold: the reference's, less the words of questions
+    this questionnaire does not ask, plus those of questions only it asks."""
+    asked = (*questionnaire.intake, *questionnaire.followup)
+    needed = [k for q in asked for k in question_keys(q)]
+    needed += [k for q in questionnaire.retired for k in question_keys(q, asked=False)]
+    wanted = set(needed)
+    keys = [
+        key
+        for key in reference.text_keys()
+        if key in wanted or not key.startswith(_PER_QUESTION) or key.startswith("questions.yes_no.")
+    ]
+    known = set(keys)
+    return keys + [key for key in needed if key not in known]
+
+
+def _longest_answers(questionnaire: Questionnaire) -> dict[str, object]:
     answers: dict[str, object] = {}
-    for qid in ORDER:
-        q = QUESTIONS[qid]
+    for q in questionnaire.intake:
+        qid = q.id
         if q.kind is Kind.MULTI:
             answers[qid] = list(q.codes)
         elif q.kind is Kind.TEXT:
@@ -158,9 +189,10 @@ def _longest_answers() -> dict[str, object]:
 
 def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
     lang = catalog.language
-    answers = _longest_answers()
+    questions = catalog.questionnaire
+    answers = _longest_answers(questions)
     intake_id = 2**31
-    for qid in ORDER:
+    for qid in questions.order:
         _check_reply(
             lang,
             f"question {qid}",
@@ -170,28 +202,28 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
         _check_reply(
             lang, f"answered {qid}", rendering.answered(catalog, qid, answers[qid]), problems
         )
-    for q in FOLLOWUP_QUESTIONS:
+    for q in questions.followup:
         reply = rendering.followup_reply(catalog, intake_id, q.id)
         _check_reply(lang, f"follow-up {q.id}", reply, problems)
     _check_reply(lang, "welcome", views.welcome(catalog, LONG), problems)
-    for q in questions_in(Group.RED_FLAG):
+    for q in questions.in_group(Group.RED_FLAG):
         advice = views.red_flag_advice(catalog, q.id)
         _check_reply(lang, f"red flag advice {q.id}", advice, problems)
     _check_reply(lang, "summary", views.summary(catalog, intake_id, answers), problems)
-    for q in questions_in(Group.SCREENING):
-        if notice(q.id, "yes"):
+    for q in questions.in_group(Group.SCREENING):
+        if notice(questions, q.id, "yes"):
             _check_reply(
                 lang, f"notice {q.id}", Reply(catalog.text(f"safety.notices.{q.id}")), problems
             )
     # Every combination of areas with the longest extras (exercise, every red flag), and
     # each area with each cause, with and without red flags.
-    areas = list(QUESTIONS["areas"].codes)
+    areas = list(questions.question("areas").codes)
     combinations = [
         (list(chosen), "exercise")
         for size in range(1, len(areas) + 1)
         for chosen in itertools.combinations(areas, size)
-    ] + [([area], cause) for area in areas for cause in QUESTIONS["cause"].codes]
-    no_flags = {q.id: "no" for q in questions_in(Group.RED_FLAG)}
+    ] + [([area], cause) for area in areas for cause in questions.question("cause").codes]
+    no_flags = {q.id: "no" for q in questions.in_group(Group.RED_FLAG)}
     for chosen, cause in combinations:
         for flagged in (False, True):
             subset = {**answers, **({} if flagged else no_flags), "areas": chosen, "cause": cause}
@@ -210,7 +242,7 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
         date="2026-01-01",
         time="10:00",
     )
-    every_flag = [q.id for q in questions_in(Group.RED_FLAG)]
+    every_flag = [q.id for q in questions.in_group(Group.RED_FLAG)]
     unreviewed = views.flagged_reminder(catalog, reminder, every_flag)
     _check_reply(lang, "reminder with every red flag unreviewed", unreviewed, problems)
     now = datetime(2026, 1, 1, tzinfo=UTC)
@@ -224,7 +256,8 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
         catalog, record.patient, record.intake, record.decoded_answers(), ZoneInfo("UTC")
     )
     _check_reply(lang, "practitioner summary", summary, problems)
-    alert = views.red_flag_alert(catalog, record.patient, record.intake.id, "rf_chest_pain")
+    first_flag = questions.in_group(Group.RED_FLAG)[0].id
+    alert = views.red_flag_alert(catalog, record.patient, record.intake.id, first_flag)
     _check_reply(lang, "practitioner red flag alert", alert, problems)
 
 

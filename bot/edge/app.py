@@ -28,7 +28,7 @@ from telegram.ext import (
 )
 
 from bot.content import Content
-from bot.edge.delivery import notify, reported_unreachable
+from bot.edge.delivery import being_notified, notify, reported_unreachable
 from bot.edge.dispatch import Dispatcher
 from bot.edge.inbox import UpdateInbox
 from bot.edge.patient import PatientHandlers, who
@@ -273,6 +273,8 @@ async def send_missed_notifications(
     practitioner's notice. True if all were."""
     delivered = True
     for intake_id in await service.unnotified_intakes() if intake_ids is None else intake_ids:
+        if being_notified(intake_id):
+            continue
         notes = await service.completion_notices(intake_id)
         told = await notify(bot, notes)
         await service.mark_notified(intake_id, told)

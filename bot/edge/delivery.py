@@ -99,6 +99,14 @@ async def _edit(query: CallbackQuery, reply: Reply) -> None:
 # the log says each once (the start-up line names those who have not started the bot).
 _unreachable_reported: set[int] = set()
 _refusals_reported: set[tuple[int, str]] = set()
+# Completed intakes whose first notices this process is sending now: the resend loop leaves
+# them alone, or a practitioner told during a slow first delivery would be told twice.
+_notifying: set[int] = set()
+
+
+def being_notified(intake_id: int) -> bool:
+    """Whether the first notices of this intake are on their way now."""
+    return intake_id in _notifying
 
 
 def reported_unreachable(chat_ids: list[int]) -> None:
@@ -163,9 +171,15 @@ async def deliver(
         if query is not None and outcome.edit is not None and query.message is not None:
             await _edit(query, outcome.edit)
         if outcome.notifications:
-            told = await notify(bot, outcome.notifications)
-            if outcome.notified_intake is not None and on_notified is not None:
-                await on_notified(outcome.notified_intake, told)
+            intake_id = outcome.notified_intake
+            if intake_id is not None:
+                _notifying.add(intake_id)
+            try:
+                told = await notify(bot, outcome.notifications)
+                if intake_id is not None and on_notified is not None:
+                    await on_notified(intake_id, told)
+            finally:
+                _notifying.discard(intake_id or 0)
         for reply in outcome.replies:
             try:
                 await send(bot, chat_id, reply)

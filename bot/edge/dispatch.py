@@ -28,11 +28,9 @@ from bot.edge.transport import SentUnconfirmed
 from bot.scheduling.checkins import CheckIns
 from bot.scheduling.decide import End, Hold, decide
 from bot.scheduling.plan import MessageKind, QuietHours, fresh_intake_since
-from bot.vocabulary.questionnaire import FOLLOWUP_QUESTIONS
 from storage import DueMessage, MessageStatus, Storage
 
 log = logging.getLogger(__name__)
-FIRST_FOLLOWUP_STEP = FOLLOWUP_QUESTIONS[0].id  # a sent follow-up waits for this answer
 PER_CHAT_INTERVAL = 1.0  # Telegram: about one message per second in one chat
 # Telegram allows about 30 messages per second overall. Scheduled messages go out evenly,
 # never in bursts (a 429 halts all of the bot's requests, patients' replies included, until
@@ -284,7 +282,7 @@ class Dispatcher:
             await self._until_recorded(
                 row.id,
                 lambda: self._storage.finish_message(
-                    row.id, MessageStatus.SENT, unconfirmed, first_step=FIRST_FOLLOWUP_STEP
+                    row.id, MessageStatus.SENT, unconfirmed, first_step=self._checkins.first_step
                 ),
             )
             return True
@@ -299,7 +297,7 @@ class Dispatcher:
                 row.id,
                 MessageStatus.SENT,
                 telegram_message_id=sent.message_id,
-                first_step=FIRST_FOLLOWUP_STEP,
+                first_step=self._checkins.first_step,
             ),
         )
         return True

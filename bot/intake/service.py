@@ -9,18 +9,19 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.content import Catalog, Content
 from bot.intake import views
 from bot.intake.screening import cautions, is_red_flag, notice
+from bot.questionnaire import MAX_TEXT_ANSWER, Kind
 from bot.vocabulary import flow, rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.links import LINK_PREFIX
 from bot.vocabulary.outgoing import Notification, Outcome, Reply
 from bot.vocabulary.people import Who, came_back
-from bot.vocabulary.questionnaire import AREA_OTHER, MAX_TEXT_ANSWER, QUESTIONS, Kind, question
 from bot.vocabulary.routes import Command, Routes
 from storage import Intake, Patient, Storage
 
@@ -45,6 +46,7 @@ class IntakeService:
         self._storage = storage
         self._resume_after_consent = resume_after_consent
         self._content = content
+        self._questions = content.questionnaire
         self._clinic = clinic_name
         self._practitioners = sorted(practitioner_ids)
         self._tz = timezone
@@ -75,6 +77,9 @@ class IntakeService:
         """The stored patient, their intake in progress and its answers: one read."""
         patient, intake, answers = await self._storage.patient_state(who.user_id)
         await came_back(self._storage, patient)
+        if intake is not None:
+            step = flow.current_step(self._questions, intake.step, answers)
+            intake = replace(intake, step=step)
         return patient, intake, answers
 
     def _catalog(self, who: Who, patient: Patient | None) -> Catalog:
@@ -102,16 +107,17 @@ class IntakeService:
     async def prompt(self, catalog: Catalog, intake: Intake) -> Reply:
         """The message for the intake's current step."""
         answers = await self._storage.answers(intake.id)
-        if intake.step == flow.SUMMARY:
+        step = flow.current_step(self._questions, intake.step, answers)
+        if step == flow.SUMMARY:
             return views.summary(catalog, intake.id, answers)
-        return views.question_reply(catalog, intake.id, intake.step, answers)
+        return views.question_reply(catalog, intake.id, step, answers)
 
     async def _begin(self, catalog: Catalog, patient: Patient, payload: str | None) -> Outcome:
         """Open a new intake at its first question (consent is on record), for the
         appointment whose link the payload is, if it is one."""
         intake = await self._storage.start_intake(
             patient.id,
-            step=flow.FIRST_QUESTION,
+            step=flow.first_question(self._questions),
             content_version=self._content.version,
             start_payload=payload,
             appointment_id=await self._own_appointment(patient, payload),
@@ -226,7 +232,10 @@ class IntakeService:
             return Outcome(replies=[Reply(catalog.text("flow.idle"))])
         if intake.paused:
             return Outcome(replies=[Reply(catalog.text("flow.paused_text"))])
-        if intake.step == flow.SUMMARY or question(intake.step).kind is not Kind.TEXT:
+        if (
+            intake.step == flow.SUMMARY
+            or self._questions.question(intake.step).kind is not Kind.TEXT
+        ):
             nudge = Reply(catalog.text("flow.use_buttons"))
             return Outcome(replies=[nudge, await self.prompt(catalog, intake)])
         answer = text.strip()
@@ -318,7 +327,7 @@ class IntakeService:
             if action.code == "again":
                 return await self._begin(catalog, patient, intake.start_payload)
             return await self._complete(catalog, patient, intake, answers)
-        if action.question not in QUESTIONS:
+        if not self._questions.asks(action.question):
             return await self._stale(catalog, intake)
         if action.question != intake.step:
             if action.question in answers:
@@ -340,7 +349,7 @@ class IntakeService:
         action: Action,
         answers: dict[str, object],
     ) -> Outcome:
-        q = question(action.question)
+        q = self._questions.question(action.question)
         if action.verb is Verb.ANSWER and action.code in q.codes:
             value = q.value_of(action.code)
             return await self._answer(catalog, patient, intake, answers, q.id, value, edit=True)
@@ -391,7 +400,12 @@ class IntakeService:
             return Outcome(edit=edit, replies=[agreed, waiting])
         payload = patient.pending_payload
         appointment_id = await self._own_appointment(patient, payload)
-        begin = (flow.FIRST_QUESTION, self._content.version, payload, appointment_id)
+        begin = (
+            flow.first_question(self._questions),
+            self._content.version,
+            payload,
+            appointment_id,
+        )
         intake = await self._storage.agree(
             patient.id, version, who.first_name, who.username, begin=begin
         )
@@ -411,8 +425,8 @@ class IntakeService:
         edit: bool,
     ) -> Outcome:
         answers[question_id] = value
-        step = flow.next_step(question_id, answers)
-        flagged = is_red_flag(question_id, value)
+        step = flow.next_step(self._questions, question_id, answers)
+        flagged = is_red_flag(self._questions, question_id, value)
         await self._storage.save_answer(
             intake.id, question_id, value, next_step=step, red_flag=question_id if flagged else None
         )
@@ -420,10 +434,10 @@ class IntakeService:
         if flagged:
             outcome.replies.append(views.red_flag_advice(catalog, question_id))
             outcome.notifications += self._red_flag_alerts(patient, intake, question_id)
-        elif notice(question_id, value):
+        elif notice(self._questions, question_id, value):
             outcome.replies.append(Reply(catalog.text(f"safety.notices.{question_id}")))
         if step == flow.SUMMARY:
-            if cautions(answers):
+            if cautions(self._questions, answers):
                 outcome.replies.append(Reply(catalog.text("safety.cautions")))
             outcome.replies.append(views.summary(catalog, intake.id, answers))
         else:
@@ -447,7 +461,7 @@ class IntakeService:
         current = answers.get(question_id)
         chosen = [c for c in current if isinstance(c, str)] if isinstance(current, list) else []
         chosen = [c for c in chosen if c != code] if code in chosen else [*chosen, code]
-        ordered = [c for c in question(question_id).codes if c in chosen]
+        ordered = [c for c in self._questions.question(question_id).codes if c in chosen]
         await self._storage.save_answer(intake.id, question_id, ordered, next_step=question_id)
         answers[question_id] = ordered
         return Outcome(edit=views.question_reply(catalog, intake.id, question_id, answers))
@@ -458,11 +472,12 @@ class IntakeService:
         chosen = answers.get(question_id)
         if not isinstance(chosen, list) or not chosen:
             return Outcome(toast=catalog.text("flow.pick_one_first"))
-        if AREA_OTHER not in chosen and "areas_other" in answers:
-            # The follow-up no longer applies once "somewhere else" is unticked.
-            await self._storage.delete_answer(intake.id, "areas_other")
-            del answers["areas_other"]
-        step = flow.next_step(question_id, answers)
+        for q in self._questions.intake:
+            if q.id in answers and not q.applies(answers):
+                # Asked only after an option that is now unticked ("somewhere else").
+                await self._storage.delete_answer(intake.id, q.id)
+                del answers[q.id]
+        step = flow.next_step(self._questions, question_id, answers)
         await self._storage.set_step(intake.id, step)
         return Outcome(
             edit=rendering.answered(catalog, question_id, chosen),

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from bot.content import Catalog
 from bot.intake import guide, screening
+from bot.questionnaire import Group
 from bot.vocabulary import flow, rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Reply
-from bot.vocabulary.questionnaire import ORDER, Group, questions_in
 from storage import Intake, Patient
 
 
@@ -20,7 +20,7 @@ def question_reply(
     catalog: Catalog, intake_id: int, question_id: str, answers: Mapping[str, object]
 ) -> Reply:
     """An intake question as sent: progress, prompt, hint and its buttons."""
-    number, total = flow.position(question_id)
+    number, total = flow.position(catalog.questionnaire, question_id)
     keyboard = rendering.question_keyboard(catalog, intake_id, question_id, answers)
     return rendering.ask(catalog, question_id, number, total, keyboard)
 
@@ -38,7 +38,7 @@ def welcome(catalog: Catalog, clinic: str) -> Reply:
 
 def summary(catalog: Catalog, intake_id: int, answers: Mapping[str, object]) -> Reply:
     """Every answer for the patient to check, with confirm / start over."""
-    ids = [qid for qid in ORDER if flow.applies(qid, answers)]
+    ids = [q.id for q in catalog.questionnaire.intake if q.applies(answers)]
     lines = [
         catalog.text("summary.heading"),
         "",
@@ -57,7 +57,8 @@ def guide_replies(catalog: Catalog, answers: Mapping[str, object], *, urgent: bo
     After a red flag the guide opens with that flag's advice again (the most urgent first)
     and leaves out every self-care tip: nothing in it may read as "carry on at home".
     """
-    flags = screening.most_urgent_first(screening.red_flags(answers))
+    questions = catalog.questionnaire
+    flags = screening.most_urgent_first(questions, screening.red_flags(questions, answers))
     urgent = urgent or bool(flags)
     first: list[str] = [red_flag_advice(catalog, flag, footer=False).html for flag in flags]
     if urgent:
@@ -90,9 +91,10 @@ def guide_replies(catalog: Catalog, answers: Mapping[str, object], *, urgent: bo
 def red_flag_advice(catalog: Catalog, question_id: str, *, footer: bool = True) -> Reply:
     """What a patient is told at once after answering yes to a red-flag question: a heading
     as urgent as the advice, the advice, and (as it is given) what happens next."""
-    urgency = screening.RED_FLAG_URGENCY[question_id].name.lower()
+    urgency = catalog.questionnaire.question(question_id).urgency
+    assert urgency is not None, f"{question_id} is no red flag"
     parts = [
-        catalog.text(f"safety.heading_{urgency}"),
+        catalog.text(f"safety.heading_{urgency.name.lower()}"),
         catalog.text(f"safety.red_flags.{question_id}"),
     ]
     if footer:
@@ -105,7 +107,7 @@ def flagged_reminder(catalog: Catalog, reminder: Reply, flags: list[str]) -> Rep
     contact the clinic before coming, and each flag's advice again, before the reminder."""
     advice = [
         red_flag_advice(catalog, flag, footer=False).html
-        for flag in screening.most_urgent_first(flags)
+        for flag in screening.most_urgent_first(catalog.questionnaire, flags)
     ]
     parts = [catalog.text("safety.unreviewed_reminder"), *advice, reminder.html]
     return Reply("\n\n".join(parts), reminder.keyboard)
@@ -141,12 +143,12 @@ def practitioner_summary(
         if rows:
             lines.extend(["", catalog.text(heading), *rows])
 
-    block("practitioner.urgent_heading", screening.red_flags(answers))
-    block("practitioner.cautions_heading", screening.cautions(answers))
-    block("practitioner.pain_heading", [q.id for q in questions_in(Group.PAIN)])
-    block(
-        "practitioner.notes_heading", [q.id for q in questions_in(Group.NOTES) if answers.get(q.id)]
-    )
+    questions = catalog.questionnaire
+    block("practitioner.urgent_heading", screening.red_flags(questions, answers))
+    block("practitioner.cautions_heading", screening.cautions(questions, answers))
+    block("practitioner.pain_heading", [q.id for q in questions.in_group(Group.PAIN)])
+    notes = [q.id for q in questions.in_group(Group.NOTES) if answers.get(q.id)]
+    block("practitioner.notes_heading", notes)
     lines += [
         "",
         catalog.text(

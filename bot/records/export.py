@@ -13,11 +13,10 @@ from zoneinfo import ZoneInfo
 
 from bot.content import Catalog
 from bot.vocabulary import rendering
-from bot.vocabulary.questionnaire import ORDER
 from storage import FollowupRecord, IntakeRecord
 
 BOM = "\ufeff"
-CSV_COLUMNS = (
+_RECORD_COLUMNS = (
     "intake_id",
     "telegram_user_id",
     "first_name",
@@ -32,7 +31,6 @@ CSV_COLUMNS = (
     "start_payload",
     "appointment_id",
     "content_version",
-    *ORDER,
 )
 
 
@@ -127,14 +125,18 @@ def to_csv(records: Iterable[IntakeRecord], catalog: Catalog, tz: ZoneInfo) -> s
     accents), one row per intake and one column per question holding the answer's label."""
     out = io.StringIO()
     out.write(BOM)
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+    intakes = [intake_dict(record, catalog, tz) for record in records]
+    asked = catalog.questionnaire.order
+    # Answers to questions the clinic has since retired keep a column after the others.
+    retired = [a["question_id"] for data in intakes for a in data["answers"]]
+    columns = (*_RECORD_COLUMNS, *asked, *dict.fromkeys(q for q in retired if q not in asked))
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
     writer.writeheader()
-    for record in records:
-        data = intake_dict(record, catalog, tz)
+    for data in intakes:
         row: dict[str, object] = {
             **{k: data["patient"][k] for k in ("telegram_user_id", "first_name", "username")},
             "language": data["patient"]["language"],
-            **{k: data[k] for k in CSV_COLUMNS[:14] if k in data},
+            **{k: data[k] for k in _RECORD_COLUMNS if k in data},
             "urgent": "yes" if data["urgent"] else "no",
             "red_flags": "; ".join(flag["flag"] for flag in data["red_flags"]),
         }

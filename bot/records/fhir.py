@@ -16,8 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.content import Catalog
-from bot.vocabulary import flow
-from bot.vocabulary.questionnaire import AREA_OTHER, ORDER, QUESTIONS, Group, Kind, Question
+from bot.questionnaire import Group, Kind, Question
 from storage import IntakeRecord, IntakeStatus, Patient
 
 QUESTIONNAIRE_URL = "urn:ashi:questionnaire:intake"
@@ -38,10 +37,6 @@ RESPONSE_STATUS: dict[IntakeStatus, str] = {
     IntakeStatus.IN_PROGRESS: "in-progress",
     IntakeStatus.RESTARTED: "stopped",
 }
-
-# Questions asked only after a given answer to an earlier one (mirrors bot.vocabulary.flow.applies):
-# question id -> (earlier question id, answer code).
-ENABLE_WHEN: dict[str, tuple[str, str]] = {"areas_other": ("areas", AREA_OTHER)}
 
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:ashi")
 
@@ -120,8 +115,8 @@ def _questionnaire_item(catalog: Catalog, q: Question) -> dict[str, Any]:
         ]
     if q.kind is Kind.MULTI:
         item["repeats"] = True
-    if q.id in ENABLE_WHEN:
-        earlier, code = ENABLE_WHEN[q.id]
+    if q.asked_when is not None:
+        earlier, code = q.asked_when.question, q.asked_when.code
         item["enableWhen"] = [
             {
                 "question": earlier,
@@ -150,7 +145,7 @@ def questionnaire_resource(catalog: Catalog, *, version: str) -> dict[str, Any]:
         "title": catalog.text("export.questionnaire_title"),
         "status": "active",
         "subjectType": ["Patient"],
-        "item": [_questionnaire_item(catalog, QUESTIONS[qid]) for qid in ORDER],
+        "item": [_questionnaire_item(catalog, q) for q in catalog.questionnaire.intake],
     }
 
 
@@ -208,8 +203,8 @@ def _answers(catalog: Catalog, q: Question, value: object) -> list[dict[str, Any
 
 def _response_items(catalog: Catalog, answers: Mapping[str, object]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
-    for q in (QUESTIONS[qid] for qid in ORDER):
-        if q.id not in answers or not flow.applies(q.id, answers):
+    for q in catalog.questionnaire.intake:
+        if q.id not in answers or not q.applies(answers):
             continue
         found = _answers(catalog, q, answers[q.id])
         if found:

@@ -9,65 +9,58 @@ from zoneinfo import ZoneInfo
 
 from bot.content import Catalog, Content
 from bot.intake import views
+from bot.questionnaire import MAX_TEXT_ANSWER, Group, Kind, Questionnaire
 from bot.scheduling.plan import MessageKind
 from bot.vocabulary import rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Keyboard, Notification, Outcome, Reply
 from bot.vocabulary.people import Who, came_back
-from bot.vocabulary.questionnaire import (
-    FOLLOWUP,
-    FOLLOWUP_QUESTIONS,
-    FOLLOWUP_WARNING_SIGNS,
-    LEGACY_FOLLOWUP_QUESTIONS,
-    MAX_TEXT_ANSWER,
-    YES,
-    Kind,
-)
 from bot.vocabulary.routes import Routes
 from storage import Appointment, AppointmentStatus, Attendance, DueMessage, Patient, Storage
 
-SORENESS_ALERT = 7
 DONE = "done"
 # A follow-up sent longer than this after the appointment started is a later one (+7 d in
 # the default plan): its closing words fit a week on, not the day after.
 LATER_FOLLOWUP = timedelta(days=2)
-_ORDER = [q.id for q in FOLLOWUP_QUESTIONS]
-_LEGACY = {q.id for q in LEGACY_FOLLOWUP_QUESTIONS}
 
 
-def needs_attention(question_id: str, value: object) -> bool:
+def needs_attention(questions: Questionnaire, question_id: str, value: object) -> bool:
     """Whether a follow-up answer should alert the practitioner."""
-    if question_id == "fu_soreness":
-        return isinstance(value, int) and value >= SORENESS_ALERT
-    if question_id == "fu_compared":
-        return value == "worse"
-    return (question_id in FOLLOWUP_WARNING_SIGNS or question_id in _LEGACY) and value == YES
+    return questions.question(question_id).alerts(value)
 
 
-def escalated(answers: Mapping[str, object]) -> bool:
+def escalated(questions: Questionnaire, answers: Mapping[str, object]) -> bool:
     """Whether any answer of a check-in needed attention."""
-    return any(needs_attention(q, v) for q, v in answers.items())
+    return any(needs_attention(questions, q, v) for q, v in answers.items())
 
 
 def advice(catalog: Catalog, question_id: str, earlier: Mapping[str, object]) -> list[Reply]:
     """What the patient is told at once after an answer that needs attention.
 
     Each warning sign has its own advice, always given (a breathing problem gets the
-    emergency advice even after an earlier escalation). High soreness and 'worse' share the
-    general escalation and the guide's when-to-contact text: once per check-in.
+    emergency advice even after an earlier escalation). Other alerting answers (high
+    soreness, 'worse') share the general escalation and the guide's when-to-contact text:
+    once per check-in.
     """
-    if question_id in FOLLOWUP_WARNING_SIGNS:
+    questions = catalog.questionnaire
+    if questions.question(question_id).group is Group.WARNING_SIGN:
         text = catalog.text(f"followup.advice.{question_id}")
         return [Reply(f"{text}\n\n{catalog.text('followup.advice_footer')}")]
-    if any(needs_attention(q, v) for q, v in earlier.items() if q not in FOLLOWUP_WARNING_SIGNS):
+    if any(
+        needs_attention(questions, q, v)
+        for q, v in earlier.items()
+        if questions.question(q).group is not Group.WARNING_SIGN
+    ):
         return []
     return [Reply(catalog.text("followup.escalation")), Reply(catalog.text("guide.expect.contact"))]
 
 
-def closing_key(answers: Mapping[str, object], offset_seconds: int | None) -> str:
+def closing_key(
+    questions: Questionnaire, answers: Mapping[str, object], offset_seconds: int | None
+) -> str:
     """The closing text of a finished check-in: never reassuring after an escalation, and
     with words for a week on in a later follow-up."""
-    if escalated(answers):
+    if escalated(questions, answers):
         return "followup.thanks_escalated"
     if offset_seconds is not None and offset_seconds > LATER_FOLLOWUP.total_seconds():
         return "followup.thanks_later"
@@ -89,10 +82,17 @@ class CheckIns:
     ) -> None:
         self._storage = storage
         self._content = content
+        self._questions = content.questionnaire
+        self._order = content.questionnaire.followup_order
         self._clinic = clinic_name
         self._place = clinic_address or clinic_name
         self._practitioners = sorted(practitioner_ids)
         self._tz = timezone
+
+    @property
+    def first_step(self) -> str:
+        """The question a sent follow-up waits for."""
+        return self._order[0]
 
     @property
     def _staff(self) -> Catalog:
@@ -175,7 +175,7 @@ class CheckIns:
             ask = views.welcome(catalog, self._clinic)
             intro = catalog.text("followup.consent_first", date=when["date"])
             return Reply(f"{intro}\n\n{ask.html}", ask.keyboard)
-        first = rendering.followup_reply(catalog, due.message.id, _ORDER[0])
+        first = rendering.followup_reply(catalog, due.message.id, self._order[0])
         intro = catalog.text("followup.intro", date=when["date"])
         return Reply(f"{intro}\n\n{first.html}", first.keyboard)
 
@@ -188,7 +188,7 @@ class CheckIns:
         """The first question of a check-in that waited for the patient's consent, if one
         did (sent, nothing answered yet)."""
         followup = await self._storage.open_followup(patient.id)
-        if followup is None or followup.step != _ORDER[0]:
+        if followup is None or followup.step != self._order[0]:
             return None
         if await self._storage.followup_answers(followup.id):
             return None
@@ -246,7 +246,7 @@ class CheckIns:
         if (
             followup is None
             or followup.step is None
-            or FOLLOWUP[followup.step].kind is not Kind.TEXT
+            or self._questions.question(followup.step).kind is not Kind.TEXT
             or not await self.consented(patient)
         ):
             return None
@@ -269,7 +269,7 @@ class CheckIns:
             # Nothing is stored without consent (a button of a check-in sent before it
             # was withdrawn): ask again.
             return Outcome(replies=[views.welcome(catalog, self._clinic)])
-        if action.question in _LEGACY and followup.step in _ORDER:
+        if action.question in self._questions.retired_ids and followup.step in self._order:
             # A button of a question no longer asked (sent before an upgrade): the check-in
             # goes on with the question that replaced it.
             stale = catalog.text("errors.stale")
@@ -277,7 +277,7 @@ class CheckIns:
             return Outcome(toast=stale, replies=[Reply(stale), current])
         if followup.step != action.question:
             return None
-        q = FOLLOWUP[action.question]
+        q = self._questions.question(action.question)
         if action.verb is Verb.FOLLOWUP_SKIP and q.optional:
             return await self._answer(catalog, patient, followup.id, q.id, None)
         if action.verb is Verb.FOLLOWUP_ANSWER and action.code in q.codes:
@@ -288,17 +288,17 @@ class CheckIns:
         self, catalog: Catalog, patient: Patient, message_id: int, question_id: str, value: object
     ) -> Outcome:
         earlier = await self._storage.followup_answers(message_id)
-        position = _ORDER.index(question_id)
-        step = _ORDER[position + 1] if position + 1 < len(_ORDER) else DONE
+        position = self._order.index(question_id)
+        step = self._order[position + 1] if position + 1 < len(self._order) else DONE
         await self._storage.save_followup_answer(message_id, question_id, value, step)
         outcome = Outcome(edit=rendering.answered(catalog, question_id, value))
-        if needs_attention(question_id, value):
+        if needs_attention(self._questions, question_id, value):
             outcome.replies += advice(catalog, question_id, earlier)
             outcome.notifications = await self._alert(patient, message_id, question_id, value)
         if step == DONE:
             message = await self._storage.scheduled_message(message_id)
             offset = message.offset_seconds if message else None
-            key = closing_key({**earlier, question_id: value}, offset)
+            key = closing_key(self._questions, {**earlier, question_id: value}, offset)
             outcome.replies.append(Reply(catalog.text(key)))
         else:
             outcome.replies.append(rendering.followup_reply(catalog, message_id, step))

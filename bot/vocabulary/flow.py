@@ -4,45 +4,49 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bot.vocabulary.questionnaire import AREA_OTHER, ORDER
+from bot.questionnaire import Questionnaire
 
 CONSENT = "consent"
 SUMMARY = "summary"
 DONE = "done"
-FIRST_QUESTION = ORDER[0]
 
 
-def applies(question_id: str, answers: Mapping[str, object]) -> bool:
-    """Whether a question is asked at all, given the answers so far."""
-    if question_id == "areas_other":
-        areas = answers.get("areas")
-        return isinstance(areas, list) and AREA_OTHER in areas
-    return True
+def first_question(questionnaire: Questionnaire) -> str:
+    """The step an intake starts at once consent is given."""
+    return questionnaire.order[0]
 
 
-def next_step(after: str, answers: Mapping[str, object]) -> str:
+def next_step(questionnaire: Questionnaire, after: str, answers: Mapping[str, object]) -> str:
     """The step that follows `after` (consent, a question id or the summary)."""
     if after == CONSENT:
         start = 0
     elif after == SUMMARY:
         return DONE
     else:
-        start = ORDER.index(after) + 1
-    for question_id in ORDER[start:]:
-        if applies(question_id, answers):
-            return question_id
+        start = questionnaire.order.index(after) + 1
+    for q in questionnaire.intake[start:]:
+        if q.applies(answers):
+            return q.id
     return SUMMARY
 
 
-# Asked only after "somewhere else" is ticked: part of the areas question, so the count does
-# not jump when it is.
-_FOLLOW_ON = {"areas_other": "areas"}
-_NUMBERED = [q for q in ORDER if q not in _FOLLOW_ON]
+def position(questionnaire: Questionnaire, step: str) -> tuple[int, int]:
+    """(number of this question, total questions), both counted from 1. A question asked
+    only after an earlier answer has that question's number, so the count does not jump."""
+    numbered = [q.id for q in questionnaire.intake if q.asked_when is None]
+    q = questionnaire.question(step) if questionnaire.asks(step) else None
+    if q is not None and q.asked_when is not None:
+        step = q.asked_when.question
+    number = numbered.index(step) + 1 if step in numbered else len(numbered)
+    return number, len(numbered)
 
 
-def position(step: str) -> tuple[int, int]:
-    """(number of this question, total questions), both counted from 1; a follow-on
-    question has the number of the question it follows."""
-    step = _FOLLOW_ON.get(step, step)
-    number = _NUMBERED.index(step) + 1 if step in _NUMBERED else len(_NUMBERED)
-    return number, len(_NUMBERED)
+def current_step(questionnaire: Questionnaire, step: str, answers: Mapping[str, object]) -> str:
+    """Where an intake stands: its stored step, or, when the clinic has since removed that
+    question, the first question still unanswered."""
+    if step in (CONSENT, SUMMARY, DONE) or questionnaire.asks(step):
+        return step
+    for q in questionnaire.intake:
+        if q.applies(answers) and q.id not in answers:
+            return q.id
+    return SUMMARY

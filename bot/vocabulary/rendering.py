@@ -11,9 +11,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.content import Catalog
+from bot.questionnaire import Kind
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Button, Keyboard, Reply
-from bot.vocabulary.questionnaire import FOLLOWUP_QUESTIONS, Kind, question
 from storage import Patient
 
 MAX_MESSAGE = 4096
@@ -23,7 +23,7 @@ CHECK = "✅ "
 
 def answer_label(catalog: Catalog, question_id: str, value: object) -> str:
     """An answer as plain text in the catalog's language."""
-    q = question(question_id)
+    q = catalog.questionnaire.question(question_id)
     if q.kind is Kind.MULTI and isinstance(value, list):
         return ", ".join(catalog.option(question_id, str(code)) for code in value)
     if q.kind in (Kind.CHOICE, Kind.YES_NO) and isinstance(value, str):
@@ -41,7 +41,7 @@ def question_keyboard(
     followup: bool = False,
 ) -> Keyboard:
     """The buttons of a question; `owner_id` is the intake's (or follow-up message's) id."""
-    q = question(question_id)
+    q = catalog.questionnaire.question(question_id)
     answer_verb = Verb.FOLLOWUP_ANSWER if followup else Verb.ANSWER
     skip_verb = Verb.FOLLOWUP_SKIP if followup else Verb.SKIP
 
@@ -76,7 +76,7 @@ def question_keyboard(
 
 def followup_reply(catalog: Catalog, message_id: int, question_id: str) -> Reply:
     """A follow-up question as sent, its buttons bound to the follow-up message."""
-    ids = [q.id for q in FOLLOWUP_QUESTIONS]
+    ids = catalog.questionnaire.followup_order
     keyboard = question_keyboard(catalog, message_id, question_id, {}, followup=True)
     return ask(catalog, question_id, ids.index(question_id) + 1, len(ids), keyboard)
 
@@ -84,7 +84,7 @@ def followup_reply(catalog: Catalog, message_id: int, question_id: str) -> Reply
 def ask(catalog: Catalog, question_id: str, number: int, total: int, keyboard: Keyboard) -> Reply:
     """A question as sent: "Question n of N", its prompt, how to answer, its buttons."""
     parts = [catalog.text("flow.progress", number=number, total=total), catalog.prompt(question_id)]
-    kind = question(question_id).kind
+    kind = catalog.questionnaire.question(question_id).kind
     if kind is Kind.MULTI:
         parts.append(catalog.text("flow.choose_many"))
     elif kind is Kind.TEXT:

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # (the practitioner's workspace shows intakes and appointments), never the reverse.
 LAYERS: list[tuple[str, ...]] = [
     ("storage",),
-    ("bot.content", "bot.telegram_html", "bot.logs"),
+    ("bot.content", "bot.questionnaire", "bot.telegram_html", "bot.logs"),
     ("bot.vocabulary",),
     ("bot.records",),
     ("bot.intake",),

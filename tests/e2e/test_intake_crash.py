@@ -22,11 +22,12 @@ import aiosqlite
 import pytest
 
 from bot.emulator.server import BotApiEmulator
+from bot.questionnaire import Kind
 from bot.vocabulary import flow
 from bot.vocabulary.actions import Action, Verb
-from bot.vocabulary.questionnaire import ORDER, QUESTIONS, Kind
 from tests.e2e.conftest import Person
 from tests.support.bot_process import BotProcess
+from tests.support.questionnaire import ORDER, QUESTIONS, SHIPPED
 
 FIRST = 95_001
 KILL_ZONE = ORDER[1:]  # areas_other ... notes, then the summary's Confirm
@@ -39,7 +40,7 @@ ALREADY_DONE = "You already completed an intake"
 def prompt_of(position: int) -> str:
     """What the message asking for step `position` (0 = areas_other) contains."""
     if position < len(KILL_ZONE):
-        number, total = flow.position(KILL_ZONE[position])
+        number, total = flow.position(SHIPPED, KILL_ZONE[position])
         return f"Question {number} of {total}\n"
     return SUMMARY if position == len(KILL_ZONE) else DONE
 
@@ -248,7 +249,7 @@ async def crash_during_intakes(
             and call.params["chat_id"] == patient.person.id
             and (text := str(call.params["text"])).startswith("Question ")
         ]
-        _, total = flow.position(ORDER[0])
+        _, total = flow.position(SHIPPED, ORDER[0])
         assert sorted(set(numbers)) == list(range(1, total + 1)), f"seed {seed}: {numbers}"
         assert all(b - a in (0, 1) for a, b in itertools.pairwise(numbers)), numbers
         repeats = sum(1 for a, b in itertools.pairwise(numbers) if a == b)

@@ -9,13 +9,14 @@ import pytest
 
 from bot.content import Content
 from bot.emulator.server import BotApiEmulator
+from bot.questionnaire import Group
 from bot.scheduling.appointments import AppointmentBook, NewAppointment
 from bot.scheduling.plan import parse_plan
 from bot.settings import Settings
 from bot.telegram_html import parse_html
-from bot.vocabulary.questionnaire import Group, questions_in
 from storage import Storage, utc_now
 from tests.e2e.conftest import Person, Runner, stored_records
+from tests.support.questionnaire import questions_in
 
 KO = Content.load().catalog("ko")
 EN = Content.load().catalog("en")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from bot.vocabulary.actions import Verb
-from bot.vocabulary.questionnaire import ORDER
+from tests.support.questionnaire import ORDER
 
 HOSTILE_TEXTS = (
     "",

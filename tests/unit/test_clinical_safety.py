@@ -14,11 +14,10 @@ import pytest
 from bot.content import Catalog, Content
 from bot.intake import views
 from bot.intake.guide import guide_sections
-from bot.intake.screening import RED_FLAG_URGENCY, Urgency
+from bot.questionnaire import Group, Urgency
 from bot.scheduling.checkins import CheckIns
 from bot.settings import SettingsError, parse_settings
 from bot.vocabulary import flow
-from bot.vocabulary.questionnaire import QUESTIONS, Group, questions_in
 from storage import DueMessage, PlannedMessage, Storage, utc_now
 from tests.conftest import PRACTITIONER
 from tests.support.conversation import Conversation
@@ -30,6 +29,7 @@ from tests.support.patient_flow import (
     texts,
     through_pain_questions,
 )
+from tests.support.questionnaire import QUESTIONS, RED_FLAG_URGENCY, SHIPPED, questions_in
 
 LANGUAGES = ("en", "ko")
 # Words that must be in each language's text, per fact.
@@ -253,7 +253,7 @@ def test_duration_options_do_not_overlap(content: Content) -> None:
 
 
 def test_the_time_the_welcome_promises_is_enough_for_every_question(content: Content) -> None:
-    _, questions = flow.position(flow.FIRST_QUESTION)
+    _, questions = flow.position(SHIPPED, flow.first_question(SHIPPED))
     # About ten seconds a question for a first-time patient reading every prompt.
     assert questions * 10 <= 5 * 60
     assert "about five minutes" in catalog(content, "en").text("consent.welcome", clinic="C")

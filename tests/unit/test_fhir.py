@@ -18,15 +18,15 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from bot.content import Content
+from bot.questionnaire import Kind
 from bot.records import fhir
-from bot.vocabulary import flow
 from bot.vocabulary.outgoing import Outcome
 from bot.vocabulary.people import Who
-from bot.vocabulary.questionnaire import ORDER, QUESTIONS, Kind
 from storage import IntakeRecord, IntakeStatus, Storage
 from tests.conftest import CLINIC_TZ
 from tests.support.conversation import Conversation
 from tests.support.patient_flow import last_keyboard
+from tests.support.questionnaire import ORDER, QUESTIONS
 
 MINA = Who(user_id=42, chat_id=42, first_name="Mina", username="mina", language_code="en")
 JO = Who(user_id=7, chat_id=7, first_name="Jo", language_code="en")
@@ -336,14 +336,17 @@ async def test_the_questionnaire_is_the_intake_as_asked(content: Content) -> Non
 
 
 def test_enable_when_mirrors_the_flow() -> None:
-    for qid in ORDER:
-        if qid in fhir.ENABLE_WHEN:
-            earlier, code = fhir.ENABLE_WHEN[qid]
-            assert not flow.applies(qid, {})
-            assert not flow.applies(qid, {earlier: ["neck_shoulders"]})
-            assert flow.applies(qid, {earlier: [code]})
+    resource = fhir.questionnaire_resource(Content.load().catalog("en"), version=VERSION)
+    for item in resource["item"]:
+        qid = item["linkId"]
+        if "enableWhen" in item:
+            (rule,) = item["enableWhen"]
+            earlier, code = rule["question"], rule["answerCoding"]["code"]
+            assert not QUESTIONS[qid].applies({})
+            assert not QUESTIONS[qid].applies({earlier: ["neck_shoulders"]})
+            assert QUESTIONS[qid].applies({earlier: [code]})
         else:
-            assert flow.applies(qid, {}), qid
+            assert QUESTIONS[qid].applies({}), qid
 
 
 async def test_the_completed_urgent_intake(

@@ -1,29 +1,30 @@
+from bot.questionnaire import Group, Kind
 from bot.vocabulary import flow
-from bot.vocabulary.questionnaire import ORDER, QUESTIONS, Group, Kind, questions_in
+from tests.support.questionnaire import ORDER, QUESTIONS, SHIPPED, questions_in
 
 
 def test_questions_follow_consent_in_order_and_end_at_summary() -> None:
     answers: dict[str, object] = {"areas": ["neck_shoulders"]}
-    steps = [flow.next_step(flow.CONSENT, answers)]
+    steps = [flow.next_step(SHIPPED, flow.CONSENT, answers)]
     while steps[-1] != flow.SUMMARY:
-        steps.append(flow.next_step(steps[-1], answers))
+        steps.append(flow.next_step(SHIPPED, steps[-1], answers))
     assert steps[0] == "areas"
     assert "areas_other" not in steps
     assert steps[-2] == "notes"
-    assert flow.next_step(flow.SUMMARY, answers) == flow.DONE
+    assert flow.next_step(SHIPPED, flow.SUMMARY, answers) == flow.DONE
 
 
 def test_other_area_brings_its_follow_up_question() -> None:
-    assert flow.next_step("areas", {"areas": ["other"]}) == "areas_other"
-    assert flow.next_step("areas", {"areas": ["arms"]}) == "cause"
+    assert flow.next_step(SHIPPED, "areas", {"areas": ["other"]}) == "areas_other"
+    assert flow.next_step(SHIPPED, "areas", {"areas": ["arms"]}) == "cause"
 
 
 def test_the_count_does_not_jump_when_somewhere_else_is_ticked() -> None:
     total = len(ORDER) - 1  # "where else" is part of the areas question
-    assert flow.position("areas") == (1, total)
-    assert flow.position("areas_other") == (1, total)
-    assert flow.position("cause") == (2, total)
-    assert flow.position("notes") == (total, total)
+    assert flow.position(SHIPPED, "areas") == (1, total)
+    assert flow.position(SHIPPED, "areas_other") == (1, total)
+    assert flow.position(SHIPPED, "cause") == (2, total)
+    assert flow.position(SHIPPED, "notes") == (total, total)
 
 
 def test_screening_covers_every_safety_topic_of_the_issue() -> None:

@@ -18,12 +18,12 @@ from bot.vocabulary import rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Outcome
 from bot.vocabulary.people import Who
-from bot.vocabulary.questionnaire import FOLLOWUP_QUESTIONS, FOLLOWUP_WARNING_SIGNS
 from storage import MessageStatus, PlannedMessage, Storage, utc_now
 from tests.conftest import CLINIC_TZ, PRACTITIONER
 from tests.support.conversation import Conversation
 from tests.support.followups import sent_followup, tap
 from tests.support.patient_flow import data_for
+from tests.support.questionnaire import FOLLOWUP_QUESTIONS, FOLLOWUP_WARNING_SIGNS
 
 PAT = Who(user_id=42, chat_id=42, first_name="Mina", username="mina", language_code="en")
 SEO = Who(user_id=43, chat_id=43, first_name="Seo", username=None, language_code="ko")

@@ -20,16 +20,17 @@ from hypothesis import strategies as st
 
 from bot.content import Content
 from bot.practice.service import PracticeService
+from bot.questionnaire import Kind
 from bot.scheduling.checkins import CheckIns
 from bot.vocabulary import flow
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Outcome, Reply
 from bot.vocabulary.people import Who, localised
-from bot.vocabulary.questionnaire import ORDER, QUESTIONS, Kind
 from bot.vocabulary.rendering import CHECK
 from storage import Storage
 from tests.support.conversation import Conversation
 from tests.support.hostile import HOSTILE_TEXTS, INTAKE_VERBS, forged_data
+from tests.support.questionnaire import ORDER, QUESTIONS
 
 PRACTITIONER = 900
 PATIENTS = (
@@ -218,7 +219,7 @@ async def check_database(storage: Storage) -> None:
             # Nothing beyond the current step is answered, nothing before it is missing.
             position = ORDER.index(step)
             assert all(ORDER.index(q) <= position for q in answers), (step, answers)
-            before = [q for q in ORDER[:position] if flow.applies(q, answers)]
+            before = [q for q in ORDER[:position] if QUESTIONS[q].applies(answers)]
             assert all(q in answers for q in before), (step, answers)
     async with db.execute("SELECT value FROM answers") as cursor:
         for (value,) in await cursor.fetchall():

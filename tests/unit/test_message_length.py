@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 from bot.content import Content
 from bot.practice import views
+from bot.questionnaire import MAX_TEXT_ANSWER
 from bot.scheduling.checkins import CheckIns
 from bot.telegram_html import parse_html, utf16_len
 from bot.vocabulary import rendering
 from bot.vocabulary.outgoing import Reply
-from bot.vocabulary.questionnaire import MAX_TEXT_ANSWER
 from storage import MessageStatus, PlannedMessage, Storage, utc_now
 from tests.support.conversation import Conversation
 from tests.support.followups import sent_followup, tap

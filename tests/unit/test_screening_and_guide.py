@@ -2,15 +2,16 @@ import pytest
 
 from bot.intake.guide import guide_sections
 from bot.intake.screening import cautions, is_red_flag, red_flags
+from tests.support.questionnaire import SHIPPED
 
 
 def test_red_flags_are_yes_answers_to_red_flag_questions_only() -> None:
     answers = {"rf_chest_pain": "yes", "rf_weight_loss": "no", "pregnancy": "yes"}
-    assert red_flags(answers) == ["rf_chest_pain"]
-    assert cautions(answers) == ["pregnancy"]
-    assert is_red_flag("rf_bladder_bowel", "yes")
-    assert not is_red_flag("rf_bladder_bowel", "no")
-    assert not is_red_flag("pregnancy", "yes")
+    assert red_flags(SHIPPED, answers) == ["rf_chest_pain"]
+    assert cautions(SHIPPED, answers) == ["pregnancy"]
+    assert is_red_flag(SHIPPED, "rf_bladder_bowel", "yes")
+    assert not is_red_flag(SHIPPED, "rf_bladder_bowel", "no")
+    assert not is_red_flag(SHIPPED, "pregnancy", "yes")
 
 
 @pytest.mark.parametrize(
