@@ -16,7 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.questionnaire import FILE_NAME, Questionnaire, QuestionnaireError, load_questionnaire
+from bot.questionnaire import (
+    FILE_NAME,
+    Questionnaire,
+    QuestionnaireError,
+    parse_questionnaire_file,
+)
 
 
 def _shipped() -> Path:
@@ -197,7 +202,7 @@ class Content:
         questionnaire_path = directory / FILE_NAME
         try:
             raw = questionnaire_path.read_bytes()
-            questionnaire = load_questionnaire(questionnaire_path)
+            questionnaire = parse_questionnaire_file(raw)
         except FileNotFoundError as exc:
             raise ContentError(_missing(questionnaire_path, directory)) from exc
         except QuestionnaireError as exc:

@@ -12,7 +12,6 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
-from pathlib import Path
 from typing import Any
 
 FILE_NAME = "questionnaire.toml"
@@ -148,13 +147,12 @@ class Questionnaire:
         return [q for q in (*self.intake, *self.followup) if q.group is group]
 
 
-def load_questionnaire(path: Path) -> Questionnaire:
-    """Read and check a questionnaire file; QuestionnaireError says what is wrong."""
+def parse_questionnaire_file(raw: bytes) -> Questionnaire:
+    """The questionnaire in a file's bytes; QuestionnaireError says what is wrong."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return parse_questionnaire(tomllib.loads(raw.decode("utf-8")))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise QuestionnaireError(str(exc)) from exc
-    return parse_questionnaire(data)
 
 
 def parse_questionnaire(data: Mapping[str, Any]) -> Questionnaire:

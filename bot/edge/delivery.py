@@ -172,14 +172,14 @@ async def deliver(
             await _edit(query, outcome.edit)
         if outcome.notifications:
             intake_id = outcome.notified_intake
-            if intake_id is not None:
+            if intake_id is None or on_notified is None:
+                await notify(bot, outcome.notifications)
+            else:
                 _notifying.add(intake_id)
-            try:
-                told = await notify(bot, outcome.notifications)
-                if intake_id is not None and on_notified is not None:
-                    await on_notified(intake_id, told)
-            finally:
-                _notifying.discard(intake_id or 0)
+                try:
+                    await on_notified(intake_id, await notify(bot, outcome.notifications))
+                finally:
+                    _notifying.discard(intake_id)
         for reply in outcome.replies:
             try:
                 await send(bot, chat_id, reply)

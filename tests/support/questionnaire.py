@@ -1,9 +1,9 @@
 """The shipped questionnaire as the tests read it: its order, questions and groups."""
 
-from bot.content import SHIPPED_CONTENT
-from bot.questionnaire import FILE_NAME, Group, Question, Urgency, load_questionnaire
+from bot.content import Content
+from bot.questionnaire import Group, Question, Urgency
 
-SHIPPED = load_questionnaire(SHIPPED_CONTENT / FILE_NAME)
+SHIPPED = Content.load().questionnaire
 ORDER = SHIPPED.order
 QUESTIONS: dict[str, Question] = {q.id: q for q in SHIPPED.intake}
 FOLLOWUP_QUESTIONS = SHIPPED.followup
