@@ -31,7 +31,7 @@ def appointment_of(call: ApiCall) -> int | None:
     action = Action.decode(str(markup["inline_keyboard"][0][0].get("callback_data", "")))
     if action is None or action.verb is not Verb.ATTEND:
         return None
-    return action.intake_id  # for ATTEND: the appointment id
+    return action.appointment_id
 
 
 async def prepare(

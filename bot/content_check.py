@@ -191,25 +191,25 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
     lang = catalog.language
     questions = catalog.questionnaire
     answers = _longest_answers(questions)
-    intake_id = 2**31
+    big_id = 2**31  # the longest callback data a real id will give for years
     for qid in questions.order:
         _check_reply(
             lang,
             f"question {qid}",
-            views.question_reply(catalog, intake_id, qid, answers),
+            views.question_reply(catalog, big_id, qid, answers),
             problems,
         )
         _check_reply(
             lang, f"answered {qid}", rendering.answered(catalog, qid, answers[qid]), problems
         )
     for q in questions.followup:
-        reply = rendering.followup_reply(catalog, intake_id, q.id)
+        reply = rendering.followup_reply(catalog, big_id, q.id)
         _check_reply(lang, f"follow-up {q.id}", reply, problems)
     _check_reply(lang, "welcome", views.welcome(catalog, LONG), problems)
     for q in questions.in_group(Group.RED_FLAG):
         advice = views.red_flag_advice(catalog, q.id)
         _check_reply(lang, f"red flag advice {q.id}", advice, problems)
-    _check_reply(lang, "summary", views.summary(catalog, intake_id, answers), problems)
+    _check_reply(lang, "summary", views.summary(catalog, big_id, answers), problems)
     for q in questions.in_group(Group.SCREENING):
         if notice(questions, q.id, "yes"):
             _check_reply(
@@ -237,7 +237,7 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
     reminder = rendering.choice(
         catalog,
         "appointments.reminder",
-        [("appointments.attend_button", Action(Verb.ATTEND, intake_id, "", "yes"))],
+        [("appointments.attend_button", Action(Verb.ATTEND, big_id, "", "yes"))],
         place=LONG,
         date="2026-01-01",
         time="10:00",

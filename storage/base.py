@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,10 +92,10 @@ def appointment_row(
     )
 
 
-def message_row(row: aiosqlite.Row) -> ScheduledMessage:
-    """An outbox row as a record."""
+def message_row(row: aiosqlite.Row, id_column: str = "id") -> ScheduledMessage:
+    """An outbox row (possibly joined, with its id under another name) as a record."""
     return ScheduledMessage(
-        id=row["id"],
+        id=row[id_column],
         appointment_id=row["appointment_id"],
         kind=row["kind"],
         offset_seconds=row["offset_seconds"],
@@ -108,24 +108,42 @@ def message_row(row: aiosqlite.Row) -> ScheduledMessage:
     )
 
 
-class SerialConnection(aiosqlite.Connection):
+Statement = tuple[str, Sequence[Any]]
+
+
+class SerialConnection:
     """The one connection every task shares, with transactions kept whole.
 
     aiosqlite runs statements in the order they are queued, whichever task queued them. A
     statement of another task (the dispatcher, another patient's update) queued while a
     transaction is open would run inside it: "cannot start a transaction within a
     transaction", or a write that a ROLLBACK takes back. So a transaction holds the lock
-    from BEGIN to COMMIT, and any other task's statement waits until it ends.
+    from BEGIN to COMMIT, and any other task's statement waits until it ends. Built on
+    aiosqlite's public API only.
     """
 
-    def __init__(self, database: str, **kwargs: Any) -> None:
-        super().__init__(lambda: sqlite3.connect(database, **kwargs), iter_chunk_size=64)
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
 
+    @classmethod
+    async def open(cls, database: str) -> SerialConnection:
+        """Connect (autocommit: transactions are explicit), rows readable by column name."""
+        db = await aiosqlite.connect(database, isolation_level=None, iter_chunk_size=64)
+        db.row_factory = aiosqlite.Row
+        return cls(db)
+
+    async def _turn(self) -> None:
+        # Returns without a pause once the lock is free or ours, so the statement that
+        # follows is queued before any other task runs.
+        while self._lock.locked() and self._owner is not asyncio.current_task():
+            async with self._lock:
+                pass
+
     @asynccontextmanager
     async def exclusive(self) -> AsyncIterator[None]:
-        """Run the block (a transaction) with no other task's statements in between."""
+        """Run the block with no other task's statements in between."""
         async with self._lock:
             self._owner = asyncio.current_task()
             try:
@@ -133,46 +151,78 @@ class SerialConnection(aiosqlite.Connection):
             finally:
                 self._owner = None
 
-    async def apply(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> None:
-        """Run write statements as one transaction, in one trip to the database thread."""
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SerialConnection]:
+        """BEGIN IMMEDIATE ... COMMIT, rolled back whole if the block fails."""
         async with self.exclusive():
-            await self._execute(self._apply, statements)
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+                await self._db.execute("COMMIT")
+            except BaseException:
+                # After some errors (a full disk, for one) SQLite has rolled back already; a
+                # failed COMMIT (busy) leaves the transaction open, and it must not stay open.
+                if self._db.in_transaction:
+                    await self._db.execute("ROLLBACK")
+                raise
 
-    async def apply_returning(
-        self, statements: Sequence[tuple[str, Sequence[Any]]], last: tuple[str, Sequence[Any]]
-    ) -> list[Any]:
-        """Run write statements and then `last` (a statement with RETURNING) as one
-        transaction, in one trip to the database thread; returns the rows of `last`."""
-        async with self.exclusive():
-            rows: list[Any] = await self._execute(self._apply, statements, last)
-            return rows
-
-    def _apply(
-        self,
-        statements: Sequence[tuple[str, Sequence[Any]]],
-        last: tuple[str, Sequence[Any]] | None = None,
-    ) -> list[Any]:
-        # In the database thread; rolled back whole if any statement fails.
-        connection = self._conn
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+    async def apply(self, statements: Sequence[Statement]) -> None:
+        """Run write statements as one transaction."""
+        if len(statements) == 1:  # one statement is a transaction of its own
+            await self.execute(*statements[0])
+            return
+        async with self.transaction():
             for sql, params in statements:
-                connection.execute(sql, params)
-            rows = connection.execute(*last).fetchall() if last is not None else []
-            connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
-        return rows
+                await self._db.execute(sql, params)
 
-    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        # Every statement and fetch goes through here. Queued without a pause once the
-        # lock is free, so a transaction waiting for the lock starts after it.
-        while self._lock.locked() and self._owner is not asyncio.current_task():
-            async with self._lock:
-                pass
-        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+    async def apply_returning(self, statements: Sequence[Statement], last: Statement) -> list[Any]:
+        """Run write statements and then `last` (a statement with RETURNING) as one
+        transaction; returns the rows of `last`."""
+        if not statements:
+            return await self.execute_fetchall(*last)
+        async with self.transaction():
+            for sql, params in statements:
+                await self._db.execute(sql, params)
+            return list(await self._db.execute_fetchall(*last))
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Cursor:
+        """Run one statement; its cursor gives rowcount and lastrowid."""
+        await self._turn()
+        return await self._db.execute(sql, params)
+
+    async def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> None:
+        """Run one statement once per parameter set."""
+        await self._turn()
+        await self._db.executemany(sql, params)
+
+    async def executescript(self, script: str) -> None:
+        """Run a script of statements without parameters (a migration)."""
+        await self._turn()
+        await self._db.executescript(script)
+
+    async def execute_fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
+        """Run a query and return all its rows, in one trip to the database thread (a
+        cursor's execute, fetch and close are three)."""
+        await self._turn()
+        return list(await self._db.execute_fetchall(sql, params))
+
+    async def backup(self, target: sqlite3.Connection) -> None:
+        """Copy the whole database into `target` in one step."""
+        await self._turn()
+        await self._db.backup(target, pages=0)
+
+    async def trace(self, callback: Callable[[str], None]) -> None:
+        """Call `callback` with every statement SQLite runs (tests count them)."""
+        await self._db.set_trace_callback(callback)
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether a transaction is open."""
+        return self._db.in_transaction
+
+    async def close(self) -> None:
+        """Close the connection and stop its thread."""
+        await self._db.close()
 
 
 class StoreBase:
@@ -185,24 +235,12 @@ class StoreBase:
     def _now(self) -> str:
         return ts(self._clock())
 
-    @asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._db.exclusive():
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-                await self._db.execute("COMMIT")
-            except BaseException:
-                # After some errors (a full disk, for one) SQLite has rolled back already; a
-                # failed COMMIT (busy) leaves the transaction open, and it must not stay open.
-                if self._db.in_transaction:
-                    await self._db.execute("ROLLBACK")
-                raise
+    def _transaction(self) -> AbstractAsyncContextManager[SerialConnection]:
+        return self._db.transaction()
 
     async def _one(self, sql: str, params: Sequence[Any]) -> aiosqlite.Row | None:
         rows = await self._all(sql, params)
         return rows[0] if rows else None
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        # One trip to the database thread (a cursor's execute, fetch and close are three).
-        return list(await self._db.execute_fetchall(sql, params))
+        return await self._db.execute_fetchall(sql, params)

@@ -12,8 +12,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-
 from storage.appointments import AppointmentStore
 from storage.audit import AuditStore, PseudonymKey, key_path
 from storage.base import Clock, SerialConnection, intake_row, ts, utc_now
@@ -59,7 +57,7 @@ def _seal_backup(copy: sqlite3.Connection) -> int:
     return int(row[0])
 
 
-async def _check_is_ours(db: aiosqlite.Connection, path: str | Path) -> None:
+async def _check_is_ours(db: SerialConnection, path: str | Path) -> None:
     """Refuse another program's SQLite file, and one made by a newer Ashi (whose schema this
     version does not know: writing to it could lose data)."""
     version = await schema_version(db)
@@ -107,14 +105,12 @@ class Storage(PatientStore, IntakeStore, AppointmentStore, OutboxStore, AuditSto
                 _create_private_file(path)
             except OSError as exc:
                 raise StorageError(f"database {path} cannot be used: {describe(exc)}") from exc
-        db = SerialConnection(str(path), isolation_level=None)
         try:
-            await db
+            db = await SerialConnection.open(str(path))
         except sqlite3.Error as exc:
             raise StorageError(f"database {path} cannot be used: {describe(exc)}") from exc
         storage = cls(db, clock, pseudonyms=PseudonymKey(None if memory else key_path(Path(path))))
         try:
-            db.row_factory = aiosqlite.Row
             await _check_is_ours(db, path)
             await db.execute("PRAGMA journal_mode = WAL")
             if not memory:
@@ -160,7 +156,7 @@ class Storage(PatientStore, IntakeStore, AppointmentStore, OutboxStore, AuditSto
             try:
                 # One step: the copy is a single snapshot of the database (WAL readers do
                 # not block the bot's writers).
-                await self._db.backup(copy, pages=0)
+                await self._db.backup(copy)
                 return await asyncio.to_thread(_seal_backup, copy)
             finally:
                 copy.close()

@@ -6,7 +6,7 @@ import re
 from functools import cache
 from importlib import resources
 
-import aiosqlite
+from storage.base import SerialConnection
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -31,14 +31,13 @@ def latest_version() -> int:
     return len(migrations())
 
 
-async def schema_version(db: aiosqlite.Connection) -> int:
+async def schema_version(db: SerialConnection) -> int:
     """The number of the last migration applied to this database."""
-    async with db.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    return int(row[0]) if row else 0
+    rows = await db.execute_fetchall("PRAGMA user_version")
+    return int(rows[0][0]) if rows else 0
 
 
-async def apply_migrations(db: aiosqlite.Connection) -> list[int]:
+async def apply_migrations(db: SerialConnection) -> list[int]:
     """Apply every migration newer than the database, each in its own transaction.
 
     Run with foreign keys off (a table rebuilt the way SQLite documents would otherwise take

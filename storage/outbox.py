@@ -7,13 +7,29 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from storage.base import StoreBase, appointment_row, message_row, patient_row, ts
-from storage.records import DueMessage, FollowupRecord, MessageStatus, ScheduledMessage
+from storage.records import (
+    DueMessage,
+    FollowupRecord,
+    MessageStatus,
+    Patient,
+    ScheduledMessage,
+)
 
 _DUE_JOIN = (
     " FROM outbox o JOIN appointments a ON a.id = o.appointment_id"
     " JOIN patients p ON p.id = a.patient_id"
     " WHERE o.status = 'pending' AND a.status = 'scheduled'"
 )
+
+
+def _open_followup_id(patient: str) -> str:
+    """A subquery: the id of the most recent sent follow-up of `patient` (a placeholder or a
+    column, never a value) that is still being answered."""
+    return (
+        "SELECT f.id FROM outbox f JOIN appointments a ON a.id = f.appointment_id"
+        f" WHERE a.patient_id = {patient} AND f.kind = 'followup' AND f.status = 'sent'"
+        " AND f.step IS NOT NULL AND f.step != 'done' ORDER BY f.sent_at DESC, f.id DESC LIMIT 1"
+    )
 
 
 class OutboxStore(StoreBase):
@@ -138,13 +154,34 @@ class OutboxStore(StoreBase):
     async def open_followup(self, patient_id: int) -> ScheduledMessage | None:
         """The patient's most recent sent follow-up that is still being answered."""
         row = await self._one(
-            "SELECT o.* FROM outbox o JOIN appointments a ON a.id = o.appointment_id"
-            " WHERE a.patient_id = ? AND o.kind = 'followup' AND o.status = 'sent'"
-            " AND o.step IS NOT NULL AND o.step != 'done' ORDER BY o.sent_at DESC, o.id DESC"
-            " LIMIT 1",
-            (patient_id,),
+            f"SELECT * FROM outbox WHERE id = ({_open_followup_id('?')})", (patient_id,)
         )
         return message_row(row) if row else None
+
+    async def followup_state(
+        self, telegram_user_id: int
+    ) -> tuple[Patient, ScheduledMessage | None, dict[str, object], bool] | None:
+        """In one read: the patient with this Telegram user id, their open follow-up (as
+        open_followup) with its answers so far, and whether their latest word on consent
+        is yes."""
+        row = await self._one(
+            "SELECT p.*, o.id AS o_id, o.appointment_id, o.kind, o.offset_seconds, o.due_at,"
+            " o.status, o.attempts, o.sent_at, o.outcome, o.step,"
+            " (SELECT c.given FROM consents c WHERE c.patient_id = p.id"
+            "  ORDER BY c.id DESC LIMIT 1) AS consent_given,"
+            " (SELECT json_group_object(fa.question_id, json(fa.value)) FROM followup_answers fa"
+            "  WHERE fa.outbox_id = o.id) AS answers_json"
+            f" FROM patients p LEFT JOIN outbox o ON o.id = ({_open_followup_id('p.id')})"
+            " WHERE p.telegram_user_id = ?",
+            (telegram_user_id,),
+        )
+        if row is None:
+            return None
+        if row["o_id"] is None:
+            return patient_row(row), None, {}, bool(row["consent_given"])
+        answers: dict[str, object] = json.loads(row["answers_json"] or "{}")
+        followup = message_row(row, id_column="o_id")
+        return patient_row(row), followup, answers, bool(row["consent_given"])
 
     async def save_followup_answer(
         self, message_id: int, question_id: str, value: object, next_step: str

@@ -18,7 +18,7 @@ from bot.intake import views
 from bot.intake.screening import cautions, is_red_flag, notice
 from bot.questionnaire import MAX_TEXT_ANSWER, Kind
 from bot.vocabulary import flow, rendering
-from bot.vocabulary.actions import Action, Verb
+from bot.vocabulary.actions import Action, Subject, Verb
 from bot.vocabulary.links import LINK_PREFIX
 from bot.vocabulary.outgoing import Notification, Outcome, Reply
 from bot.vocabulary.people import Who, came_back
@@ -304,7 +304,7 @@ class IntakeService:
         if patient is None:
             return await self._stale(catalog, intake)
         if action.verb is Verb.APPOINTMENT_INTAKE:
-            appointment = await self._storage.appointment(action.intake_id)
+            appointment = await self._storage.appointment(action.appointment_id)
             if appointment is None or appointment.patient_id != patient.id:
                 return await self._stale(catalog, intake)
             return await self._start(catalog, patient, appointment.link_token)
@@ -312,6 +312,8 @@ class IntakeService:
             return await self._consent(who, catalog, patient, given=action.code == "yes")
         if action.verb is Verb.NEW and intake is None:
             return await self._begin(catalog, patient, None)
+        if action.verb.subject is not Subject.INTAKE:  # consent or new while an intake is open
+            return await self._stale(catalog, intake)
         if intake is None or intake.id != action.intake_id:
             if action.verb is Verb.SUMMARY and action.code == "ok":
                 again = await self._guide_again(catalog, patient, action.intake_id)

@@ -101,7 +101,7 @@ class PracticeService:
         if who.user_id not in self._practitioners or action is None:
             return await self._refuse(who, "a button", f"button {data[:64]!r}", toast=True)
         if action.verb is Verb.OPEN:
-            return await self._record(who, action.intake_id)
+            return await self._record(who, action.telegram_user_id)
         if action.verb is Verb.REVIEW:
             reviewed = await self._storage.mark_reviewed(action.intake_id, who.user_id)
             intake = await self._storage.intake(action.intake_id)
@@ -113,7 +113,7 @@ class PracticeService:
                 )
             key = "practitioner.reviewed" if reviewed else "practitioner.already_reviewed"
             return Outcome(toast=self._catalog.text(key))
-        return await self._page(who, action.intake_id)
+        return await self._page(who, action.page)
 
     async def _page(self, who: Who, page: int) -> Outcome:
         await self._storage.audit(who.user_id, "viewed /intakes", None, f"page {page + 1}")

@@ -4,6 +4,7 @@ invitation, the reminder (attending or rescheduling) and the follow-up check-in.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,15 @@ from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Keyboard, Notification, Outcome, Reply
 from bot.vocabulary.people import Who, came_back
 from bot.vocabulary.routes import Routes
-from storage import Appointment, AppointmentStatus, Attendance, DueMessage, Patient, Storage
+from storage import (
+    Appointment,
+    AppointmentStatus,
+    Attendance,
+    DueMessage,
+    Patient,
+    ScheduledMessage,
+    Storage,
+)
 
 DONE = "done"
 # A follow-up sent longer than this after the appointment started is a later one (+7 d in
@@ -65,6 +74,18 @@ def closing_key(
     if offset_seconds is not None and offset_seconds > LATER_FOLLOWUP.total_seconds():
         return "followup.thanks_later"
     return "followup.thanks"
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupState:
+    """What a follow-up answer needs, read at once: the patient, their open follow-up, its
+    answers so far, and whether they consent."""
+
+    catalog: Catalog
+    patient: Patient
+    followup: ScheduledMessage | None
+    answers: Mapping[str, object]
+    consented: bool
 
 
 class CheckIns:
@@ -118,13 +139,22 @@ class CheckIns:
         found = await self._patient(who)
         return None if found is None else await self.attend(*found, action)
 
+    async def _followup(self, who: Who) -> FollowupState | None:
+        found = await self._storage.followup_state(who.user_id)
+        if found is None:
+            return None
+        patient, followup, answers, consented = found
+        await came_back(self._storage, patient)
+        catalog = self._content.catalog(patient.language)
+        return FollowupState(catalog, patient, followup, answers, consented)
+
     async def _followup_button(self, who: Who, action: Action) -> Outcome | None:
-        found = await self._patient(who)
-        return None if found is None else await self.followup_button(*found, action)
+        state = await self._followup(who)
+        return None if state is None else await self.followup_button(state, action)
 
     async def _text(self, who: Who, text: str) -> Outcome | None:
-        found = await self._patient(who)
-        return None if found is None else await self.open_followup_text(*found, text)
+        state = await self._followup(who)
+        return None if state is None else await self.open_followup_text(state, text)
 
     def _when(self, appointment: Appointment) -> dict[str, str]:
         local = appointment.starts_at.astimezone(self._tz)
@@ -216,7 +246,7 @@ class CheckIns:
 
     async def attend(self, catalog: Catalog, patient: Patient, action: Action) -> Outcome | None:
         """'I'll be there' or 'I need to reschedule'; None if the button is not theirs."""
-        appointment = await self._own_appointment(patient, action.intake_id)
+        appointment = await self._own_appointment(patient, action.appointment_id)
         if appointment is None or appointment.status is not AppointmentStatus.SCHEDULED:
             return None
         rescheduling = action.code == "reschedule"
@@ -238,16 +268,14 @@ class CheckIns:
             outcome.notifications = self._notify(Reply(note, self._open(patient)))
         return outcome
 
-    async def open_followup_text(
-        self, catalog: Catalog, patient: Patient, text: str
-    ) -> Outcome | None:
+    async def open_followup_text(self, state: FollowupState, text: str) -> Outcome | None:
         """A text message answers the follow-up note, if one is waiting for it."""
-        followup = await self._storage.open_followup(patient.id)
+        catalog, followup = state.catalog, state.followup
         if (
             followup is None
             or followup.step is None
             or self._questions.question(followup.step).kind is not Kind.TEXT
-            or not await self.consented(patient)
+            or not state.consented
         ):
             return None
         note = text.strip()
@@ -256,16 +284,14 @@ class CheckIns:
             return Outcome(
                 replies=[Reply(catalog.text("flow.text_too_long", limit=MAX_TEXT_ANSWER))]
             )
-        return await self._answer(catalog, patient, followup.id, followup.step, note or None)
+        return await self._answer(state, followup, followup.step, note or None)
 
-    async def followup_button(
-        self, catalog: Catalog, patient: Patient, action: Action
-    ) -> Outcome | None:
+    async def followup_button(self, state: FollowupState, action: Action) -> Outcome | None:
         """A follow-up answer button; None if it is stale or not theirs."""
-        followup = await self._storage.open_followup(patient.id)
-        if followup is None or followup.id != action.intake_id or followup.step is None:
+        catalog, followup = state.catalog, state.followup
+        if followup is None or followup.id != action.outbox_id or followup.step is None:
             return None
-        if not await self.consented(patient):
+        if not state.consented:
             # Nothing is stored without consent (a button of a check-in sent before it
             # was withdrawn): ask again.
             return Outcome(replies=[views.welcome(catalog, self._clinic)])
@@ -279,36 +305,34 @@ class CheckIns:
             return None
         q = self._questions.question(action.question)
         if action.verb is Verb.FOLLOWUP_SKIP and q.optional:
-            return await self._answer(catalog, patient, followup.id, q.id, None)
+            return await self._answer(state, followup, q.id, None)
         if action.verb is Verb.FOLLOWUP_ANSWER and action.code in q.codes:
-            return await self._answer(catalog, patient, followup.id, q.id, q.value_of(action.code))
+            return await self._answer(state, followup, q.id, q.value_of(action.code))
         return None
 
     async def _answer(
-        self, catalog: Catalog, patient: Patient, message_id: int, question_id: str, value: object
+        self, state: FollowupState, followup: ScheduledMessage, question_id: str, value: object
     ) -> Outcome:
-        earlier = await self._storage.followup_answers(message_id)
+        catalog, earlier, message_id = state.catalog, state.answers, followup.id
         position = self._order.index(question_id)
         step = self._order[position + 1] if position + 1 < len(self._order) else DONE
         await self._storage.save_followup_answer(message_id, question_id, value, step)
         outcome = Outcome(edit=rendering.answered(catalog, question_id, value))
         if needs_attention(self._questions, question_id, value):
             outcome.replies += advice(catalog, question_id, earlier)
-            outcome.notifications = await self._alert(patient, message_id, question_id, value)
+            outcome.notifications = await self._alert(state.patient, followup, question_id, value)
         if step == DONE:
-            message = await self._storage.scheduled_message(message_id)
-            offset = message.offset_seconds if message else None
-            key = closing_key(self._questions, {**earlier, question_id: value}, offset)
+            answers = {**earlier, question_id: value}
+            key = closing_key(self._questions, answers, followup.offset_seconds)
             outcome.replies.append(Reply(catalog.text(key)))
         else:
             outcome.replies.append(rendering.followup_reply(catalog, message_id, step))
         return outcome
 
     async def _alert(
-        self, patient: Patient, message_id: int, question_id: str, value: object
+        self, patient: Patient, followup: ScheduledMessage, question_id: str, value: object
     ) -> list[Notification]:
-        message = await self._storage.scheduled_message(message_id)
-        appointment = await self._storage.appointment(message.appointment_id) if message else None
+        appointment = await self._storage.appointment(followup.appointment_id)
         date = self._when(appointment)["date"] if appointment else "-"
         staff = self._staff
         heading = staff.text(

@@ -1,12 +1,28 @@
-"""Button actions and their compact callback-data encoding (at most 64 bytes)."""
+"""Button actions and their compact callback-data encoding (at most 64 bytes).
+
+Each verb names what its number refers to (`Subject`); the number is read through the
+property of that subject (`intake_id`, `appointment_id`, ...), which refuses any other verb,
+so an outbox id can never be taken for an intake id.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 
 MAX_CALLBACK_BYTES = 64
 MAX_ID = 2**63 - 1  # ids are SQLite integers; a larger one in forged data is no id of ours
+
+
+class Subject(Enum):
+    """What the number in an action refers to."""
+
+    NONE = "none"
+    INTAKE = "intake"
+    APPOINTMENT = "appointment"
+    OUTBOX = "outbox"  # a scheduled message (a follow-up check-in)
+    PATIENT = "patient"  # a patient's Telegram user id
+    PAGE = "page"  # a page of /intakes, from 0
 
 
 class Verb(StrEnum):
@@ -20,27 +36,83 @@ class Verb(StrEnum):
     NEW = "n"  # start a new intake after a completed one
     DELETE = "x"  # code: yes / no
     LANGUAGE = "l"  # code: a content language
-    # Scheduled messages: intake_id holds the appointment or outbox id instead.
     APPOINTMENT_INTAKE = "i"  # start the intake for an appointment
     ATTEND = "v"  # code: yes / reschedule
     FOLLOWUP_ANSWER = "f"  # a one-tap follow-up answer
     FOLLOWUP_SKIP = "g"  # skip the optional follow-up note
-    # Practitioners only: intake_id holds a patient's Telegram id, an intake id or a page.
-    OPEN = "o"  # open a patient's record
-    REVIEW = "w"  # mark an intake reviewed
-    PAGE = "p"  # a page of /intakes
+    OPEN = "o"  # practitioners: open a patient's record
+    REVIEW = "w"  # practitioners: mark an intake reviewed
+    PAGE = "p"  # practitioners: a page of /intakes
+
+    @property
+    def subject(self) -> Subject:
+        """What this verb's number refers to."""
+        return SUBJECTS.get(self, Subject.NONE)
+
+
+SUBJECTS = {
+    Verb.ANSWER: Subject.INTAKE,
+    Verb.TOGGLE: Subject.INTAKE,
+    Verb.DONE: Subject.INTAKE,
+    Verb.SKIP: Subject.INTAKE,
+    Verb.SUMMARY: Subject.INTAKE,
+    Verb.RESUME: Subject.INTAKE,
+    Verb.REVIEW: Subject.INTAKE,
+    Verb.APPOINTMENT_INTAKE: Subject.APPOINTMENT,
+    Verb.ATTEND: Subject.APPOINTMENT,
+    Verb.FOLLOWUP_ANSWER: Subject.OUTBOX,
+    Verb.FOLLOWUP_SKIP: Subject.OUTBOX,
+    Verb.OPEN: Subject.PATIENT,
+    Verb.PAGE: Subject.PAGE,
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Action:
+    """A button press: the verb, the number its subject needs, the question and the code."""
+
     verb: Verb
-    intake_id: int = 0
+    ref: int = 0
     question: str = ""
     code: str = ""
 
+    def __post_init__(self) -> None:
+        if self.verb.subject is Subject.NONE and self.ref:
+            raise ValueError(f"{self.verb.name} carries no number")
+
+    def _of(self, subject: Subject) -> int:
+        if self.verb.subject is not subject:
+            raise ValueError(f"{self.verb.name} carries no {subject.value} id")
+        return self.ref
+
+    @property
+    def intake_id(self) -> int:
+        """The intake a questionnaire, summary, resume or review button belongs to."""
+        return self._of(Subject.INTAKE)
+
+    @property
+    def appointment_id(self) -> int:
+        """The appointment an invitation or reminder button belongs to."""
+        return self._of(Subject.APPOINTMENT)
+
+    @property
+    def outbox_id(self) -> int:
+        """The follow-up message a follow-up answer belongs to."""
+        return self._of(Subject.OUTBOX)
+
+    @property
+    def telegram_user_id(self) -> int:
+        """The patient whose record an Open button shows."""
+        return self._of(Subject.PATIENT)
+
+    @property
+    def page(self) -> int:
+        """The page of /intakes a paging button shows."""
+        return self._of(Subject.PAGE)
+
     def encode(self) -> str:
         """The callback data for this action."""
-        data = f"{self.verb}:{self.intake_id}:{self.question}:{self.code}"
+        data = f"{self.verb}:{self.ref}:{self.question}:{self.code}"
         if len(data.encode()) > MAX_CALLBACK_BYTES:
             raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
         return data
@@ -51,10 +123,11 @@ class Action:
         parts = data.split(":")
         if len(parts) != 4 or not (parts[1].isascii() and parts[1].isdigit()):
             return None
-        if int(parts[1]) > MAX_ID:
-            return None
+        ref = int(parts[1])
         try:
             verb = Verb(parts[0])
         except ValueError:
             return None
-        return cls(verb, int(parts[1]), parts[2], parts[3])
+        if ref > MAX_ID or (verb.subject is Subject.NONE and ref):
+            return None
+        return cls(verb, ref, parts[2], parts[3])

@@ -19,7 +19,8 @@ from bot.emulator.models import ChatMessage
 from bot.emulator.ratelimit import RateLimits
 from bot.emulator.server import BotApiEmulator
 from bot.settings import Settings, parse_settings
-from storage import IntakeRecord, Storage
+from storage import IntakeRecord, Storage, utc_now
+from storage.base import Clock
 
 PRACTITIONER_ID = 777
 
@@ -49,6 +50,21 @@ def settings(tmp_path: Path, emulator: BotApiEmulator) -> Settings:
 
 
 Runner = Callable[[], AbstractAsyncContextManager[object]]
+
+
+@pytest.fixture
+def opened(monkeypatch: pytest.MonkeyPatch) -> list[Storage]:
+    """Every Storage opened from now on (the bot's is the first)."""
+    storages: list[Storage] = []
+    original = Storage.open
+
+    async def capture(path: str | Path, *, clock: Clock = utc_now) -> Storage:
+        storage = await original(path, clock=clock)
+        storages.append(storage)
+        return storage
+
+    monkeypatch.setattr(Storage, "open", capture)
+    return storages
 
 
 @pytest.fixture

@@ -65,11 +65,11 @@ def key_of(call: ApiCall) -> Key | None:
     if action is None:
         return None
     if action.verb is Verb.APPOINTMENT_INTAKE:
-        return ("intake", action.intake_id)
+        return ("intake", action.appointment_id)
     if action.verb is Verb.ATTEND:
-        return ("reminder", action.intake_id)
+        return ("reminder", action.appointment_id)
     if action.verb is Verb.FOLLOWUP_ANSWER:
-        return ("followup", action.intake_id)  # the outbox id
+        return ("followup", action.outbox_id)
     return None
 
 

@@ -21,8 +21,7 @@ import pytest
 
 from bot.emulator.server import BotApiEmulator
 from bot.settings import Settings
-from storage import Storage, utc_now
-from storage.base import Clock
+from storage import Storage
 from tests.e2e.conftest import Person, Runner, consent
 
 TRY_AGAIN = "Please try again in a moment"
@@ -30,27 +29,10 @@ NEXT_QUESTION = "What brought the pain on?"
 WHERE_ELSE = "Where else do you feel pain?"
 
 
-@pytest.fixture
-def opened(monkeypatch: pytest.MonkeyPatch) -> list[Storage]:
-    """Every Storage opened from now on (the bot's is the first)."""
-    storages: list[Storage] = []
-    original = Storage.open
-
-    async def capture(path: str | Path, *, clock: Clock = utc_now) -> Storage:
-        storage = await original(path, clock=clock)
-        storages.append(storage)
-        return storage
-
-    monkeypatch.setattr(Storage, "open", capture)
-    return storages
-
-
 async def pragma(storage: Storage, statement: str) -> int | None:
     """Run a PRAGMA on the bot's own connection; its first value, if any."""
-    connection: aiosqlite.Connection = storage._db
-    async with connection.execute(f"PRAGMA {statement}") as cursor:
-        row = await cursor.fetchone()
-    return None if row is None else int(row[0])
+    rows = await storage._db.execute_fetchall(f"PRAGMA {statement}")
+    return int(rows[0][0]) if rows else None
 
 
 async def intake_state(settings: Settings, user_id: int) -> tuple[str, dict[str, object]]:

@@ -13,7 +13,6 @@ import json
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-import aiosqlite
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -202,14 +201,13 @@ async def act(world: World, step: Step) -> None:
 
 
 async def check_database(storage: Storage) -> None:
-    db: aiosqlite.Connection = storage._db
-    async with db.execute(
+    db = storage._db
+    rows = await db.execute_fetchall(
         "SELECT patient_id, COUNT(*) FROM intakes WHERE status = 'in_progress'"
         " GROUP BY patient_id HAVING COUNT(*) > 1"
-    ) as cursor:
-        assert list(await cursor.fetchall()) == []
-    async with db.execute("SELECT id, status, step, completed_at FROM intakes") as cursor:
-        intakes = list(await cursor.fetchall())
+    )
+    assert rows == []
+    intakes = await db.execute_fetchall("SELECT id, status, step, completed_at FROM intakes")
     for intake_id, status, step, completed_at in intakes:
         assert step in STEPS, step
         assert (status == "completed") == (step == flow.DONE) == (completed_at is not None)
@@ -221,31 +219,30 @@ async def check_database(storage: Storage) -> None:
             assert all(ORDER.index(q) <= position for q in answers), (step, answers)
             before = [q for q in ORDER[:position] if QUESTIONS[q].applies(answers)]
             assert all(q in answers for q in before), (step, answers)
-    async with db.execute("SELECT value FROM answers") as cursor:
-        for (value,) in await cursor.fetchall():
-            json.loads(value)
+    rows = await db.execute_fetchall("SELECT value FROM answers")
+    for (value,) in rows:
+        json.loads(value)
 
 
 async def check_ownership(world: World) -> None:
     """Each patient's text is stored in their own intakes only; each is shown only their
     own markers and buttons of their own intakes."""
-    db: aiosqlite.Connection = world.storage._db
-    async with db.execute(
+    db = world.storage._db
+    rows = await db.execute_fetchall(
         "SELECT p.telegram_user_id, i.id, a.value FROM answers a"
         " JOIN intakes i ON i.id = a.intake_id JOIN patients p ON p.id = i.patient_id"
-    ) as cursor:
-        rows = list(await cursor.fetchall())
+    )
     owned: dict[int, set[int]] = {}
     for user_id, intake_id, value in rows:
         owned.setdefault(user_id, set()).add(intake_id)
         for other in PATIENTS:
             if other.user_id != user_id:
                 assert marker(other) not in value, (user_id, value)
-    async with db.execute(
+    rows = await db.execute_fetchall(
         "SELECT p.telegram_user_id, i.id FROM intakes i JOIN patients p ON p.id = i.patient_id"
-    ) as cursor:
-        for user_id, intake_id in await cursor.fetchall():
-            owned.setdefault(user_id, set()).add(intake_id)
+    )
+    for user_id, intake_id in rows:
+        owned.setdefault(user_id, set()).add(intake_id)
     for who in PATIENTS:
         shown = "\n".join(world.shown.get(who.user_id, []))
         for other in PATIENTS:

@@ -4,41 +4,18 @@ shows up here, not only in the benchmark."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-import pytest
-
-from bot.vocabulary.outgoing import Outcome
+from bot.scheduling.checkins import CheckIns
 from storage import Storage
 from tests.support.conversation import Conversation
+from tests.support.followups import sent_followup, tap
 from tests.support.patient_flow import PAT, answer_all, data_for, last_keyboard, press
-
-
-class RoundTrips:
-    """Counts the trips to the database thread (every statement, fetch or transaction)."""
-
-    def __init__(self, storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.count = 0
-        connection = storage._db
-        forward = connection._execute
-
-        async def counted(fn: Any, *args: Any, **kwargs: Any) -> Any:
-            self.count += 1
-            return await forward(fn, *args, **kwargs)
-
-        monkeypatch.setattr(connection, "_execute", counted)
-
-    async def of(self, action: Callable[[], Awaitable[Outcome]]) -> tuple[int, Outcome]:
-        before = self.count
-        outcome = await action()
-        return self.count - before, outcome
+from tests.support.round_trips import RoundTrips
 
 
 async def test_a_press_reads_the_state_once_and_writes_once(
-    service: Conversation, storage: Storage, monkeypatch: pytest.MonkeyPatch
+    service: Conversation, storage: Storage
 ) -> None:
-    trips = RoundTrips(storage, monkeypatch)
+    trips = await RoundTrips.on(storage)
     welcome = await service.start(PAT)
     consent, outcome = await trips.of(lambda: press(service, welcome, "I agree"))
     assert consent <= 4
@@ -53,9 +30,25 @@ async def test_a_press_reads_the_state_once_and_writes_once(
     outcome = await press(service, outcome, "More than 12 weeks")
     outcome = await press(service, outcome, "Yes")
     outcome = await answer_all(service, outcome)
-    summary = await press(service, outcome, "Skip")
+    note, summary = await trips.of(lambda: service.text(PAT, "Worse in the mornings"))
+    assert note == 3  # a follow-up note waiting? (no); the state; the answer
     confirm, outcome = await trips.of(
         lambda: service.button(PAT, data_for(last_keyboard(summary), "Confirm"))
     )
     assert confirm <= 4
     assert "Thank you" in "\n".join(r.html for r in outcome.replies)  # it did complete
+
+
+async def test_a_follow_up_answer_reads_once_and_writes_once(
+    service: Conversation, checkins: CheckIns, storage: Storage
+) -> None:
+    _, outcome = await sent_followup(checkins, storage, PAT)
+    trips = await RoundTrips.on(storage)
+    soreness, outcome = await trips.of(lambda: tap(service, PAT, outcome, "2"))
+    assert soreness == 2
+    for label in ["Better", "No", "No", "No", "No"]:
+        outcome = await tap(service, PAT, outcome, label)
+    assert outcome.replies[-1].keyboard[0][0].label == "Skip"  # the note comes next
+    note, outcome = await trips.of(lambda: service.text(PAT, "Stiff for a day"))
+    assert note == 2  # the follow-up state (the note is its own); the answer
+    assert "Thank you" in "\n".join(r.html for r in outcome.replies)

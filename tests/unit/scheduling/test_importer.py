@@ -17,7 +17,7 @@ from bot.scheduling.importer import (
     read_appointments,
 )
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 LONDON = ZoneInfo("Europe/London")
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2025, 3, 20, 12, 0, tzinfo=UTC)
