@@ -103,28 +103,20 @@ class IntakeStore(StoreBase):
         red_flag: str | None = None,
     ) -> None:
         """Store one answer (JSON-encoded) at once, optionally moving to `next_step` and
-        raising a red flag, all in one transaction."""
-        now = self._now()
-        statements: list[tuple[str, tuple[object, ...]]] = [
+        raising a red flag, all in one statement (migration 0011's answer_writes)."""
+        await self._db.execute(
+            "INSERT INTO answer_writes"
+            " (intake_id, question_id, value, answered_at, next_step, red_flag)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             (
-                "INSERT INTO answers (intake_id, question_id, value, answered_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (intake_id, question_id)"
-                " DO UPDATE SET value = excluded.value, answered_at = excluded.answered_at",
-                (intake_id, question_id, json.dumps(value, ensure_ascii=False), now),
-            )
-        ]
-        if next_step is not None:
-            statements.append(("UPDATE intakes SET step = ? WHERE id = ?", (next_step, intake_id)))
-        if red_flag is not None:
-            statements.append(
-                (
-                    "INSERT OR IGNORE INTO red_flags (intake_id, flag, raised_at) VALUES (?, ?, ?)",
-                    (intake_id, red_flag, now),
-                )
-            )
-            statements.append(("UPDATE intakes SET urgent = 1 WHERE id = ?", (intake_id,)))
-        # The hottest write: one trip to the database thread instead of one per statement.
-        await self._db.apply(statements)
+                intake_id,
+                question_id,
+                json.dumps(value, ensure_ascii=False),
+                self._now(),
+                next_step,
+                red_flag,
+            ),
+        )
 
     async def delete_answer(self, intake_id: int, question_id: str) -> None:
         """Remove one answer (a follow-up question that no longer applies)."""

@@ -2,40 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
 
 from bot.vocabulary.outgoing import Outcome
 from storage import Storage
 
-
-def trips_in(statements: Iterable[str]) -> int:
-    """Every statement outside a transaction, and every transaction (BEGIN to COMMIT) as one."""
-    trips, open_transaction = 0, False
-    for sql in statements:
-        if sql.startswith("--"):  # a trigger's statement, inside its caller's
-            continue
-        if not open_transaction:
-            trips += 1
-            open_transaction = sql.startswith("BEGIN")
-        elif sql in ("COMMIT", "ROLLBACK"):
-            open_transaction = False
-    return trips
+# The connection's calls that each run a statement (or a script) at once.
+STATEMENTS = ("execute", "execute_fetchall", "executemany", "executescript")
 
 
 class RoundTrips:
-    """The statements SQLite reports running on a storage's connection, as they run."""
+    """The work a storage's connection is given: each statement outside a transaction, and
+    each transaction (however many statements it holds), with their SQL."""
 
-    def __init__(self) -> None:
-        self.statements: list[str] = []
+    def __init__(self, storage: Storage, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.trips: list[str] = []
+        connection = storage._db
+        for name in STATEMENTS:
+            call = getattr(connection, name)
+            monkeypatch.setattr(connection, name, self._statement(connection, call))
+        transaction = connection.transaction
 
-    @classmethod
-    async def on(cls, storage: Storage) -> RoundTrips:
-        counter = cls()
-        await storage._db.trace(counter.statements.append)
-        return counter
+        def counted_transaction() -> Any:
+            self.trips.append("a transaction")
+            return transaction()
+
+        monkeypatch.setattr(connection, "transaction", counted_transaction)
+
+    def _statement(self, connection: Any, call: Callable[..., Any]) -> Callable[..., Any]:
+        def counted(sql: str, *args: Any) -> Any:
+            if not connection.in_transaction:
+                self.trips.append(sql)
+            return call(sql, *args)
+
+        return counted
 
     async def of(self, action: Callable[[], Awaitable[Outcome]]) -> tuple[int, Outcome]:
         """The trips `action` takes, and its outcome."""
-        before = len(self.statements)
+        before = len(self.trips)
         outcome = await action()
-        return trips_in(self.statements[before:]), outcome
+        return len(self.trips) - before, outcome

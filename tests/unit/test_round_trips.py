@@ -4,6 +4,8 @@ shows up here, not only in the benchmark."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.scheduling.checkins import CheckIns
 from storage import Storage
 from tests.support.conversation import Conversation
@@ -13,9 +15,9 @@ from tests.support.round_trips import RoundTrips
 
 
 async def test_a_press_reads_the_state_once_and_writes_once(
-    service: Conversation, storage: Storage
+    service: Conversation, storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    trips = await RoundTrips.on(storage)
+    trips = RoundTrips(storage, monkeypatch)
     welcome = await service.start(PAT)
     consent, outcome = await trips.of(lambda: press(service, welcome, "I agree"))
     assert consent <= 4
@@ -40,10 +42,13 @@ async def test_a_press_reads_the_state_once_and_writes_once(
 
 
 async def test_a_follow_up_answer_reads_once_and_writes_once(
-    service: Conversation, checkins: CheckIns, storage: Storage
+    service: Conversation,
+    checkins: CheckIns,
+    storage: Storage,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, outcome = await sent_followup(checkins, storage, PAT)
-    trips = await RoundTrips.on(storage)
+    trips = RoundTrips(storage, monkeypatch)
     soreness, outcome = await trips.of(lambda: tap(service, PAT, outcome, "2"))
     assert soreness == 2
     for label in ["Better", "No", "No", "No", "No"]:
