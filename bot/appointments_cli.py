@@ -10,6 +10,7 @@ from pathlib import Path
 from telegram import Bot
 from telegram.error import TelegramError
 
+from bot.handouts import write_links, write_qr
 from bot.scheduling.appointments import (
     AppointmentBook,
     AppointmentError,
@@ -19,7 +20,9 @@ from bot.scheduling.appointments import (
 )
 from bot.scheduling.importer import AppointmentFileError, read_appointments
 from bot.settings import Settings
-from storage import Appointment, Storage
+from storage import Appointment, MessageStatus, Storage, Visit
+
+VISITS = {"attended": Visit.ATTENDED, "no-show": Visit.NO_SHOW}
 
 
 def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,8 +40,22 @@ def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     listing.add_argument("--to", dest="end", type=date.fromisoformat, metavar="DATE")
     cancel = sub.add_parser("cancel", help="cancel an appointment and its pending messages")
     cancel.add_argument("id", type=int)
+    move = sub.add_parser("move", help="give an appointment a new time (the patient is told)")
+    move.add_argument("id", type=int)
+    move.add_argument("--at", required=True, metavar="YYYY-MM-DD HH:MM")
+    for verb, visit in (("attended", "came"), ("no-show", "did not come (no check-in)")):
+        sub.add_parser(verb, help=f"record that the patient {visit}").add_argument("id", type=int)
+    link = sub.add_parser("link", help="print an appointment's personal link again")
+    link.add_argument("id", type=int)
+    link.add_argument("--qr", type=Path, metavar="FILE.png", help="also write it as a QR code")
     imp = sub.add_parser("import", help="import a CSV or iCalendar (.ics) file")
     imp.add_argument("file", type=Path)
+    imp.add_argument(
+        "--links",
+        type=Path,
+        metavar="FILE.csv",
+        help="write name, time and personal link of each booking by name (for a mail merge)",
+    )
 
 
 class CliError(Exception):
@@ -58,7 +75,15 @@ async def run(args: argparse.Namespace, settings: Settings) -> str:
             if not await book.cancel(args.id):
                 raise CliError(f"no scheduled appointment #{args.id}")
             return f"cancelled appointment #{args.id} and its pending messages\n"
-        return await _import(book, settings, args.file)
+        if args.action == "move":
+            return await _move(book, storage, settings, args)
+        if args.action in VISITS:
+            if not await book.record_visit(args.id, VISITS[args.action]):
+                raise CliError(f"no scheduled appointment #{args.id}")
+            return f"appointment #{args.id}: {args.action}\n"
+        if args.action == "link":
+            return await _link(storage, settings, args.id, args.qr)
+        return await _import(book, settings, args.file, args.links)
     finally:
         await storage.close()
 
@@ -76,14 +101,28 @@ async def _username(settings: Settings) -> str | None:
 
 
 async def _link_line(settings: Settings, appointment: Appointment) -> str:
-    token = appointment.link_token or ""
-    username = await _username(settings)
-    if username is None:
+    url = await _personal_link(settings, appointment)
+    if url is None:
         return (
-            f"  personal link payload: {token}\n"
+            f"  personal link payload: {appointment.link_token or ''}\n"
             "  (set ASHI_BOT_USERNAME to print the whole https://t.me/... link)\n"
         )
-    return f"  personal link: {deep_link(username, token)}\n"
+    return f"  personal link: {url}\n"
+
+
+async def _personal_link(settings: Settings, appointment: Appointment) -> str | None:
+    """The appointment's t.me link, or None when the bot's username is not known."""
+    username = await _username(settings)
+    if username is None or appointment.link_token is None:
+        return None
+    return deep_link(username, appointment.link_token)
+
+
+def _at(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M")
+    except ValueError as exc:
+        raise CliError(f"--at must be YYYY-MM-DD HH:MM, got {text!r}") from exc
 
 
 def _local(settings: Settings, moment: datetime) -> str:
@@ -91,10 +130,7 @@ def _local(settings: Settings, moment: datetime) -> str:
 
 
 async def _add(book: AppointmentBook, settings: Settings, args: argparse.Namespace) -> str:
-    try:
-        naive = datetime.strptime(args.at, "%Y-%m-%d %H:%M")
-    except ValueError as exc:
-        raise CliError(f"--at must be YYYY-MM-DD HH:MM, got {args.at!r}") from exc
+    naive = _at(args.at)
     try:
         starts = local_to_utc(naive, settings.timezone)
         appointment = await book.book(
@@ -109,6 +145,51 @@ async def _add(book: AppointmentBook, settings: Settings, args: argparse.Namespa
     if appointment.patient_id is None:
         out += await _link_line(settings, appointment)
         out += "  send this link to the patient: opening it links their Telegram to the booking\n"
+    return out
+
+
+async def _move(
+    book: AppointmentBook, storage: Storage, settings: Settings, args: argparse.Namespace
+) -> str:
+    try:
+        starts = local_to_utc(_at(args.at), settings.timezone)
+    except AppointmentError as exc:
+        raise CliError(str(exc)) from exc
+    appointment = await book.move(args.id, starts)
+    if appointment is None:
+        raise CliError(f"no scheduled appointment #{args.id}")
+    out = f"appointment #{appointment.id} moved to {_local(settings, starts)}"
+    out += f" ({settings.timezone.key})\n"
+    for message in await storage.messages_for(appointment.id):
+        if message.status == MessageStatus.PENDING:
+            out += f"  {message.kind} message due {_local(settings, message.due_at)}\n"
+    patient = await storage.patient(appointment.patient_id) if appointment.patient_id else None
+    if patient is None:
+        out += await _link_line(settings, appointment)
+        out += "  not linked to a patient yet: tell them the new time with this link\n"
+    elif not patient.reminders_enabled:
+        out += "  the patient turned appointment messages off: tell them the new time yourself\n"
+    else:
+        out += "  the patient will be told the new time in Telegram\n"
+    return out
+
+
+async def _link(storage: Storage, settings: Settings, appointment_id: int, qr: Path | None) -> str:
+    appointment = await storage.appointment(appointment_id)
+    if appointment is None:
+        raise CliError(f"no appointment #{appointment_id}")
+    out = f"appointment #{appointment.id} on {_local(settings, appointment.starts_at)}"
+    out += f" ({appointment.name or 'linked patient'})\n"
+    out += await _link_line(settings, appointment)
+    if qr is not None:
+        url = await _personal_link(settings, appointment)
+        if url is None:
+            raise CliError("a QR code needs the whole link: set ASHI_BOT_USERNAME")
+        try:
+            write_qr(url, qr)
+        except OSError as exc:
+            raise CliError(f"{qr} cannot be written: {exc.strerror}") from exc
+        out += f"  QR code written to {qr}\n"
     return out
 
 
@@ -130,18 +211,20 @@ async def _list(
         linked = "linked" if appointment.patient_id else "not linked"
         lines.append(
             f"#{appointment.id}  {_local(settings, appointment.starts_at)}  {who}  "
-            f"{appointment.status}  {linked}  {appointment.attendance or ''}  [{sent}]"
+            f"{appointment.status}  {linked}  {appointment.attendance or ''}"
+            f"  {appointment.visit or ''}  [{sent}]"
         )
     return "\n".join(lines) + "\n" if lines else "no appointments\n"
 
 
-async def _import(book: AppointmentBook, settings: Settings, path: Path) -> str:
+async def _import(book: AppointmentBook, settings: Settings, path: Path, links: Path | None) -> str:
     try:
         records = read_appointments(path, settings.timezone)
     except AppointmentFileError as exc:
         raise CliError(str(exc)) from exc
     added = skipped = 0
     warnings: list[str] = []
+    by_name: list[Appointment] = []
     for record in records:
         new = NewAppointment(
             record.starts_at,
@@ -162,8 +245,25 @@ async def _import(book: AppointmentBook, settings: Settings, path: Path) -> str:
             skipped += 1
         else:
             added += 1
-    summary = f"imported {added} appointments, {skipped} already imported\n"
-    return "".join(f"warning: {w}\n" for w in warnings) + summary
+            if booked.patient_id is None:
+                by_name.append(booked)
+    out = "".join(f"warning: {w}\n" for w in warnings)
+    out += f"imported {added} appointments, {skipped} already imported\n"
+    rows = []
+    for appointment in by_name:
+        url = await _personal_link(settings, appointment) or appointment.link_token or ""
+        when = _local(settings, appointment.starts_at)
+        rows.append((appointment.name or "", when, url))
+        out += f"  #{appointment.id} {when} {appointment.name}: {url}\n"
+    if by_name:
+        out += "  send each patient their link: opening it links their Telegram to the booking\n"
+    if links is not None:
+        try:
+            write_links(links, rows)
+        except OSError as exc:
+            raise CliError(f"{links} cannot be written: {exc.strerror}") from exc
+        out += f"  {len(rows)} personal links written to {links}\n"
+    return out
 
 
 def _by_name(new: NewAppointment) -> NewAppointment:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from bot.private_files import SymlinkRefused, private_text
 from bot.records.documents import export_document
 from bot.settings import Settings
 from storage import AuditEntry, Storage, StorageError
@@ -55,16 +55,10 @@ async def run_export(args: argparse.Namespace, settings: Settings) -> str:
     if args.output is None:
         return text
     try:
-        # Never through a symbolic link (it could point anywhere), and an existing file
-        # loses any group or other permission: an export is health data.
-        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    except OSError as exc:
-        if args.output.is_symlink():
-            raise StorageError(f"--output {args.output} is a symbolic link: refused") from exc
-        raise
-    os.fchmod(fd, os.fstat(fd).st_mode & 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
+        with private_text(args.output) as handle:
+            handle.write(text)
+    except SymlinkRefused as exc:
+        raise StorageError(f"--output {args.output} is a symbolic link: refused") from exc
     return f"wrote {args.output}\n"
 
 

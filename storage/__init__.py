@@ -21,6 +21,7 @@ from storage.records import (
     PlannedMessage,
     RedFlag,
     ScheduledMessage,
+    Visit,
 )
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "ScheduledMessage",
     "Storage",
     "StorageError",
+    "Visit",
     "describe",
     "utc_now",
 ]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from storage.base import StoreBase, appointment_row, ts
-from storage.records import Appointment, Attendance, PlannedMessage
+from storage.records import Appointment, Attendance, PlannedMessage, Visit
 
 
 class AppointmentStore(StoreBase):
@@ -95,6 +95,53 @@ class AppointmentStore(StoreBase):
             )
         return True
 
+    async def move_appointment(
+        self, appointment_id: int, starts_at: datetime, plan: Sequence[PlannedMessage]
+    ) -> Appointment | None:
+        """Move a scheduled appointment to `starts_at` in one transaction: its messages are
+        planned again for the new time (except one going out now, and an invitation or a
+        check-in already sent), the patient's answer to the old reminder and the recorded
+        visit are cleared, and a linked patient is told (a 'moved' message due now).
+        None if there is no such scheduled appointment."""
+        now = self._now()
+        async with self._transaction() as db:
+            cursor = await db.execute(
+                "UPDATE appointments SET starts_at = ?, attendance = NULL, visit = NULL"
+                " WHERE id = ? AND status = 'scheduled'",
+                (ts(starts_at), appointment_id),
+            )
+            if cursor.rowcount == 0:
+                return None
+            await db.executemany(
+                "INSERT INTO outbox (appointment_id, kind, offset_seconds, due_at, status)"
+                " VALUES (?, ?, ?, ?, 'pending')"
+                " ON CONFLICT (appointment_id, kind, offset_seconds) DO UPDATE SET"
+                " due_at = excluded.due_at, status = 'pending', attempts = 0, outcome = NULL,"
+                " claimed_at = NULL, claimed_by = NULL, lease_until = NULL, sent_at = NULL,"
+                " message_id = NULL, step = NULL"
+                " WHERE outbox.status != 'sending'"
+                " AND NOT (outbox.status = 'sent' AND outbox.kind IN ('intake', 'followup'))",
+                [(appointment_id, m.kind, m.offset_seconds, ts(m.due_at)) for m in plan],
+            )
+            await db.execute(
+                "INSERT INTO outbox (appointment_id, kind, offset_seconds, due_at, status)"
+                " SELECT id, 'moved', 0, ?, 'pending' FROM appointments"
+                " WHERE id = ? AND patient_id IS NOT NULL"
+                " ON CONFLICT (appointment_id, kind, offset_seconds) DO UPDATE SET"
+                " due_at = excluded.due_at, status = 'pending', attempts = 0, outcome = NULL,"
+                " sent_at = NULL, message_id = NULL WHERE outbox.status != 'sending'",
+                (now, appointment_id),
+            )
+        return await self.appointment(appointment_id)
+
+    async def set_visit(self, appointment_id: int, visit: Visit) -> bool:
+        """Record whether the patient came; False if there is no such scheduled appointment."""
+        cursor = await self._db.execute(
+            "UPDATE appointments SET visit = ? WHERE id = ? AND status = 'scheduled'",
+            (visit, appointment_id),
+        )
+        return cursor.rowcount > 0
+
     async def claim_link(self, token: str, patient_id: int) -> Appointment | None:
         """Attach the patient to the appointment of a personal link, in one statement: the
         appointment if it is now theirs, None if the link is unknown or someone else's
@@ -125,9 +172,3 @@ class AppointmentStore(StoreBase):
             (appointment.patient_id, appointment.id, ts(since)),
         )
         return row is not None
-
-    # Patients' reminder preferences ----------------------------------------------------
-
-    # The outbox ------------------------------------------------------------------------
-
-    # Follow-ups --------------------------------------------------------------------------

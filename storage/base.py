@@ -20,6 +20,7 @@ from storage.records import (
     MessageStatus,
     Patient,
     ScheduledMessage,
+    Visit,
 )
 
 Clock = Callable[[], datetime]
@@ -89,6 +90,7 @@ def appointment_row(
         external_id=row["external_id"],
         status=AppointmentStatus(row[status_column]),
         attendance=Attendance(row["attendance"]) if row["attendance"] else None,
+        visit=Visit(row["visit"]) if row["visit"] else None,
     )
 
 

@@ -52,7 +52,7 @@ class OutboxStore(StoreBase):
         async with self._transaction() as db:
             rows = await self._all(
                 "SELECT o.*, a.id AS a_id, a.patient_id, a.name, a.starts_at, a.note,"
-                " a.link_token, a.external_id, a.status AS a_status, a.attendance,"
+                " a.link_token, a.external_id, a.status AS a_status, a.attendance, a.visit,"
                 " p.id AS p_id, p.telegram_user_id, p.chat_id, p.first_name, p.username,"
                 " p.language, p.created_at, p.pending_payload, p.reminders_enabled,"
                 f" p.unreachable_at {_DUE_JOIN} AND o.due_at <= ? ORDER BY o.due_at, o.id"
@@ -208,7 +208,7 @@ class OutboxStore(StoreBase):
         oldest first."""
         rows = await self._all(
             "SELECT o.*, a.id AS a_id, a.patient_id, a.name, a.starts_at, a.note, a.link_token,"
-            " a.external_id, a.status AS a_status, a.attendance, p.id AS p_id,"
+            " a.external_id, a.status AS a_status, a.attendance, a.visit, p.id AS p_id,"
             " p.telegram_user_id, p.chat_id, p.first_name, p.username, p.language,"
             " p.created_at, p.pending_payload, p.reminders_enabled, p.unreachable_at"
             " FROM outbox o JOIN appointments a ON a.id = o.appointment_id"

@@ -30,6 +30,13 @@ class Attendance(StrEnum):
     RESCHEDULE = "reschedule"
 
 
+class Visit(StrEnum):
+    """Whether the patient came, as the clinic recorded it."""
+
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+
+
 class MessageStatus(StrEnum):
     """Lifecycle of a scheduled message (an outbox row)."""
 
@@ -118,6 +125,7 @@ class Appointment:
     external_id: str | None
     status: AppointmentStatus
     attendance: Attendance | None
+    visit: Visit | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +134,7 @@ class ScheduledMessage:
 
     id: int
     appointment_id: int
-    kind: str  # intake | reminder | followup
+    kind: str  # intake | reminder | followup | moved
     offset_seconds: int
     due_at: datetime
     status: MessageStatus

@@ -13,14 +13,14 @@ from bot.scheduling.agenda import agenda
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Document, Outcome, Reply
 from bot.vocabulary.people import Who
-from storage import Storage, utc_now
+from storage import Storage, Visit, utc_now
 
 log = logging.getLogger(__name__)
 FLAGGED_LIMIT = 30
 CsvExport = Callable[[], Awaitable[tuple[str, int]]]
 # The practitioners' menu, and the button verbs that are theirs.
 COMMANDS = ("today", "upcoming", "intakes", "flagged", "patient", "export")
-VERBS = frozenset({Verb.OPEN, Verb.REVIEW, Verb.PAGE})
+VERBS = frozenset({Verb.OPEN, Verb.REVIEW, Verb.PAGE, Verb.VISIT})
 
 
 class PracticeService:
@@ -96,7 +96,7 @@ class PracticeService:
         return Outcome(documents=[document])
 
     async def button(self, who: Who, data: str) -> Outcome:
-        """Open record, mark reviewed, page through intakes."""
+        """Open record, mark reviewed, page through intakes, record a visit."""
         action = Action.decode(data)
         if who.user_id not in self._practitioners or action is None:
             return await self._refuse(who, "a button", f"button {data[:64]!r}", toast=True)
@@ -113,7 +113,35 @@ class PracticeService:
                 )
             key = "practitioner.reviewed" if reviewed else "practitioner.already_reviewed"
             return Outcome(toast=self._catalog.text(key))
+        if action.verb is Verb.VISIT:
+            return await self._visit(who, action)
         return await self._page(who, action.page)
+
+    async def _visit(self, who: Who, action: Action) -> Outcome:
+        """Came / no-show under /today: recorded, audited, and /today shown again."""
+        appointment = await self._storage.appointment(action.appointment_id)
+        if (
+            action.code not in set(Visit)
+            or appointment is None
+            or not await self._storage.set_visit(appointment.id, Visit(action.code))
+        ):
+            return Outcome(toast=self._catalog.text("practitioner.visit_unknown"))
+        visit = Visit(action.code)
+        patient = await self._storage.patient(appointment.patient_id or 0)
+        subject = patient.telegram_user_id if patient else None
+        await self._storage.audit(
+            who.user_id, f"recorded {visit}", subject, f"appointment {appointment.id}"
+        )
+        label = (
+            "practitioner.attended_mark" if visit is Visit.ATTENDED else "practitioner.no_show_mark"
+        )
+        toast = self._catalog.text("practitioner.visit_recorded", visit=self._catalog.text(label))
+        now = utc_now()
+        if appointment.starts_at.astimezone(self._tz).date() != now.astimezone(self._tz).date():
+            return Outcome(toast=toast)  # a button of an earlier day's /today
+        replies = await agenda(self._storage, self._catalog, now, self._tz, upcoming=False)
+        # Today's list is shown again with the new mark, when it is one message.
+        return Outcome(toast=toast, edit=replies[0] if len(replies) == 1 else None)
 
     async def _page(self, who: Who, page: int) -> Outcome:
         await self._storage.audit(who.user_id, "viewed /intakes", None, f"page {page + 1}")

@@ -8,10 +8,13 @@ from zoneinfo import ZoneInfo
 from bot.content import Catalog
 from bot.scheduling.plan import fresh_intake_since
 from bot.vocabulary import rendering
-from bot.vocabulary.outgoing import Reply
-from storage import Appointment, AppointmentStatus, Storage
+from bot.vocabulary.actions import Action, Verb
+from bot.vocabulary.outgoing import Button, Reply
+from bot.vocabulary.rendering import visible
+from storage import Appointment, AppointmentStatus, Attendance, Storage, Visit
 
 UPCOMING_DAYS = 7
+NAME_IN_BUTTON = 24  # characters of a name on a button: the time and the name must show
 
 
 async def intake_state(storage: Storage, appointment: Appointment) -> str:
@@ -41,7 +44,8 @@ async def agenda(
     storage: Storage, catalog: Catalog, now: datetime, tz: ZoneInfo, *, upcoming: bool
 ) -> list[Reply]:
     """Today's appointments, or the next seven days' (from tomorrow), with intake status
-    and a mark for urgent red flags."""
+    and marks for urgent red flags, reschedule requests and visits; today's come with
+    buttons to record whether each patient came."""
     today = now.astimezone(tz).date()
     midnight = datetime.combine(today, time(), tz)
     if upcoming:
@@ -61,15 +65,48 @@ async def agenda(
     ]
     if not rows:
         lines.append(catalog.text("practitioner.no_appointments"))
+    buttons: list[tuple[Button, Button]] = []
     for appointment, first_name in rows:
         state = await intake_state(storage, appointment)
+        when = appointment.starts_at.astimezone(tz).strftime(fmt)
+        patient = visible(first_name or appointment.name or "") or "-"
         line = catalog.text(
             "practitioner.appointment_line",
-            when=appointment.starts_at.astimezone(tz).strftime(fmt),
-            patient=first_name or appointment.name or "-",
+            when=when,
+            patient=patient,
             intake=catalog.text(f"practitioner.intake_{state}"),
         )
-        if await _urgent(storage, appointment):
-            line += " " + catalog.text("practitioner.urgent_mark")
-        lines.append(line)
-    return rendering.pack(lines, separator="\n")
+        marks = [
+            key
+            for key, shown in (
+                ("practitioner.urgent_mark", await _urgent(storage, appointment)),
+                ("practitioner.reschedule_mark", appointment.attendance is Attendance.RESCHEDULE),
+                ("practitioner.attended_mark", appointment.visit is Visit.ATTENDED),
+                ("practitioner.no_show_mark", appointment.visit is Visit.NO_SHOW),
+            )
+            if shown
+        ]
+        lines.append(" ".join([line, *(catalog.text(key) for key in marks)]))
+        if not upcoming:
+            buttons.append(visit_buttons(catalog, appointment, when, patient))
+    replies = rendering.pack(lines, separator="\n")
+    if buttons:
+        # Under the last message, so that the buttons come after every line they stand for.
+        replies[-1] = Reply(replies[-1].html, tuple(buttons))
+    return replies
+
+
+def visit_buttons(
+    catalog: Catalog, appointment: Appointment, when: str, patient: str
+) -> tuple[Button, Button]:
+    """Came / no-show for one of today's appointments (labels are plain text, the name
+    shortened); the recorded one is ticked."""
+
+    def button(visit: Visit, key: str) -> Button:
+        tick = rendering.CHECK if appointment.visit is visit else ""
+        action = Action(Verb.VISIT, appointment.id, "", visit)
+        return Button(f"{tick}{catalog.text(key)}", action.encode())
+
+    came = button(Visit.ATTENDED, "practitioner.attended_button")
+    who = f"{when} {patient[:NAME_IN_BUTTON]}: "
+    return Button(who + came.label, came.data), button(Visit.NO_SHOW, "practitioner.no_show_button")

@@ -1,5 +1,6 @@
 """Booking appointments: by Telegram id or by name with a personal deep link, imports,
-listing and cancelling. Each appointment schedules its messages from the plan."""
+listing, moving, recording visits and cancelling. Each appointment schedules its messages
+from the plan."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.scheduling.clock import SkippedTime, wall_clock_to_utc
 from bot.scheduling.plan import PlanEntry
 from bot.vocabulary.links import new_link_token
-from storage import Appointment, PlannedMessage, Storage
+from storage import Appointment, PlannedMessage, Storage, Visit
 
 
 class AppointmentError(ValueError):
@@ -84,6 +85,17 @@ class AppointmentBook:
             link_token=new_link_token(),
             external_id=new.external_id,
         )
+
+    async def move(self, appointment_id: int, starts_at: datetime) -> Appointment | None:
+        """Give a scheduled appointment a new time: its messages are planned again from it,
+        and a linked patient is told. None if there is no such scheduled appointment."""
+        return await self._storage.move_appointment(
+            appointment_id, starts_at, self.planned(starts_at)
+        )
+
+    async def record_visit(self, appointment_id: int, visit: Visit) -> bool:
+        """Record whether the patient came (a no-show gets no check-in)."""
+        return await self._storage.set_visit(appointment_id, visit)
 
     async def cancel(self, appointment_id: int) -> bool:
         """Cancel an appointment and its pending messages."""

@@ -172,6 +172,9 @@ class CheckIns:
         when = self._when(appointment)
         kind = MessageKind(due.message.kind)
         if kind is MessageKind.INTAKE:
+            if await self._storage.open_intake(due.patient.id):
+                # Started already: a second invitation would only interrupt it.
+                return Reply(catalog.text("appointments.invitation_in_progress", **when))
             return rendering.choice(
                 catalog,
                 "appointments.invitation",
@@ -184,19 +187,20 @@ class CheckIns:
                 clinic=self._clinic,
                 **when,
             )
+        attend = [
+            ("appointments.attend_button", Action(Verb.ATTEND, appointment.id, "", "yes")),
+            (
+                "appointments.reschedule_button",
+                Action(Verb.ATTEND, appointment.id, "", "reschedule"),
+            ),
+        ]
+        if kind is MessageKind.MOVED:
+            return rendering.choice(
+                catalog, "appointments.moved", attend, clinic=self._clinic, **when
+            )
         if kind is MessageKind.REMINDER:
             reminder = rendering.choice(
-                catalog,
-                "appointments.reminder",
-                [
-                    ("appointments.attend_button", Action(Verb.ATTEND, appointment.id, "", "yes")),
-                    (
-                        "appointments.reschedule_button",
-                        Action(Verb.ATTEND, appointment.id, "", "reschedule"),
-                    ),
-                ],
-                place=self._place,
-                **when,
+                catalog, "appointments.reminder", attend, place=self._place, **when
             )
             flags = await self._storage.unreviewed_red_flags(due.patient.id)
             return views.flagged_reminder(catalog, reminder, flags) if flags else reminder
@@ -263,6 +267,7 @@ class CheckIns:
             note = self._staff.text(
                 "practitioner.reschedule",
                 patient=rendering.patient_name(self._staff, patient),
+                id=str(appointment.id),
                 **self._when(appointment),
             )
             outcome.notifications = self._notify(Reply(note, self._open(patient)))

@@ -21,6 +21,7 @@ class MessageKind(StrEnum):
     INTAKE = "intake"  # invitation to complete the intake (skipped once it is done)
     REMINDER = "reminder"  # the appointment is coming up
     FOLLOWUP = "followup"  # how are you feeling after treatment
+    MOVED = "moved"  # the appointment has a new time (not in a plan: sent when it moves)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +108,9 @@ def fresh_intake_since(appointment_at: datetime) -> datetime:
 
 
 def is_stale(kind: MessageKind, appointment_at: datetime, due_at: datetime, now: datetime) -> bool:
-    """Whether a message has lost its point: an intake invitation or a reminder for an
-    appointment that has already started, or a follow-up more than two days late (the
-    bot was down, or a past appointment was imported)."""
+    """Whether a message has lost its point: an intake invitation, a reminder or a notice
+    of a new time for an appointment that has already started, or a follow-up more than two
+    days late (the bot was down, or a past appointment was imported)."""
     if kind is MessageKind.FOLLOWUP:
         return now - due_at > FOLLOWUP_GRACE
     return now >= appointment_at

@@ -43,6 +43,7 @@ class Verb(StrEnum):
     OPEN = "o"  # practitioners: open a patient's record
     REVIEW = "w"  # practitioners: mark an intake reviewed
     PAGE = "p"  # practitioners: a page of /intakes
+    VISIT = "k"  # practitioners: code attended / no_show for an appointment
 
     @property
     def subject(self) -> Subject:
@@ -60,6 +61,7 @@ SUBJECTS = {
     Verb.REVIEW: Subject.INTAKE,
     Verb.APPOINTMENT_INTAKE: Subject.APPOINTMENT,
     Verb.ATTEND: Subject.APPOINTMENT,
+    Verb.VISIT: Subject.APPOINTMENT,
     Verb.FOLLOWUP_ANSWER: Subject.OUTBOX,
     Verb.FOLLOWUP_SKIP: Subject.OUTBOX,
     Verb.OPEN: Subject.PATIENT,

@@ -30,6 +30,8 @@ LAYERS: list[tuple[str, ...]] = [
         "bot.appointments_cli",
         "bot.records_cli",
         "bot.content_check",
+        "bot.handouts",
+        "bot.private_files",
         "bot.__main__",
     ),
 ]

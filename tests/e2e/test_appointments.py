@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -13,7 +13,7 @@ from bot.emulator.server import BotApiEmulator
 from bot.scheduling.appointments import AppointmentBook, NewAppointment
 from bot.scheduling.plan import parse_plan
 from bot.settings import Settings
-from storage import Appointment, Storage, utc_now
+from storage import Appointment, Storage, Visit, utc_now
 from tests.e2e.conftest import (
     Person,
     Runner,
@@ -23,6 +23,7 @@ from tests.e2e.conftest import (
     safety_questions,
     started,
 )
+from tests.support.waiting import eventually
 
 PLAN = "intake:-5s,reminder:-3s,followup:+1s,followup:+4s"
 
@@ -70,7 +71,9 @@ async def test_messages_arrive_on_plan_and_the_answers_are_kept(
         # The transcript's clock is time.monotonic(): where the appointment starts on it.
         start = time.monotonic() + appointment.starts_at.timestamp() - time.time()
 
-        invitation = await patient.sees("please answer a few questions about your pain", within=8)
+        # Already in the middle of an intake: no second invitation, a pointer back instead.
+        invitation = await patient.sees("You have already started your intake", within=8)
+        assert "/start" in invitation.text and not invitation.buttons
         reminder = await patient.sees("Reminder: your appointment", within=8)
         assert "1 Needle Lane" not in reminder.text  # no address configured: the clinic's name
         assert "Ashi Test Clinic" in reminder.text
@@ -103,7 +106,7 @@ async def test_messages_arrive_on_plan_and_the_answers_are_kept(
 
     # Each message went out within a second or two of its planned time.
     sent = {
-        -5: min(arrived(emulator, patient.id, "please answer a few questions about your pain")),
+        -5: min(arrived(emulator, patient.id, "You have already started your intake")),
         -3: min(arrived(emulator, patient.id, "Reminder: your appointment")),
     }
     sent[1], sent[4] = sorted(arrived(emulator, patient.id, "How are you feeling"))
@@ -248,3 +251,112 @@ async def test_reschedule_requests_reach_the_practitioner_who_sees_the_day(
         assert today.text.count("Gil: intake in progress") >= 1
         patient.send("/today")
         await patient.sees("Sorry, this is not available.")
+
+
+async def test_a_patient_without_an_intake_is_invited_and_the_button_starts_it(
+    emulator: BotApiEmulator, bot: Runner, clinic: AppointmentBook
+) -> None:
+    async with bot():
+        patient = Person(emulator, 4501, "Hana")
+        patient.send("/start")
+        await patient.sees("Do you agree")
+        await patient.tap("No thanks", then="None of your answers are kept")
+        await book_in(clinic, 6, telegram_user_id=patient.id)
+        invitation = await patient.sees("please answer a few questions about your pain", within=8)
+        assert [b.text for row in invitation.buttons for b in row] == ["Start my intake"]
+        await patient.tap("Start my intake", then="Do you agree")
+
+
+async def test_a_moved_appointment_tells_the_patient_and_is_reminded_at_its_new_time(
+    emulator: BotApiEmulator, bot: Runner, clinic: AppointmentBook, settings: Settings
+) -> None:
+    async with bot():
+        patient = await started(emulator, 4601, "Ivo")
+        appointment = await book_in(clinic, 3600, telegram_user_id=patient.id)
+        new_time = utc_now() + timedelta(seconds=6)
+        moved = await clinic.move(appointment.id, new_time)
+        assert moved is not None and moved.starts_at == new_time
+        notice = await patient.sees("has moved to", within=8)
+        local = new_time.astimezone(settings.timezone)
+        assert f"{local:%Y-%m-%d}" in notice.text and f"{local:%H:%M}" in notice.text
+        assert [b.text for row in notice.buttons for b in row] == [
+            "I'll be there",
+            "I need to reschedule",
+        ]
+        await patient.sees("Reminder: your appointment", within=8)
+    assert ("moved", "sent") in await statuses(settings, appointment)
+
+
+async def test_no_check_in_after_a_no_show_or_while_a_reschedule_is_asked_for(
+    emulator: BotApiEmulator, bot: Runner, clinic: AppointmentBook, settings: Settings
+) -> None:
+    async with bot():
+        missed = await started(emulator, 4701, "Jo")
+        rescheduling = await started(emulator, 4702, "Kai")
+        no_show = await book_in(clinic, 4, telegram_user_id=missed.id)
+        assert await clinic.record_visit(no_show.id, Visit.NO_SHOW)
+        later = await book_in(clinic, 4, telegram_user_id=rescheduling.id)
+        await rescheduling.sees("Reminder: your appointment", within=8)
+        await rescheduling.tap("I need to reschedule", then="The clinic will contact you")
+
+        def ended(appointment: Appointment) -> Callable[[], Awaitable[bool]]:
+            async def check() -> bool:
+                return all(
+                    status != "pending" for _, status in await statuses(settings, appointment)
+                )
+
+            return check
+
+        await eventually(ended(no_show), within=15)
+        await eventually(ended(later), within=15)
+        assert not arrived(emulator, missed.id, "How are you feeling after your treatment")
+        assert not arrived(emulator, rescheduling.id, "How are you feeling after your treatment")
+        assert await outcomes(settings, no_show, "followup") == ["no-show", "no-show"]
+        assert await outcomes(settings, later, "followup") == [
+            "awaiting reschedule",
+            "awaiting reschedule",
+        ]
+
+        # Moved to a new time: the check-ins are planned again, and come after it.
+        await clinic.move(later.id, utc_now() + timedelta(seconds=2))
+        await rescheduling.sees("has moved to", within=8)
+        await rescheduling.sees("How are you feeling after your treatment", within=10)
+
+
+async def outcomes(settings: Settings, appointment: Appointment, kind: str) -> list[str | None]:
+    storage = await Storage.open(settings.db_path)
+    try:
+        return [m.outcome for m in await storage.messages_for(appointment.id) if m.kind == kind]
+    finally:
+        await storage.close()
+
+
+async def test_the_practitioner_records_who_came_from_today(
+    emulator: BotApiEmulator, bot: Runner, clinic: AppointmentBook, settings: Settings
+) -> None:
+    async with bot():
+        practitioner = await reachable_practitioner(emulator)
+        patient = await started(emulator, 4801, "Lia")
+        appointment = await book_in(clinic, 60, telegram_user_id=patient.id)
+        practitioner.send("/today")
+        today = await practitioner.sees("Today (")
+        labels = [b.text for row in today.buttons for b in row]
+        assert any(label.endswith("Lia: came") for label in labels), labels
+        await practitioner.tap("no-show")
+
+        def marked() -> bool:
+            shown = emulator.world.find_message(practitioner.id, today.message_id)
+            return shown is not None and "✗ no-show" in shown.text
+
+        await emulator.wait_for(marked)
+        shown = emulator.world.find_message(practitioner.id, today.message_id)
+        assert shown is not None
+        assert "✅ no-show" in [b.text for row in shown.buttons for b in row]
+    storage = await Storage.open(settings.db_path)
+    try:
+        recorded = await storage.appointment(appointment.id)
+        assert recorded is not None and recorded.visit is Visit.NO_SHOW
+        entries = await storage.audit_entries()
+        assert any(e.action == "recorded no_show" for e in entries), entries
+    finally:
+        await storage.close()

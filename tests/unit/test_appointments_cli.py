@@ -1,8 +1,10 @@
 """`ashi appointments ...` as the clinic runs it: real processes on a shared database."""
 
 import asyncio
+import csv
 import re
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -138,3 +140,83 @@ def test_an_unreadable_file_is_one_clear_error(tmp_path: Path) -> None:
     result = ashi("appointments", "import", str(bad), cwd=tmp_path, **env(tmp_path))
     assert result.returncode == 1
     assert "expected .csv or .ics" in result.stderr
+
+
+def test_an_import_prints_and_writes_each_personal_link(tmp_path: Path) -> None:
+    links = tmp_path / "links.csv"
+    result = ashi(
+        "appointments",
+        "import",
+        str(FIXTURES / "appointments.csv"),
+        "--links",
+        str(links),
+        cwd=tmp_path,
+        **env(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    printed = re.findall(
+        r"#\d+ (\S+ \S+) (.+): (https://t\.me/ashi_clinic_bot\?start=\S+)", result.stdout
+    )
+    assert [(when, name) for when, name, _ in printed] == [
+        ("2025-03-27 09:30", "Jane Doe"),
+        ("2025-03-28 11:00", "John Smith"),
+        ("2025-03-31 09:00", "Anna Müller"),
+        ("2025-10-26 01:30", "Tom Brown"),
+    ]
+    assert "4 personal links written to" in result.stdout
+    with links.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows == [["name", "time", "link"], *([n, w, u] for w, n, u in printed)]
+    assert stat.S_IMODE(links.stat().st_mode) == 0o600  # a link lets its holder answer
+
+
+def test_moving_recording_a_visit_and_printing_a_link_again(tmp_path: Path) -> None:
+    booked = ashi(
+        "appointments",
+        "add",
+        "--at",
+        "2031-06-02 09:30",
+        "--name",
+        "Jane Doe",
+        cwd=tmp_path,
+        **env(tmp_path),
+    )
+    assert booked.returncode == 0, booked.stderr
+    link = re.search(r"https://t\.me/ashi_clinic_bot\?start=\S+", booked.stdout)
+    assert link
+
+    moved = ashi(
+        "appointments", "move", "1", "--at", "2031-06-09 14:00", cwd=tmp_path, **env(tmp_path)
+    )
+    assert moved.returncode == 0, moved.stderr
+    assert "appointment #1 moved to 2031-06-09 14:00 (Europe/London)" in moved.stdout
+    assert "reminder message due 2031-06-08 14:00" in moved.stdout
+    assert "not linked to a patient yet" in moved.stdout and link.group(0) in moved.stdout
+
+    again = ashi(
+        "appointments",
+        "link",
+        "1",
+        "--qr",
+        str(tmp_path / "jane.png"),
+        cwd=tmp_path,
+        **env(tmp_path),
+    )
+    assert again.returncode == 0, again.stderr
+    assert link.group(0) in again.stdout and "2031-06-09 14:00" in again.stdout
+    png = (tmp_path / "jane.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert stat.S_IMODE((tmp_path / "jane.png").stat().st_mode) == 0o600
+
+    came = ashi("appointments", "no-show", "1", cwd=tmp_path, **env(tmp_path))
+    assert came.returncode == 0 and "appointment #1: no-show" in came.stdout
+    listed = ashi("appointments", "list", "--from", "2031-06-01", cwd=tmp_path, **env(tmp_path))
+    assert "2031-06-09 14:00  Jane Doe  scheduled  not linked" in listed.stdout
+    assert "no_show" in listed.stdout
+
+    for verb, args in (("move", ["--at", "2031-06-10 10:00"]), ("attended", []), ("link", [])):
+        missing = ashi("appointments", verb, "9", *args, cwd=tmp_path, **env(tmp_path))
+        assert missing.returncode == 1 and "no " in missing.stderr and "#9" in missing.stderr
+        assert "Traceback" not in missing.stderr
+    wrong = ashi("appointments", "move", "1", "--at", "tomorrow", cwd=tmp_path, **env(tmp_path))
+    assert wrong.returncode == 1 and "--at must be YYYY-MM-DD HH:MM" in wrong.stderr

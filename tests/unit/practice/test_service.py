@@ -16,7 +16,7 @@ from bot.scheduling.appointments import AppointmentBook, NewAppointment
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Outcome, Reply
 from bot.vocabulary.people import Who
-from storage import AuditEntry, Storage, utc_now
+from storage import Attendance, AuditEntry, Storage, Visit, utc_now
 from tests.conftest import CLINIC_TZ, PRACTITIONER
 from tests.support.conversation import Conversation
 from tests.support.patient_flow import PAT, completed_intake, data_for, last_keyboard, texts
@@ -24,6 +24,7 @@ from tests.support.patient_flow import PAT, completed_intake, data_for, last_key
 DOC = Who(user_id=PRACTITIONER, chat_id=PRACTITIONER, first_name="Doc", language_code="en")
 STRANGER = Who(user_id=777, chat_id=777, first_name="Eve", username="eve", language_code="en")
 NOT_AVAILABLE = "Sorry, this is not available."
+VISIT_UNKNOWN = "That appointment is not scheduled any more."
 USAGE = "Send /patient followed by the patient's Telegram id, for example /patient 123456789."
 
 
@@ -204,6 +205,7 @@ async def test_a_non_practitioner_is_refused_every_button_and_changes_nothing(
         Action(Verb.REVIEW, intake_id).encode(),
         Action(Verb.PAGE, 0).encode(),
         Action(Verb.PAGE, 1).encode(),
+        Action(Verb.VISIT, 1, "", "no_show").encode(),
     ]
     for who in (STRANGER, PAT):
         for data in presses:
@@ -584,6 +586,49 @@ async def test_today_lists_todays_appointments_with_intake_state(
         "• 23:59 Omar: intake in progress 🚨 urgent",
     ]
     assert (await last_audit(storage)).action == "viewed /today"
+
+
+async def test_today_marks_requests_and_visits_and_records_who_came(
+    service: Conversation, storage: Storage, practice: PracticeService, now: datetime
+) -> None:
+    book = AppointmentBook(storage, plan=())
+    await completed_intake(service)
+    mine = await book.book(NewAppointment(local(0, 12, 0, now), telegram_user_id=PAT.user_id))
+    walk_in = await book.book(NewAppointment(local(0, 9, 0, now), name="Walk-in Wu & Co"))
+    assert mine is not None and walk_in is not None
+    await storage.set_attendance(mine.id, Attendance.RESCHEDULE)
+
+    reply = only_reply(await practice.command(DOC, "today", []))
+    assert reply.html.split("\n")[1:] == [
+        "• 09:00 Walk-in Wu &amp; Co: intake not started",
+        "• 12:00 Mina: intake done 📅 reschedule requested",
+    ]
+    labels = [[b.label for b in row] for row in reply.keyboard]
+    assert labels == [["09:00 Walk-in Wu & Co: came", "no-show"], ["12:00 Mina: came", "no-show"]]
+
+    press = reply.keyboard[1][1].data
+    outcome = await practice.button(DOC, press)
+    assert outcome.toast == "Recorded: ✗ no-show"
+    assert outcome.edit is not None
+    assert outcome.edit.html.endswith("• 12:00 Mina: intake done 📅 reschedule requested ✗ no-show")
+    assert outcome.edit.keyboard[1][1].label == "✅ no-show"
+    recorded = await storage.appointment(mine.id)
+    assert recorded is not None and recorded.visit is Visit.NO_SHOW
+    audited = await last_audit(storage)
+    assert (audited.action, audited.subject, audited.detail) == (
+        "recorded no_show",
+        PAT.user_id,
+        f"appointment {mine.id}",
+    )
+    came = await practice.button(DOC, reply.keyboard[1][0].data)
+    assert came.toast == "Recorded: ✓ came"
+    assert came.edit is not None and came.edit.keyboard[1][0].label == "12:00 Mina: ✅ came"
+
+    # A forged code, or an appointment since cancelled, records nothing.
+    forged = Action(Verb.VISIT, mine.id, "", "maybe").encode()
+    assert await practice.button(DOC, forged) == Outcome(toast=VISIT_UNKNOWN)
+    assert await book.cancel(walk_in.id)
+    assert await practice.button(DOC, reply.keyboard[0][1].data) == Outcome(toast=VISIT_UNKNOWN)
 
 
 async def test_upcoming_lists_the_next_seven_days_from_tomorrow(
