@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -18,11 +19,18 @@ from bot.scheduling.appointments import (
     deep_link,
     local_to_utc,
 )
-from bot.scheduling.importer import AppointmentFileError, read_appointments
+from bot.scheduling.importer import (
+    AppointmentFileError,
+    DateFormat,
+    ImportedAppointment,
+    Skipped,
+    read_appointments,
+)
 from bot.settings import Settings
 from storage import Appointment, MessageStatus, Storage, Visit
 
 VISITS = {"attended": Visit.ATTENDED, "no-show": Visit.NO_SHOW}
+UNREACHABLE = "no name, and the Telegram user has not started the bot"
 
 
 def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,6 +58,13 @@ def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     link.add_argument("--qr", type=Path, metavar="FILE.png", help="also write it as a QR code")
     imp = sub.add_parser("import", help="import a CSV or iCalendar (.ics) file")
     imp.add_argument("file", type=Path)
+    imp.add_argument("--dry-run", action="store_true", help="show what would happen, book nothing")
+    imp.add_argument(
+        "--date-format",
+        type=DateFormat,
+        choices=list(DateFormat),
+        help="how the file writes dates that are not YYYY-MM-DD: DMY (27/03/2025) or MDY",
+    )
     imp.add_argument(
         "--links",
         type=Path,
@@ -83,7 +98,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> str:
             return f"appointment #{args.id}: {args.action}\n"
         if args.action == "link":
             return await _link(storage, settings, args.id, args.qr)
-        return await _import(book, settings, args.file, args.links)
+        return await _import(book, storage, settings, args)
     finally:
         await storage.close()
 
@@ -217,45 +232,100 @@ async def _list(
     return "\n".join(lines) + "\n" if lines else "no appointments\n"
 
 
-async def _import(book: AppointmentBook, settings: Settings, path: Path, links: Path | None) -> str:
+class RowsRejected(CliError):
+    """An import that booked what it could and rejected some rows: the report goes to
+    standard output, this one line to standard error, and the exit status is 1."""
+
+    def __init__(self, report: str, count: int) -> None:
+        super().__init__(
+            f"{count} rows or events rejected (listed above): fix them and import again"
+        )
+        self.report = report
+
+
+async def _import(
+    book: AppointmentBook, storage: Storage, settings: Settings, args: argparse.Namespace
+) -> str:
     try:
-        records = read_appointments(path, settings.timezone)
+        found = read_appointments(args.file, settings.timezone, date_format=args.date_format)
     except AppointmentFileError as exc:
         raise CliError(str(exc)) from exc
-    added = skipped = 0
-    warnings: list[str] = []
-    by_name: list[Appointment] = []
-    for record in records:
-        new = NewAppointment(
-            record.starts_at,
-            telegram_user_id=record.telegram_user_id,
-            name=record.name,
-            note=record.note,
-            external_id=record.external_id,
+    skipped = list(found.skipped)
+    booked = known = 0
+    by_name: list[tuple[str, datetime, Appointment | None]] = []
+    for record in found.appointments:
+        linked = record.telegram_user_id is not None and bool(
+            await storage.patient_by_telegram_id(record.telegram_user_id)
         )
-        try:
-            booked = await book.book(new)
-        except AppointmentError as exc:
-            if record.telegram_user_id is None or not record.name:
-                warnings.append(f"skipped {record.external_id}: {exc}")
+        if not linked and not record.name:
+            # Neither a Telegram account that has started the bot nor a name for a link.
+            skipped.append(Skipped(record.external_id, UNREACHABLE))
+            continue
+        if args.dry_run:
+            if await storage.appointment_by_external_id(record.external_id):
+                known += 1
                 continue
-            # A patient who has not started the bot yet gets a personal link instead.
-            booked = await book.book(_by_name(new))
-        if booked is None:
-            skipped += 1
-        else:
-            added += 1
-            if booked.patient_id is None:
-                by_name.append(booked)
-    out = "".join(f"warning: {w}\n" for w in warnings)
-    out += f"imported {added} appointments, {skipped} already imported\n"
+            booked += 1
+            if not linked:
+                by_name.append((record.name or "", record.starts_at, None))
+            continue
+        appointment = await _book_imported(book, record)
+        if appointment is None:
+            known += 1
+            continue
+        booked += 1
+        if appointment.patient_id is None:
+            by_name.append((appointment.name or "", appointment.starts_at, appointment))
+    out = "".join(f"rejected {problem}\n" for problem in found.rejected)
+    out += "".join(f"skipped {s.where}: {s.reason}\n" for s in skipped)
+    reasons = Counter(s.reason for s in skipped)
+    left_out = f"skipped {len(skipped)}"
+    if reasons:
+        left_out += " (" + ", ".join(f"{n} {why}" for why, n in sorted(reasons.items())) + ")"
+    verb = "would book" if args.dry_run else "booked"
+    out += (
+        f"{verb} {booked}, already imported {known}, {left_out}, rejected {len(found.rejected)}\n"
+    )
+    out += await _link_report(settings, by_name, None if args.dry_run else args.links)
+    if args.dry_run:
+        out += "dry run: nothing was booked\n"
+    if found.rejected:
+        raise RowsRejected(out, len(found.rejected))
+    return out
+
+
+async def _book_imported(book: AppointmentBook, record: ImportedAppointment) -> Appointment | None:
+    new = NewAppointment(
+        record.starts_at,
+        telegram_user_id=record.telegram_user_id,
+        name=record.name,
+        note=record.note,
+        external_id=record.external_id,
+    )
+    try:
+        return await book.book(new)
+    except AppointmentError:
+        # A patient who has not started the bot yet gets a personal link instead.
+        return await book.book(_by_name(new))
+
+
+async def _link_report(
+    settings: Settings,
+    by_name: list[tuple[str, datetime, Appointment | None]],
+    links: Path | None,
+) -> str:
+    """Each appointment booked by name with its personal link (and the --links file)."""
+    out = ""
     rows = []
-    for appointment in by_name:
+    for name, starts_at, appointment in by_name:
+        when = _local(settings, starts_at)
+        if appointment is None:  # a dry run: no link exists yet
+            out += f"  {when} {name}: booked by name, with a personal link\n"
+            continue
         url = await _personal_link(settings, appointment) or appointment.link_token or ""
-        when = _local(settings, appointment.starts_at)
-        rows.append((appointment.name or "", when, url))
-        out += f"  #{appointment.id} {when} {appointment.name}: {url}\n"
-    if by_name:
+        rows.append((name, when, url))
+        out += f"  #{appointment.id} {when} {name}: {url}\n"
+    if rows:
         out += "  send each patient their link: opening it links their Telegram to the booking\n"
     if links is not None:
         try:
@@ -270,4 +340,4 @@ def _by_name(new: NewAppointment) -> NewAppointment:
     return NewAppointment(new.starts_at, name=new.name, note=new.note, external_id=new.external_id)
 
 
-__all__: Sequence[str] = ("CliError", "add_parsers", "run")
+__all__: Sequence[str] = ("CliError", "RowsRejected", "add_parsers", "run")

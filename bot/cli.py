@@ -174,6 +174,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _dispatch(args)
+    except appointments_cli.RowsRejected as exc:
+        sys.stdout.write(exc.report)  # what was done, and each row that was not
+        print(f"ashi: {exc}", file=sys.stderr)
+        return 1
     except (appointments_cli.CliError, TelegramUnreachable) as exc:
         print(f"ashi: {exc}", file=sys.stderr)
         return 1

@@ -62,6 +62,11 @@ class AppointmentStore(StoreBase):
         row = await self._one("SELECT * FROM appointments WHERE link_token = ?", (token,))
         return appointment_row(row) if row else None
 
+    async def appointment_by_external_id(self, external_id: str) -> Appointment | None:
+        """The appointment imported under this id (from a file or a calendar), if any."""
+        row = await self._one("SELECT * FROM appointments WHERE external_id = ?", (external_id,))
+        return appointment_row(row) if row else None
+
     async def appointments_between(
         self, start: datetime | None, end: datetime | None
     ) -> list[tuple[Appointment, str | None]]:

@@ -1,9 +1,12 @@
 """Appointments exported from a clinic's calendar, read as plain records.
 
 ``read_appointments(path, timezone)`` reads a CSV file or an iCalendar (``.ics``) file
-and returns one :class:`ImportedAppointment` per appointment. It does no database
-work: the caller decides what to do with duplicates, using ``external_id``, which
-stays the same when the same file is imported again.
+and returns an :class:`ImportedFile`: one :class:`ImportedAppointment` per appointment,
+the rows or events left out on purpose (cancelled, no-show, all-day, past) with their
+reason, and the ones that cannot be read, each named with its problem (one bad row never
+stops the others). It does no database work: the caller decides what to do with
+duplicates, using ``external_id``, which stays the same when the same file is imported
+again.
 
 CSV format
 ----------
@@ -11,25 +14,29 @@ The first row is a header. The file is UTF-8, with or without a byte-order mark
 (Excel's "CSV UTF-8" export), comma- or semicolon-delimited (detected from the
 header row). Column names are case-insensitive; surrounding spaces are ignored and
 inner spaces or hyphens count as underscores (``Telegram User ID`` is
-``telegram_user_id``). Columns:
+``telegram_user_id``). Columns, with the other names real exports use for them:
 
-* ``date`` (``YYYY-MM-DD``) and ``time`` (``HH:MM``, 24-hour; ``H:MM`` and
-  ``HH:MM:SS`` are accepted too), or instead a single ``start`` column
-  (``YYYY-MM-DD HH:MM``, or ISO 8601 such as ``2025-03-27T09:30:00+01:00``);
-* ``name``: the patient's name;
-* ``telegram_user_id`` (optional): the patient's numeric Telegram user id;
-* ``note`` (optional): free text;
-* ``id`` (optional): the clinic system's appointment id.
+* ``date`` (Start Date) and ``time`` (Start Time), or instead a single ``start``
+  column (``YYYY-MM-DD HH:MM``, or ISO 8601 such as ``2025-03-27T09:30:00+01:00``).
+  Dates are ``YYYY-MM-DD``; dates written day or month first (``27/03/2025``,
+  ``03/27/2025``) need ``date_format`` (DMY or MDY), never a guess. Times are
+  ``HH:MM`` (24-hour; ``H:MM`` and ``HH:MM:SS`` too) or ``9:30 AM``;
+* ``name`` (Patient, Client, Subject, Title): the patient's name;
+* ``telegram_user_id`` (Telegram ID, optional): the patient's numeric Telegram user id;
+* ``note`` (Notes, Description, Comments; optional): free text;
+* ``id`` (Appointment ID, UID; optional): the clinic system's appointment id;
+* ``status`` (optional): a row whose status says cancelled or no-show is skipped;
+* ``all_day`` (All Day Event, optional): a row marked all-day is skipped.
 
 Other columns are ignored. A time without a UTC offset is the clinic's local time:
 a time that does not exist because the clocks go forward is an error, and a time
 that happens twice because the clocks go back means the first of the two. Every
-row needs a time and a name or a Telegram user id. Blank rows are skipped. Rows
-are returned in file order. The identity of a row (``external_id``) is ``csv:``
-followed by its ``id`` if it has one, otherwise ``csv:h-`` followed by a hash of
-its start time, its name (case and spacing ignored) and its Telegram user id.
-All bad rows are reported together, by row number as a spreadsheet shows it (the
-header is row 1).
+row needs a time and a name or a Telegram user id. Blank rows are skipped, and so
+are rows that started more than a day before the import. Rows are returned in file
+order. The identity of a row (``external_id``) is ``csv:`` followed by its ``id`` if
+it has one, otherwise ``csv:h-`` followed by a hash of its start time, its name (case
+and spacing ignored) and its Telegram user id. Bad rows are named by row number as a
+spreadsheet shows it (the header is row 1).
 
 iCalendar format
 ----------------
@@ -49,6 +56,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -61,7 +69,10 @@ from bot.scheduling.clock import SkippedTime, wall_clock_to_utc
 __all__ = [
     "RECURRENCE_HORIZON",
     "AppointmentFileError",
+    "DateFormat",
     "ImportedAppointment",
+    "ImportedFile",
+    "Skipped",
     "expand_recurrence",
     "parse_csv",
     "parse_ics",
@@ -90,8 +101,27 @@ class ImportedAppointment:
     note: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A row or event that is not an appointment to book, and why."""
+
+    where: str  # "row 4", "event 2 (UID x)"
+    reason: str  # cancelled, no-show, all-day, in the past
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedFile:
+    """What a file holds: the appointments to book, what is left out on purpose, and the
+    rows or events that cannot be read (each named, with its problem)."""
+
+    appointments: list[ImportedAppointment]
+    skipped: list[Skipped]
+    rejected: list[str]
+
+
 class AppointmentFileError(ValueError):
-    """A file that cannot be imported; the message names the file and each problem."""
+    """A file that cannot be imported at all (unreadable, no header, not a calendar); the
+    message names the file and each problem."""
 
     def __init__(self, source: str, problems: Sequence[str]) -> None:
         self.source = source
@@ -105,14 +135,20 @@ class AppointmentFileError(ValueError):
 
 
 def read_appointments(
-    path: Path, timezone: ZoneInfo, *, now: datetime | None = None
-) -> list[ImportedAppointment]:
+    path: Path,
+    timezone: ZoneInfo,
+    *,
+    now: datetime | None = None,
+    date_format: DateFormat | None = None,
+) -> ImportedFile:
     """Appointments in a ``.csv`` or ``.ics`` file (by suffix, case-insensitive).
 
-    Naive times are in the clinic's ``timezone``. ``now`` (default: the current
-    time) only matters for ``.ics`` files: it sets which events are past and how
-    far recurring events are expanded.
+    Naive times are in the clinic's ``timezone``. ``now`` (default: the current time)
+    sets which appointments are past (and skipped) and how far recurring events are
+    expanded. ``date_format`` reads CSV dates written day or month first.
     """
+    if now is None:
+        now = datetime.now(UTC)
     source = str(path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".ics"):
@@ -127,7 +163,7 @@ def read_appointments(
     if suffix == ".ics":
         return parse_ics(data, timezone, source=source, now=now)
     text = _decode(data, source, " (in Excel, save as 'CSV UTF-8')")
-    return parse_csv(text, timezone, source=source)
+    return parse_csv(text, timezone, source=source, now=now, date_format=date_format)
 
 
 def _decode(data: bytes, source: str, hint: str = "") -> str:
@@ -143,41 +179,80 @@ def _decode(data: bytes, source: str, hint: str = "") -> str:
 
 # --- CSV -----------------------------------------------------------------
 
-_KNOWN_COLUMNS = ("date", "time", "start", "name", "telegram_user_id", "note", "id")
+
+class DateFormat(StrEnum):
+    """How a CSV writes dates that are not YYYY-MM-DD (never guessed: 03/04 is either)."""
+
+    DMY = "DMY"  # 27/03/2025, 27.03.2025
+    MDY = "MDY"  # 03/27/2025
+
+
+# What real exports call each column (Google Calendar, Outlook, booking systems), by the
+# column each stands for; the first listed is the canonical name.
+_COLUMN_NAMES: dict[str, tuple[str, ...]] = {
+    "date": ("date", "start_date", "appointment_date", "day"),
+    "time": ("time", "start_time", "appointment_time"),
+    "start": ("start", "starts_at", "start_datetime", "begin"),
+    "name": ("name", "patient", "patient_name", "client", "client_name", "subject", "title"),
+    "telegram_user_id": ("telegram_user_id", "telegram_id", "telegram"),
+    "note": ("note", "notes", "description", "comments", "comment"),
+    "id": ("id", "appointment_id", "booking_id", "uid"),
+    "status": ("status", "appointment_status"),
+    "all_day": ("all_day", "all_day_event"),
+}
+_COLUMN_OF = {alias: key for key, aliases in _COLUMN_NAMES.items() for alias in aliases}
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+_OTHER_DATE_RE = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})")
+_TIME_RE = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?")
 _START_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*")
+_TRUE = frozenset({"true", "yes", "y", "1", "x", "wahr", "ja"})
+_NO_SHOW = frozenset({"noshow", "no show", "no-show", "dna", "did not attend", "missed"})
 
 
 class _RowError(Exception):
     """One problem with one CSV row or calendar event."""
 
 
-def parse_csv(text: str, timezone: ZoneInfo, *, source: str = "<csv>") -> list[ImportedAppointment]:
-    """Appointments in CSV text (format in the module docstring)."""
+class _Skip(Exception):
+    """A row or event that is not an appointment to book; the message is why."""
+
+
+def parse_csv(
+    text: str,
+    timezone: ZoneInfo,
+    *,
+    source: str = "<csv>",
+    now: datetime | None = None,
+    date_format: DateFormat | None = None,
+) -> ImportedFile:
+    """Appointments in CSV text (format in the module docstring). A bad row is rejected
+    with its row number, the others are read; rows before ``now`` (minus a day) are
+    skipped as past when ``now`` is given."""
     text = text.removeprefix("\ufeff")
     records = [(number, cells) for number, cells in _csv_records(text) if _filled(cells)]
     if not records:
         raise AppointmentFileError(source, ["the file is empty: expected a header row"])
     header_row, header = records[0]
     columns = _csv_columns(header, header_row, source)
+    row = _RowReader(columns, len(header), timezone, date_format)
 
-    appointments: list[ImportedAppointment] = []
-    problems: list[str] = []
+    result = ImportedFile([], [], [])
     seen: dict[str, int] = {}
     for number, cells in records[1:]:
         try:
-            appointment = _csv_appointment(cells, columns, len(header), timezone)
+            appointment = row.read(cells)
+            if now is not None and appointment.starts_at < now - PAST_GRACE:
+                raise _Skip("in the past")
             first = seen.setdefault(appointment.external_id, number)
             if first != number:
                 raise _RowError(f"same appointment as row {first}")
+        except _Skip as skip:
+            result.skipped.append(Skipped(f"row {number}", str(skip)))
         except _RowError as exc:
-            problems.append(f"row {number}: {exc}")
+            result.rejected.append(f"row {number}: {exc}")
         else:
-            appointments.append(appointment)
-    if problems:
-        raise AppointmentFileError(source, problems)
-    return appointments
+            result.appointments.append(appointment)
+    return result
 
 
 def _csv_records(text: str) -> Iterator[tuple[int, list[str]]]:
@@ -198,15 +273,24 @@ def _column_key(heading: str) -> str:
 
 
 def _csv_columns(header: Sequence[str], row: int, source: str) -> dict[str, int]:
-    columns: dict[str, int] = {}
+    """Column index by the column each heading stands for; where several headings stand
+    for one column (Name and Subject), the one listed first in _COLUMN_NAMES wins."""
+    found: dict[str, tuple[int, int]] = {}  # key -> (rank of the alias, index)
     problems: list[str] = []
+    seen: set[str] = set()
     for index, heading in enumerate(header):
-        key = _column_key(heading)
-        if key not in _KNOWN_COLUMNS:
+        alias = _column_key(heading)
+        key = _COLUMN_OF.get(alias)
+        if key is None:
             continue
-        if key in columns:
-            problems.append(f"row {row}: column {key!r} appears twice in the header")
-        columns.setdefault(key, index)
+        if alias in seen:
+            problems.append(f"row {row}: column {alias!r} appears twice in the header")
+            continue
+        seen.add(alias)
+        rank = _COLUMN_NAMES[key].index(alias)
+        if key not in found or rank < found[key][0]:
+            found[key] = (rank, index)
+    columns = {key: index for key, (_, index) in found.items()}
     if "start" in columns and ("date" in columns or "time" in columns):
         problems.append(f"row {row}: use either a 'start' column or 'date' and 'time', not both")
     elif "start" not in columns and not ("date" in columns and "time" in columns):
@@ -220,62 +304,163 @@ def _csv_columns(header: Sequence[str], row: int, source: str) -> dict[str, int]
     if "name" not in columns:
         problems.append(f"row {row}: the header has no 'name' column")
     if problems:
-        found = ", ".join(repr(heading.strip()) for heading in header)
-        problems.append(f"row {row}: header read as {found}")
+        found_names = ", ".join(repr(heading.strip()) for heading in header)
+        problems.append(f"row {row}: header read as {found_names}")
         raise AppointmentFileError(source, problems)
     return columns
 
 
-def _csv_appointment(
-    cells: Sequence[str], columns: dict[str, int], header_width: int, timezone: ZoneInfo
-) -> ImportedAppointment:
-    if len(cells) > header_width and _filled(cells[header_width:]):
-        raise _RowError(
-            f"has {len(cells)} cells but the header has {header_width} columns "
-            "(is a value with a delimiter in it missing its quotes?)"
-        )
+@dataclass(frozen=True, slots=True)
+class _RowReader:
+    """Reads one CSV row into an appointment (or a _Skip, or a _RowError)."""
 
-    def cell(key: str) -> str:
-        index = columns.get(key)
+    columns: dict[str, int]
+    header_width: int
+    timezone: ZoneInfo
+    date_format: DateFormat | None
+
+    def cell(self, cells: Sequence[str], key: str) -> str:
+        index = self.columns.get(key)
         if index is None or index >= len(cells):
             return ""
         return cells[index].strip()
 
-    problems: list[str] = []
-    starts_at: datetime | None = None
-    try:
-        if "start" in columns:
-            starts_at = _csv_start(cell("start"), timezone)
+    def read(self, cells: Sequence[str]) -> ImportedAppointment:
+        if len(cells) > self.header_width and _filled(cells[self.header_width :]):
+            raise _RowError(
+                f"has {len(cells)} cells but the header has {self.header_width} columns "
+                "(is a value with a delimiter in it missing its quotes?)"
+            )
+        status = " ".join(self.cell(cells, "status").casefold().split())
+        if "cancel" in status:
+            raise _Skip("cancelled")
+        if status in _NO_SHOW:
+            raise _Skip("no-show")
+        if self.cell(cells, "all_day").casefold() in _TRUE:
+            raise _Skip("all-day")
+
+        problems: list[str] = []
+        starts_at: datetime | None = None
+        try:
+            if "start" in self.columns:
+                starts_at = self.start(self.cell(cells, "start"))
+            else:
+                starts_at = self.date_time(self.cell(cells, "date"), self.cell(cells, "time"))
+        except _RowError as exc:
+            problems.append(str(exc))
+
+        telegram_user_id: int | None = None
+        try:
+            telegram_user_id = _telegram_id(
+                self.cell(cells, "telegram_user_id"), "telegram_user_id"
+            )
+        except _RowError as exc:
+            problems.append(str(exc))
+
+        name = self.cell(cells, "name") or None
+        if name is None and telegram_user_id is None and not problems:
+            problems.append("needs a name or a telegram_user_id")
+        if problems or starts_at is None:
+            raise _RowError("; ".join(problems))
+
+        clinic_id = self.cell(cells, "id")
+        external_id = (
+            f"csv:{clinic_id}"
+            if clinic_id
+            else "csv:h-" + _fingerprint(starts_at, name, telegram_user_id)
+        )
+        return ImportedAppointment(
+            external_id=external_id,
+            starts_at=starts_at,
+            name=name,
+            telegram_user_id=telegram_user_id,
+            note=self.cell(cells, "note") or None,
+        )
+
+    def date_time(self, day: str, clock: str) -> datetime:
+        if not day and not clock:
+            raise _RowError("no date and time")
+        problems: list[str] = []
+        parsed_day: date | None = None
+        parsed_time: time | None = None
+        if not day:
+            problems.append("no date")
         else:
-            starts_at = _csv_date_time(cell("date"), cell("time"), timezone)
-    except _RowError as exc:
-        problems.append(str(exc))
+            try:
+                parsed_day = self.day(day)
+            except _RowError as exc:
+                problems.append(str(exc))
+        if not clock:
+            problems.append("no time")
+        else:
+            try:
+                parsed_time = _clock(clock)
+            except _RowError as exc:
+                problems.append(str(exc))
+        if problems or parsed_day is None or parsed_time is None:
+            raise _RowError("; ".join(problems))
+        return _localize(datetime.combine(parsed_day, parsed_time), self.timezone)
 
-    telegram_user_id: int | None = None
+    def day(self, value: str) -> date:
+        """A date as YYYY-MM-DD, or day or month first as --date-format says."""
+        other = _OTHER_DATE_RE.fullmatch(value)
+        if other is None or self.date_format is None:
+            try:
+                if not _DATE_RE.fullmatch(value):
+                    raise ValueError
+                return date.fromisoformat(value)
+            except ValueError:
+                hint = (
+                    ": for dates written day first pass --date-format DMY, month first"
+                    " --date-format MDY"
+                    if other
+                    else ""
+                )
+                raise _RowError(f"date {value!r} is not YYYY-MM-DD{hint}") from None
+        first, second, year = (int(part) for part in other.groups())
+        day, month = (first, second) if self.date_format is DateFormat.DMY else (second, first)
+        try:
+            return date(year, month, day)
+        except ValueError:
+            raise _RowError(f"date {value!r} is not a date ({self.date_format})") from None
+
+    def start(self, value: str) -> datetime:
+        if not value:
+            raise _RowError("no start")
+        if not _START_RE.fullmatch(value):
+            # A day and a time as the clinic's export writes them: 27/03/2025 09:30.
+            day, _, clock = value.partition(" ")
+            if _OTHER_DATE_RE.fullmatch(day) and clock.strip():
+                return self.date_time(day, clock.strip())
+            raise _RowError(
+                f"start {value!r} is not YYYY-MM-DD HH:MM or ISO 8601 (2025-03-27T09:30+01:00)"
+            )
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise _RowError(
+                f"start {value!r} is not YYYY-MM-DD HH:MM or ISO 8601 (2025-03-27T09:30+01:00)"
+            ) from None
+        if parsed.tzinfo is None:
+            return _localize(parsed, self.timezone)
+        return parsed.astimezone(UTC)
+
+
+def _clock(value: str) -> time:
+    """HH:MM (24-hour, seconds allowed) or a 12-hour time with AM / PM."""
+    match = _TIME_RE.fullmatch(value)
     try:
-        telegram_user_id = _telegram_id(cell("telegram_user_id"), "telegram_user_id")
-    except _RowError as exc:
-        problems.append(str(exc))
-
-    name = cell("name") or None
-    if name is None and telegram_user_id is None and not problems:
-        problems.append("needs a name or a telegram_user_id")
-    if problems or starts_at is None:
-        raise _RowError("; ".join(problems))
-
-    clinic_id = cell("id")
-    external_id = (
-        f"csv:{clinic_id}"
-        if clinic_id
-        else "csv:h-" + _fingerprint(starts_at, name, telegram_user_id)
-    )
-    return ImportedAppointment(
-        external_id=external_id,
-        starts_at=starts_at,
-        name=name,
-        telegram_user_id=telegram_user_id,
-        note=cell("note") or None,
-    )
+        if match is None:
+            raise ValueError
+        hour, minute, second, half = match.groups()
+        hours = int(hour)
+        if half is not None:
+            if not 1 <= hours <= 12:
+                raise ValueError
+            hours = hours % 12 + (12 if half in "Pp" else 0)
+        return time(hours, int(minute), int(second or 0))
+    except ValueError:
+        raise _RowError(f"time {value!r} is not HH:MM (24-hour) or H:MM AM/PM") from None
 
 
 def _fingerprint(starts_at: datetime, name: str | None, telegram_user_id: int | None) -> str:
@@ -288,53 +473,6 @@ def _fingerprint(starts_at: datetime, name: str | None, telegram_user_id: int | 
         )
     )
     return hashlib.sha256(key.encode()).hexdigest()[:24]
-
-
-def _csv_date_time(day: str, clock: str, timezone: ZoneInfo) -> datetime:
-    if not day and not clock:
-        raise _RowError("no date and time")
-    problems: list[str] = []
-    parsed_day: date | None = None
-    parsed_time: time | None = None
-    if not day:
-        problems.append("no date")
-    else:
-        try:
-            if not _DATE_RE.fullmatch(day):
-                raise ValueError
-            parsed_day = date.fromisoformat(day)
-        except ValueError:
-            problems.append(f"date {day!r} is not YYYY-MM-DD")
-    if not clock:
-        problems.append("no time")
-    else:
-        match = _TIME_RE.fullmatch(clock)
-        try:
-            if match is None:
-                raise ValueError
-            hour, minute, second = match.groups()
-            parsed_time = time(int(hour), int(minute), int(second or 0))
-        except ValueError:
-            problems.append(f"time {clock!r} is not HH:MM (24-hour)")
-    if problems or parsed_day is None or parsed_time is None:
-        raise _RowError("; ".join(problems))
-    return _localize(datetime.combine(parsed_day, parsed_time), timezone)
-
-
-def _csv_start(value: str, timezone: ZoneInfo) -> datetime:
-    if not value:
-        raise _RowError("no start")
-    try:
-        if not _START_RE.fullmatch(value):
-            raise ValueError
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise _RowError(
-            f"start {value!r} is not YYYY-MM-DD HH:MM or ISO 8601 (2025-03-27T09:30+01:00)"
-        ) from None
-    if parsed.tzinfo is None:
-        return _localize(parsed, timezone)
-    return parsed.astimezone(UTC)
 
 
 def _telegram_id(value: str, what: str) -> int | None:
@@ -389,8 +527,9 @@ def parse_ics(
     *,
     source: str = "<ics>",
     now: datetime | None = None,
-) -> list[ImportedAppointment]:
-    """Appointments in an iCalendar file, sorted by start time.
+) -> ImportedFile:
+    """Appointments in an iCalendar file, sorted by start time; an event that cannot be
+    read is rejected with its number, UID and SUMMARY, the others are read.
 
     * Each VEVENT is one appointment; ``external_id`` is ``ics:`` + UID, plus
       ``:`` + the RECURRENCE-ID in UTC ISO 8601 for one occurrence of a
@@ -425,25 +564,30 @@ def parse_ics(
         raise AppointmentFileError(source, ["not an iCalendar file: no complete VCALENDAR found"])
 
     events: list[Any] = [event for calendar in calendars for event in calendar.walk("VEVENT")]
-    problems: list[str] = []
     overridden = _overridden_occurrences(events, timezone)
 
-    appointments: list[ImportedAppointment] = []
-    for number, event in enumerate(events, start=1):
-        try:
-            appointments.extend(_event_appointments(event, timezone, window, overridden))
-        except (_RowError, ValueError) as exc:  # ValueError: icalendar could not parse it
-            problems.append(f"{_event_label(number, event)}: {exc}")
-
+    result = ImportedFile([], [], [])
     seen: set[str] = set()
-    for appointment in appointments:
-        if appointment.external_id in seen:
-            problems.append(f"{appointment.external_id!r} appears more than once")
-        seen.add(appointment.external_id)
-    if problems:
-        raise AppointmentFileError(source, problems)
-    appointments.sort(key=lambda appointment: (appointment.starts_at, appointment.external_id))
-    return appointments
+    for number, event in enumerate(events, start=1):
+        label = _event_label(number, event)
+        try:
+            found = _event_appointments(event, timezone, window, overridden)
+        except _Skip as skip:
+            result.skipped.append(Skipped(label, str(skip)))
+            continue
+        except (_RowError, ValueError) as exc:  # ValueError: icalendar could not parse it
+            result.rejected.append(f"{label}: {exc}")
+            continue
+        for appointment in found:
+            if appointment.external_id in seen:
+                result.rejected.append(f"{label}: {appointment.external_id!r} appears twice")
+                continue
+            seen.add(appointment.external_id)
+            result.appointments.append(appointment)
+    result.appointments.sort(
+        key=lambda appointment: (appointment.starts_at, appointment.external_id)
+    )
+    return result
 
 
 def _event_label(number: int, event: Any) -> str:
@@ -513,10 +657,10 @@ def _event_appointments(
         raise _RowError("no UID")
     status = _text(event.get("STATUS"))
     if status is not None and status.upper() == "CANCELLED":
-        return []
+        raise _Skip("cancelled")
     starts_at = _event_time(event, "DTSTART", timezone)
     if starts_at is None:
-        return []  # all-day: not an appointment
+        raise _Skip("all-day")
 
     name = _text(event.get("SUMMARY"))
     note = _text(event.get("DESCRIPTION"))
@@ -541,7 +685,7 @@ def _event_appointments(
 
     if event.get("RRULE") is None and event.get("RDATE") is None:
         if starts_at < window.earliest:
-            return []
+            raise _Skip("in the past")
         return [appointment(f"ics:{uid}", starts_at)]
 
     local_start: datetime = event.get("DTSTART").dt

@@ -3,7 +3,6 @@
 import asyncio
 import csv
 import re
-import shutil
 import stat
 from pathlib import Path
 
@@ -105,16 +104,64 @@ def test_bad_times_are_refused_clearly(tmp_path: Path) -> None:
         assert "Traceback" not in result.stderr
 
 
-def test_csv_import_twice_adds_once(tmp_path: Path) -> None:
+def future_fixture(tmp_path: Path) -> Path:
+    """The sample export moved to 2031 (same weekdays' clock changes), so nothing is past."""
     source = tmp_path / "export.csv"
-    shutil.copy(FIXTURES / "appointments.csv", source)
+    text = (FIXTURES / "appointments.csv").read_text(encoding="utf-8")
+    source.write_text(text.replace("2025-", "2031-"), encoding="utf-8")
+    return source
+
+
+def test_csv_import_twice_adds_once(tmp_path: Path) -> None:
+    source = future_fixture(tmp_path)
     first = ashi("appointments", "import", str(source), cwd=tmp_path, **env(tmp_path))
     assert first.returncode == 0, first.stderr
     # A-1045 has only an unknown Telegram id and no name: it cannot be reached, so it is skipped.
-    assert "warning: skipped csv:A-1045" in first.stdout
-    assert "imported 4 appointments, 0 already imported" in first.stdout
+    assert (
+        "skipped csv:A-1045: no name, and the Telegram user has not started the bot" in first.stdout
+    )
+    assert "booked 4, already imported 0, skipped 1 (1 no name, and the" in first.stdout
     second = ashi("appointments", "import", str(source), cwd=tmp_path, **env(tmp_path))
-    assert "imported 0 appointments, 4 already imported" in second.stdout
+    assert "booked 0, already imported 4, skipped 1" in second.stdout
+    assert second.stdout.endswith("rejected 0\n")
+
+
+def test_a_bad_row_is_listed_and_the_good_ones_are_booked(tmp_path: Path) -> None:
+    source = tmp_path / "export.csv"
+    source.write_text(
+        "Date,Time,Patient,Status\n"
+        "2031-06-02,09:30,Jane Doe,Booked\n"
+        "02/06/2031,10:30,John Smith,Booked\n"
+        "2031-06-02,11:30,Anna Müller,Cancelled\n"
+        "2020-06-02,11:30,Tom Brown,\n",
+        encoding="utf-8",
+    )
+    dry = ashi("appointments", "import", str(source), "--dry-run", cwd=tmp_path, **env(tmp_path))
+    assert dry.returncode == 1
+    assert "rejected row 3: date '02/06/2031' is not YYYY-MM-DD" in dry.stdout
+    assert "would book 1, already imported 0, skipped 2 (1 cancelled, 1 in the past)" in dry.stdout
+    assert "dry run: nothing was booked" in dry.stdout
+    assert (
+        dry.stderr == "ashi: 1 rows or events rejected (listed above): fix them and import again\n"
+    )
+    listed = ashi("appointments", "list", "--from", "2031-06-01", cwd=tmp_path, **env(tmp_path))
+    assert listed.stdout == "no appointments\n"
+
+    real = ashi(
+        "appointments",
+        "import",
+        str(source),
+        "--date-format",
+        "DMY",
+        cwd=tmp_path,
+        **env(tmp_path),
+    )
+    assert real.returncode == 0, real.stdout + real.stderr
+    assert "booked 2, already imported 0, skipped 2 (1 cancelled, 1 in the past)" in real.stdout
+    listed = ashi("appointments", "list", "--from", "2031-06-01", cwd=tmp_path, **env(tmp_path))
+    assert "2031-06-02 09:30  Jane Doe" in listed.stdout
+    assert "2031-06-02 10:30  John Smith" in listed.stdout
+    assert "Anna" not in listed.stdout
 
 
 def test_ics_import_twice_adds_once(tmp_path: Path) -> None:
@@ -127,9 +174,9 @@ def test_ics_import_twice_adds_once(tmp_path: Path) -> None:
         "SUMMARY:John Smith\r\nSTATUS:CANCELLED\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
     )
     first = ashi("appointments", "import", str(calendar), cwd=tmp_path, **env(tmp_path))
-    assert "imported 1 appointments, 0 already imported" in first.stdout, first.stderr
+    assert "booked 1, already imported 0, skipped 1 (1 cancelled)" in first.stdout, first.stderr
     second = ashi("appointments", "import", str(calendar), cwd=tmp_path, **env(tmp_path))
-    assert "imported 0 appointments, 1 already imported" in second.stdout
+    assert "booked 0, already imported 1, skipped 1 (1 cancelled)" in second.stdout
     listed = ashi("appointments", "list", "--from", "2031-06-01", cwd=tmp_path, **env(tmp_path))
     assert "2031-06-02 09:30  Jane Doe" in listed.stdout
 
@@ -147,7 +194,7 @@ def test_an_import_prints_and_writes_each_personal_link(tmp_path: Path) -> None:
     result = ashi(
         "appointments",
         "import",
-        str(FIXTURES / "appointments.csv"),
+        str(future_fixture(tmp_path)),
         "--links",
         str(links),
         cwd=tmp_path,
@@ -158,10 +205,10 @@ def test_an_import_prints_and_writes_each_personal_link(tmp_path: Path) -> None:
         r"#\d+ (\S+ \S+) (.+): (https://t\.me/ashi_clinic_bot\?start=\S+)", result.stdout
     )
     assert [(when, name) for when, name, _ in printed] == [
-        ("2025-03-27 09:30", "Jane Doe"),
-        ("2025-03-28 11:00", "John Smith"),
-        ("2025-03-31 09:00", "Anna Müller"),
-        ("2025-10-26 01:30", "Tom Brown"),
+        ("2031-03-27 09:30", "Jane Doe"),
+        ("2031-03-28 11:00", "John Smith"),
+        ("2031-03-31 09:00", "Anna Müller"),
+        ("2031-10-26 01:30", "Tom Brown"),
     ]
     assert "4 personal links written to" in result.stdout
     with links.open(encoding="utf-8", newline="") as handle:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.scheduling.importer import (
     AppointmentFileError,
+    DateFormat,
     ImportedAppointment,
+    ImportedFile,
+    Skipped,
     expand_recurrence,
     parse_csv,
     parse_ics,
@@ -42,11 +46,29 @@ def problems_of(excinfo: pytest.ExceptionInfo[AppointmentFileError]) -> list[str
     return list(excinfo.value.problems)
 
 
+def readable(found: ImportedFile) -> list[ImportedAppointment]:
+    """The appointments of a file in which every row or event could be read."""
+    assert found.rejected == []
+    return found.appointments
+
+
+def csv_appointments(text: str, timezone: ZoneInfo, **options: Any) -> list[ImportedAppointment]:
+    return readable(parse_csv(text, timezone, **options))
+
+
+def ics_appointments(data: bytes, timezone: ZoneInfo, **options: Any) -> list[ImportedAppointment]:
+    return readable(parse_ics(data, timezone, **options))
+
+
+def file_appointments(path: Path, timezone: ZoneInfo, **options: Any) -> list[ImportedAppointment]:
+    return readable(read_appointments(path, timezone, **{"now": NOW, **options}))
+
+
 # --- CSV ------------------------------------------------------------------
 
 
 def test_csv_fixture_parsed_to_exact_utc_times() -> None:
-    appointments = read_appointments(FIXTURES / "appointments.csv", LONDON)
+    appointments = file_appointments(FIXTURES / "appointments.csv", LONDON)
 
     assert appointments == [
         ImportedAppointment(
@@ -82,7 +104,7 @@ def test_excel_semicolon_csv_with_bom() -> None:
     raw = (FIXTURES / "appointments_semicolon.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # the fixture is what Excel writes
 
-    appointments = read_appointments(FIXTURES / "appointments_semicolon.csv", LONDON)
+    appointments = file_appointments(FIXTURES / "appointments_semicolon.csv", LONDON)
 
     assert [(a.starts_at, a.name, a.telegram_user_id, a.note) for a in appointments] == [
         (utc(2025, 3, 27, 9, 30), "Jane Doe", 123456789, "Erstbehandlung, Rücken"),
@@ -93,15 +115,15 @@ def test_excel_semicolon_csv_with_bom() -> None:
 
 
 def test_parse_csv_accepts_text_that_still_has_its_bom() -> None:
-    appointments = parse_csv("\ufeffdate,time,name\n2025-03-27,09:30,Jane Doe\n", LONDON)
+    appointments = csv_appointments("\ufeffdate,time,name\n2025-03-27,09:30,Jane Doe\n", LONDON)
 
     assert [(a.starts_at, a.name) for a in appointments] == [(utc(2025, 3, 27, 9, 30), "Jane Doe")]
 
 
 def test_csv_reimport_gives_identical_external_ids() -> None:
     for name in ("appointments.csv", "appointments_semicolon.csv"):
-        first = read_appointments(FIXTURES / name, LONDON)
-        second = read_appointments(FIXTURES / name, LONDON)
+        first = file_appointments(FIXTURES / name, LONDON)
+        second = file_appointments(FIXTURES / name, LONDON)
         ids = [a.external_id for a in first]
         assert ids == [a.external_id for a in second]
         assert len(set(ids)) == len(ids)
@@ -109,20 +131,20 @@ def test_csv_reimport_gives_identical_external_ids() -> None:
 
 def test_csv_hash_id_is_stable_across_versions_and_ignores_case_and_spacing() -> None:
     # A literal: if the hash recipe changes, re-importing old files would duplicate them.
-    original = parse_csv(
+    original = csv_appointments(
         "date,time,name,telegram_user_id\n2025-03-27,09:30,Jane Doe,123456789\n", LONDON
     )
     assert original[0].external_id == "csv:h-736726128e1d28d4bbf299a5"
 
-    respaced = parse_csv(
+    respaced = csv_appointments(
         "start;name;telegram_user_id\n2025-03-27 09:30;  jane   DOE ;123456789\n", LONDON
     )
     assert respaced[0].external_id == original[0].external_id
 
-    other_time = parse_csv(
+    other_time = csv_appointments(
         "date,time,name,telegram_user_id\n2025-03-27,09:45,Jane Doe,123456789\n", LONDON
     )
-    other_person = parse_csv(
+    other_person = csv_appointments(
         "date,time,name,telegram_user_id\n2025-03-27,09:30,Jane Doe,123456780\n", LONDON
     )
     assert other_time[0].external_id != original[0].external_id
@@ -130,7 +152,7 @@ def test_csv_hash_id_is_stable_across_versions_and_ignores_case_and_spacing() ->
 
 
 def test_csv_id_column_wins_and_blank_id_falls_back_to_hash() -> None:
-    appointments = parse_csv(
+    appointments = csv_appointments(
         "ID,Date,Time,Name\n77,2025-03-27,09:30,Jane Doe\n,2025-03-27,10:30,John Smith\n",
         LONDON,
     )
@@ -149,7 +171,7 @@ def test_csv_id_column_wins_and_blank_id_falls_back_to_hash() -> None:
     ],
 )
 def test_csv_start_column(start: str, expected: datetime) -> None:
-    [appointment] = parse_csv(f"start,name\n{start},Jane Doe\n", LONDON)
+    [appointment] = csv_appointments(f"start,name\n{start},Jane Doe\n", LONDON)
 
     assert appointment.starts_at == expected
     assert appointment.starts_at.tzinfo is UTC
@@ -161,7 +183,7 @@ def test_csv_columns_are_case_insensitive_and_extra_columns_ignored() -> None:
         "Jane Doe,+44 7700 900123,2025-03-27,09:30,123,ignored,kept\n"
     )
 
-    [appointment] = parse_csv(text, LONDON)
+    [appointment] = csv_appointments(text, LONDON)
 
     assert (appointment.name, appointment.telegram_user_id, appointment.note) == (
         "Jane Doe",
@@ -184,28 +206,25 @@ def test_csv_bad_rows_are_all_reported_with_spreadsheet_row_numbers() -> None:
         ",,Nobody,,\n"  # row 10
     )
 
-    with pytest.raises(AppointmentFileError) as excinfo:
-        parse_csv(text, LONDON, source="clinic.csv")
+    found = parse_csv(text, LONDON, source="clinic.csv")
 
-    assert problems_of(excinfo) == [
-        "row 4: date '27/03/2025' is not YYYY-MM-DD",
-        "row 6: time '25:00' is not HH:MM (24-hour)",
+    # The good rows are read; each bad one is named with its problem.
+    assert [a.name for a in found.appointments] == ["Jane Doe", "John Smith"]
+    assert found.rejected == [
+        "row 4: date '27/03/2025' is not YYYY-MM-DD: for dates written day first pass"
+        " --date-format DMY, month first --date-format MDY",
+        "row 6: time '25:00' is not HH:MM (24-hour) or H:MM AM/PM",
         "row 7: 2025-03-30 01:30 does not exist in Europe/London (the clocks go forward then)",
         "row 8: needs a name or a telegram_user_id",
         "row 9: telegram_user_id '@peter' is not a Telegram user id (a positive whole number)",
         "row 10: no date and time",
     ]
-    assert str(excinfo.value).startswith("clinic.csv: 6 problems:\n  row 4: ")
 
 
 def test_csv_single_bad_row_message_names_file_and_row() -> None:
-    with pytest.raises(AppointmentFileError) as excinfo:
-        parse_csv("start,name\n2025-03-27,Jane\n", LONDON, source="a.csv")
-
-    assert str(excinfo.value) == (
-        "a.csv: row 2: start '2025-03-27' is not YYYY-MM-DD HH:MM or ISO 8601 "
-        "(2025-03-27T09:30+01:00)"
-    )
+    assert parse_csv("start,name\n2025-03-27,Jane\n", LONDON, source="a.csv").rejected == [
+        "row 2: start '2025-03-27' is not YYYY-MM-DD HH:MM or ISO 8601 (2025-03-27T09:30+01:00)"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -229,16 +248,13 @@ def test_csv_bad_header(header: str, problem: str) -> None:
 
 
 def test_csv_header_only_is_no_appointments_and_empty_file_is_an_error() -> None:
-    assert parse_csv("date;time;name\r\n\r\n", LONDON) == []
+    assert csv_appointments("date;time;name\r\n\r\n", LONDON) == []
     with pytest.raises(AppointmentFileError, match="expected a header row"):
         parse_csv("\n\n", LONDON)
 
 
 def test_csv_row_with_more_cells_than_the_header() -> None:
-    with pytest.raises(AppointmentFileError) as excinfo:
-        parse_csv("date;time;name\n2025-03-27;09:30;Doe; Jane\n", LONDON)
-
-    assert problems_of(excinfo) == [
+    assert parse_csv("date;time;name\n2025-03-27;09:30;Doe; Jane\n", LONDON).rejected == [
         "row 2: has 4 cells but the header has 3 columns "
         "(is a value with a delimiter in it missing its quotes?)"
     ]
@@ -247,10 +263,10 @@ def test_csv_row_with_more_cells_than_the_header() -> None:
 def test_csv_duplicate_rows_are_reported() -> None:
     text = "id,date,time,name\n7,2025-03-27,09:30,Jane\n7,2025-03-28,09:30,John\n"
 
-    with pytest.raises(AppointmentFileError) as excinfo:
-        parse_csv(text, LONDON)
+    found = parse_csv(text, LONDON)
 
-    assert problems_of(excinfo) == ["row 3: same appointment as row 2"]
+    assert [a.name for a in found.appointments] == ["Jane"]
+    assert found.rejected == ["row 3: same appointment as row 2"]
 
 
 def test_csv_that_is_not_utf8(tmp_path: Path) -> None:
@@ -286,8 +302,8 @@ def test_suffix_is_case_insensitive(tmp_path: Path) -> None:
     ics_path = tmp_path / "Calendar.ICS"
     ics_path.write_bytes((FIXTURES / "calendar.ics").read_bytes())
 
-    assert len(read_appointments(csv_path, LONDON)) == 5
-    assert len(read_appointments(ics_path, LONDON, now=NOW)) == 6
+    assert len(file_appointments(csv_path, LONDON)) == 5
+    assert len(file_appointments(ics_path, LONDON, now=NOW)) == 6
 
 
 def test_missing_file_is_an_appointment_file_error(tmp_path: Path) -> None:
@@ -303,7 +319,7 @@ TOM = "ics:5e6f7a8b9c0d1e2f3a4b5c6d7e@google.com"
 
 
 def test_google_calendar_export() -> None:
-    appointments = read_appointments(FIXTURES / "calendar.ics", LONDON, now=NOW)
+    appointments = file_appointments(FIXTURES / "calendar.ics", LONDON, now=NOW)
 
     assert appointments == [
         # Weekly, COUNT=3, 18:00 London time: GMT, then BST after 30 March.
@@ -362,20 +378,20 @@ def test_google_export_skips_cancelled_all_day_and_past_events() -> None:
     ):
         assert f"UID:{uid}@google.com" in raw
 
-    appointments = read_appointments(FIXTURES / "calendar.ics", LONDON, now=NOW)
+    appointments = file_appointments(FIXTURES / "calendar.ics", LONDON, now=NOW)
 
     names = {a.name for a in appointments}
     assert "Maria Garcia" not in names  # STATUS:CANCELLED
     assert "Clinic closed \u2013 Good Friday" not in names  # all-day
     assert "Peter Jones" not in names  # January: in the past
 
-    earlier = read_appointments(FIXTURES / "calendar.ics", LONDON, now=utc(2025, 1, 1))
+    earlier = file_appointments(FIXTURES / "calendar.ics", LONDON, now=utc(2025, 1, 1))
     assert "Peter Jones" in {a.name for a in earlier}
     assert "Maria Garcia" not in {a.name for a in earlier}
 
 
 def test_outlook_export_with_windows_time_zone_name() -> None:
-    appointments = read_appointments(FIXTURES / "calendar_outlook.ics", LONDON, now=NOW)
+    appointments = file_appointments(FIXTURES / "calendar_outlook.ics", LONDON, now=NOW)
 
     assert [(a.starts_at, a.name, a.telegram_user_id) for a in appointments] == [
         (utc(2025, 3, 28, 9, 0), "Lukas Schneider", 55512345),  # 10:00 CET
@@ -397,7 +413,7 @@ def test_windows_time_zone_name_without_vtimezone_block() -> None:
         """
     )
 
-    [appointment] = parse_ics(data, LONDON, now=NOW)
+    [appointment] = ics_appointments(data, LONDON, now=NOW)
 
     assert appointment.starts_at == utc(2025, 7, 2, 8, 0)  # Paris, CEST
 
@@ -421,7 +437,7 @@ def test_time_zone_defined_only_by_the_files_vtimezone() -> None:
         """.replace("        ", ""),
     )
 
-    [appointment] = parse_ics(data, LONDON, now=NOW)
+    [appointment] = ics_appointments(data, LONDON, now=NOW)
 
     assert appointment.starts_at == utc(2025, 7, 2, 7, 0)
 
@@ -435,20 +451,20 @@ def test_unknown_tzid_is_an_error_not_a_guess() -> None:
         """
     )
 
-    with pytest.raises(AppointmentFileError) as excinfo:
-        parse_ics(data, LONDON, source="mars.ics", now=NOW)
+    found = parse_ics(data, LONDON, source="mars.ics", now=NOW)
 
-    assert str(excinfo.value) == (
-        "mars.ics: event 1 (UID mars-1, 'Jane Doe'): DTSTART has an unknown time zone "
+    assert found.appointments == []
+    assert found.rejected == [
+        "event 1 (UID mars-1, 'Jane Doe'): DTSTART has an unknown time zone "
         "'Mars/Olympus_Mons' (not an IANA or Windows zone name, and not defined in the file)"
-    )
+    ]
 
 
 def test_floating_time_is_in_the_clinic_time_zone() -> None:
     data = ics("UID:f1\nDTSTART:20250702T100000\nSUMMARY:Jane Doe")
 
-    [in_london] = parse_ics(data, LONDON, now=NOW)
-    [in_berlin] = parse_ics(data, BERLIN, now=NOW)
+    [in_london] = ics_appointments(data, LONDON, now=NOW)
+    [in_berlin] = ics_appointments(data, BERLIN, now=NOW)
 
     assert in_london.starts_at == utc(2025, 7, 2, 9, 0)
     assert in_berlin.starts_at == utc(2025, 7, 2, 8, 0)
@@ -457,18 +473,18 @@ def test_floating_time_is_in_the_clinic_time_zone() -> None:
 def test_floating_time_in_the_spring_forward_gap_is_an_error() -> None:
     data = ics("UID:gap\nDTSTART:20250330T013000\nSUMMARY:Jane Doe")
 
-    with pytest.raises(AppointmentFileError, match="2025-03-30 01:30 does not exist"):
-        parse_ics(data, LONDON, now=NOW)
+    [problem] = parse_ics(data, LONDON, now=NOW).rejected
+    assert "2025-03-30 01:30 does not exist" in problem
 
 
 def test_ics_reimport_gives_identical_external_ids() -> None:
     data = (FIXTURES / "calendar.ics").read_bytes()
 
-    first = [a.external_id for a in parse_ics(data, LONDON, now=NOW)]
+    first = [a.external_id for a in ics_appointments(data, LONDON, now=NOW)]
     # A later import (the next day) still names the same occurrences the same way.
-    later = [a.external_id for a in parse_ics(data, LONDON, now=NOW + timedelta(days=1))]
+    later = [a.external_id for a in ics_appointments(data, LONDON, now=NOW + timedelta(days=1))]
 
-    assert first == [a.external_id for a in parse_ics(data, LONDON, now=NOW)]
+    assert first == [a.external_id for a in ics_appointments(data, LONDON, now=NOW)]
     assert later == first
     assert len(set(first)) == len(first)
 
@@ -482,7 +498,7 @@ def test_telegram_id_from_description_line_variants() -> None:
         "UID:t5\nDTSTART:20250702T140000Z\nSUMMARY:E\nDESCRIPTION:Telegram: 45\\ntelegram: 46",
     )
 
-    appointments = parse_ics(data, LONDON, now=NOW)
+    appointments = ics_appointments(data, LONDON, now=NOW)
 
     assert [a.telegram_user_id for a in appointments] == [42, 43, None, None, 45]
 
@@ -498,12 +514,10 @@ def test_telegram_id_property_and_description_must_agree() -> None:
     )
     not_a_number = ics("UID:n\nDTSTART:20250702T100000Z\nSUMMARY:A\nX-ASHI-TELEGRAM-ID:abc")
 
-    assert parse_ics(agreeing, LONDON, now=NOW)[0].telegram_user_id == 42
-    with pytest.raises(AppointmentFileError, match="disagree"):
-        parse_ics(disagreeing, LONDON, now=NOW)
-    with pytest.raises(AppointmentFileError) as excinfo:
-        parse_ics(not_a_number, LONDON, now=NOW)
-    assert problems_of(excinfo) == [
+    assert ics_appointments(agreeing, LONDON, now=NOW)[0].telegram_user_id == 42
+    [problem] = parse_ics(disagreeing, LONDON, now=NOW).rejected
+    assert "disagree" in problem
+    assert parse_ics(not_a_number, LONDON, now=NOW).rejected == [
         "event 1 (UID n, 'A'): X-ASHI-TELEGRAM-ID 'abc' is not a Telegram user id "
         "(a positive whole number)"
     ]
@@ -518,10 +532,11 @@ def test_ics_event_errors_are_collected() -> None:
         "UID:anon-but-known\nDTSTART:20250702T110000Z\nX-ASHI-TELEGRAM-ID:5",
     )
 
-    with pytest.raises(AppointmentFileError) as excinfo:
-        parse_ics(data, LONDON, source="x.ics", now=NOW)
+    found = parse_ics(data, LONDON, source="x.ics", now=NOW)
 
-    assert problems_of(excinfo) == [
+    # One broken event does not keep the others out.
+    assert [a.external_id for a in found.appointments] == ["ics:ok", "ics:anon-but-known"]
+    assert found.rejected == [
         "event 2 ('No Uid'): no UID",
         "event 3 (UID nostart, 'No start'): no DTSTART",
         "event 4 (UID anon): needs a SUMMARY (the patient's name) or X-ASHI-TELEGRAM-ID",
@@ -553,7 +568,7 @@ def test_default_now_is_the_current_time() -> None:
         "UID:future\nDTSTART:20990101T100000Z\nSUMMARY:Far Ahead",
     )
 
-    assert [a.name for a in parse_ics(data, LONDON)] == ["Far Ahead"]
+    assert [a.name for a in ics_appointments(data, LONDON)] == ["Far Ahead"]
 
 
 def test_naive_now_is_refused() -> None:
@@ -569,10 +584,7 @@ def test_bad_recurrence_id_is_reported_once() -> None:
         "UID:r\nRECURRENCE-ID;TZID=Nowhere/Land:20250703T100000\nDTSTART:20250704T100000Z\nSUMMARY:A",
     )
 
-    with pytest.raises(AppointmentFileError) as excinfo:
-        parse_ics(data, LONDON, now=NOW)
-
-    assert problems_of(excinfo) == [
+    assert parse_ics(data, LONDON, now=NOW).rejected == [
         "event 2 (UID r, 'A'): RECURRENCE-ID has an unknown time zone 'Nowhere/Land' "
         "(not an IANA or Windows zone name, and not defined in the file)"
     ]
@@ -584,7 +596,7 @@ def test_event_that_started_within_the_last_day_is_kept() -> None:
         "UID:older\nDTSTART:20250319T110000Z\nSUMMARY:Day Before",
     )
 
-    assert [a.name for a in parse_ics(data, LONDON, now=NOW)] == ["Yesterday"]
+    assert [a.name for a in ics_appointments(data, LONDON, now=NOW)] == ["Yesterday"]
 
 
 # --- recurrence ------------------------------------------------------------
@@ -600,7 +612,7 @@ def test_open_ended_weekly_event_is_expanded_for_a_year_from_now() -> None:
         """
     )
 
-    appointments = parse_ics(data, LONDON, now=NOW)
+    appointments = ics_appointments(data, LONDON, now=NOW)
 
     starts = [a.starts_at for a in appointments]
     assert starts[0] == utc(2025, 3, 25, 9, 0)  # first Tuesday on or after now - 1 day
@@ -636,7 +648,7 @@ def test_moved_cancelled_and_excluded_occurrences() -> None:
         """,
     )
 
-    appointments = parse_ics(data, LONDON, now=NOW)
+    appointments = ics_appointments(data, LONDON, now=NOW)
 
     assert [(a.external_id, a.starts_at) for a in appointments] == [
         ("ics:course:2025-03-25T18:00:00+00:00", utc(2025, 3, 25, 18, 0)),
@@ -648,8 +660,8 @@ def test_moved_cancelled_and_excluded_occurrences() -> None:
 def test_unsupported_rrule_frequency_is_reported() -> None:
     data = ics("UID:m\nDTSTART:20250702T100000Z\nRRULE:FREQ=MINUTELY\nSUMMARY:A")
 
-    with pytest.raises(AppointmentFileError, match="RRULE frequency MINUTELY is not supported"):
-        parse_ics(data, LONDON, now=NOW)
+    [problem] = parse_ics(data, LONDON, now=NOW).rejected
+    assert "RRULE frequency MINUTELY is not supported" in problem
 
 
 def test_expand_recurrence_keeps_wall_clock_time_across_dst() -> None:
@@ -713,3 +725,81 @@ def test_expand_recurrence_needs_an_aware_start() -> None:
             earliest=utc(2025, 6, 1),
             latest=utc(2025, 7, 1),
         )
+
+
+# --- real exports: other column names, day or month first, rows left out ------------
+
+
+def test_an_outlook_export_month_first_with_am_pm_and_an_all_day_event() -> None:
+    found = read_appointments(
+        FIXTURES / "outlook_export.csv", LONDON, now=NOW, date_format=DateFormat.MDY
+    )
+
+    assert [(a.starts_at, a.name, a.note) for a in found.appointments] == [
+        (utc(2031, 3, 27, 9, 30), "Jane Doe", "First visit, lower back"),  # GMT
+        (utc(2031, 3, 28, 14, 0), "John Smith", "Neck and shoulders"),
+    ]
+    assert found.skipped == [Skipped("row 4", "all-day")]
+    # 13/01 cannot be month first: that row is named, the others are booked.
+    assert found.rejected == ["row 5: date '13/01/2031' is not a date (MDY)"]
+
+
+def test_dates_written_day_first_are_never_guessed() -> None:
+    text = "Start Date,Start Time,Patient\n02/03/2031,09:30,Jane Doe\n"
+
+    [problem] = parse_csv(text, LONDON).rejected
+    assert "--date-format DMY" in problem and "--date-format MDY" in problem
+    [day_first] = csv_appointments(text, LONDON, date_format=DateFormat.DMY)
+    [month_first] = csv_appointments(text, LONDON, date_format=DateFormat.MDY)
+    assert day_first.starts_at == utc(2031, 3, 2, 9, 30)
+    assert month_first.starts_at == utc(2031, 2, 3, 9, 30)
+    [dotted] = csv_appointments(
+        "start,name\n27.03.2031 09:30,Jane\n", LONDON, date_format=DateFormat.DMY
+    )
+    assert dotted.starts_at == utc(2031, 3, 27, 9, 30)
+
+
+def test_cancelled_no_show_and_past_rows_are_skipped_and_counted() -> None:
+    text = (
+        "Appointment ID,Date,Time,Client Name,Status,Notes\n"
+        "1,2025-03-27,09:30,Jane Doe,Booked,first visit\n"
+        "2,2025-03-27,10:30,John Smith,Cancelled by client,\n"
+        "3,2025-03-27,11:30,Anna Müller,No Show,\n"
+        "4,2025-03-19,09:00,Tom Brown,Completed,\n"  # more than a day before NOW
+        "5,2025-03-19,13:00,Eve Stone,,\n"  # within the day before NOW: kept
+    )
+
+    found = parse_csv(text, LONDON, now=NOW)
+
+    assert [(a.external_id, a.name, a.note) for a in found.appointments] == [
+        ("csv:1", "Jane Doe", "first visit"),
+        ("csv:5", "Eve Stone", None),
+    ]
+    assert found.skipped == [
+        Skipped("row 3", "cancelled"),
+        Skipped("row 4", "no-show"),
+        Skipped("row 5", "in the past"),
+    ]
+    assert found.rejected == []
+
+
+def test_the_canonical_column_wins_over_another_name_for_it() -> None:
+    [appointment] = csv_appointments(
+        "Subject,Name,Date,Time\nBlocked: lunch,Jane Doe,2025-03-27,09:30\n", LONDON
+    )
+    assert appointment.name == "Jane Doe"
+
+
+def test_skipped_events_are_counted_with_their_reason() -> None:
+    data = ics(
+        "UID:ok\nDTSTART:20250702T100000Z\nSUMMARY:Fine",
+        "UID:gone\nDTSTART:20250702T110000Z\nSUMMARY:Gone\nSTATUS:CANCELLED",
+        "UID:day\nDTSTART;VALUE=DATE:20250703\nSUMMARY:Holiday",
+        "UID:old\nDTSTART:20250101T100000Z\nSUMMARY:Old",
+    )
+
+    found = parse_ics(data, LONDON, now=NOW)
+
+    assert [a.external_id for a in found.appointments] == ["ics:ok"]
+    assert [s.reason for s in found.skipped] == ["cancelled", "all-day", "in the past"]
+    assert found.skipped[0].where == "event 2 (UID gone, 'Gone')"
