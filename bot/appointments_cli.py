@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
@@ -60,6 +61,13 @@ def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     imp.add_argument("file", type=Path)
     imp.add_argument("--dry-run", action="store_true", help="show what would happen, book nothing")
     imp.add_argument(
+        "--exclude",
+        type=_pattern,
+        metavar="REGEX",
+        help="skip events whose name matches (e.g. 'lunch|closed|training'; case ignored),"
+        " instead of ASHI_IMPORT_EXCLUDE",
+    )
+    imp.add_argument(
         "--date-format",
         type=DateFormat,
         choices=list(DateFormat),
@@ -75,6 +83,13 @@ def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 class CliError(Exception):
     """A problem to print as one line; exit status 1."""
+
+
+def _pattern(text: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text, re.IGNORECASE)
+    except re.error as exc:
+        raise argparse.ArgumentTypeError(f"not a regular expression: {exc}") from exc
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> str:
@@ -251,9 +266,13 @@ async def _import(
     except AppointmentFileError as exc:
         raise CliError(str(exc)) from exc
     skipped = list(found.skipped)
+    exclude = args.exclude or settings.import_exclude
     booked = known = 0
     by_name: list[tuple[str, datetime, Appointment | None]] = []
     for record in found.appointments:
+        if exclude is not None and record.name and exclude.search(record.name):
+            skipped.append(Skipped(record.external_id, "excluded"))
+            continue
         linked = record.telegram_user_id is not None and bool(
             await storage.patient_by_telegram_id(record.telegram_user_id)
         )

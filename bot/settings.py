@@ -56,6 +56,7 @@ class Settings:
     content_dir: Path = SHIPPED_CONTENT
     clinic_phone: str | None = None
     emergency_number: str | None = None
+    import_exclude: re.Pattern[str] | None = None  # calendar events that are not patients
 
     def load_content(self, directory: Path | None = None) -> Content:
         """The texts in use (`directory`, else ASHI_CONTENT_DIR or the shipped ones), with
@@ -184,6 +185,14 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
             problems.append(f"{name} must be a phone number such as {example}, got {value!r}.")
         numbers[name] = value
 
+    import_exclude: re.Pattern[str] | None = None
+    exclude = env.get("ASHI_IMPORT_EXCLUDE", "").strip()
+    if exclude:
+        try:
+            import_exclude = re.compile(exclude, re.IGNORECASE)
+        except re.error as exc:
+            problems.append(f"ASHI_IMPORT_EXCLUDE is not a regular expression: {exc}.")
+
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -202,4 +211,5 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
         content_dir=content_dir,
         clinic_phone=numbers["ASHI_CLINIC_PHONE"],
         emergency_number=numbers["ASHI_EMERGENCY_NUMBER"],
+        import_exclude=import_exclude,
     )

@@ -267,3 +267,21 @@ def test_moving_recording_a_visit_and_printing_a_link_again(tmp_path: Path) -> N
         assert "Traceback" not in missing.stderr
     wrong = ashi("appointments", "move", "1", "--at", "tomorrow", cwd=tmp_path, **env(tmp_path))
     assert wrong.returncode == 1 and "--at must be YYYY-MM-DD HH:MM" in wrong.stderr
+
+
+def test_events_that_are_not_patients_are_excluded_by_name(tmp_path: Path) -> None:
+    source = tmp_path / "diary.csv"
+    source.write_text(
+        "Start,Subject\n2031-06-02 09:30,Jane Doe\n2031-06-02 12:30,Lunch break\n"
+        "2031-06-02 14:00,Clinic closed (training)\n",
+        encoding="utf-8",
+    )
+    setting = {**env(tmp_path), "ASHI_IMPORT_EXCLUDE": "lunch|closed"}
+    result = ashi("appointments", "import", str(source), "--dry-run", cwd=tmp_path, **setting)
+    assert "would book 1, already imported 0, skipped 2 (2 excluded)" in result.stdout
+    override = ashi(
+        "appointments", "import", str(source), "--exclude", "LUNCH", cwd=tmp_path, **setting
+    )
+    assert "booked 2, already imported 0, skipped 1 (1 excluded)" in override.stdout
+    bad = ashi("appointments", "import", str(source), "--exclude", "(", cwd=tmp_path, **setting)
+    assert bad.returncode == 2 and "not a regular expression" in bad.stderr
