@@ -13,14 +13,14 @@ from bot.scheduling.agenda import agenda
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Document, Outcome, Reply
 from bot.vocabulary.people import Who
-from storage import Storage, Visit, utc_now
+from storage import IntakeStatus, Storage, Visit, utc_now
 
 log = logging.getLogger(__name__)
 FLAGGED_LIMIT = 30
 CsvExport = Callable[[], Awaitable[tuple[str, int]]]
 # The practitioners' menu, and the button verbs that are theirs.
 COMMANDS = ("today", "upcoming", "intakes", "flagged", "patient", "export")
-VERBS = frozenset({Verb.OPEN, Verb.REVIEW, Verb.PAGE, Verb.VISIT})
+VERBS = frozenset({Verb.OPEN, Verb.OPEN_INTAKE, Verb.REVIEW, Verb.PAGE, Verb.VISIT})
 
 
 class PracticeService:
@@ -102,20 +102,34 @@ class PracticeService:
             return await self._refuse(who, "a button", f"button {data[:64]!r}", toast=True)
         if action.verb is Verb.OPEN:
             return await self._record(who, action.telegram_user_id)
-        if action.verb is Verb.REVIEW:
-            reviewed = await self._storage.mark_reviewed(action.intake_id, who.user_id)
+        if action.verb is Verb.OPEN_INTAKE:
             intake = await self._storage.intake(action.intake_id)
             patient = await self._storage.patient(intake.patient_id) if intake else None
-            subject = patient.telegram_user_id if patient else None
-            if reviewed:
-                await self._storage.audit(
-                    who.user_id, "marked reviewed", subject, f"intake {action.intake_id}"
-                )
-            key = "practitioner.reviewed" if reviewed else "practitioner.already_reviewed"
-            return Outcome(toast=self._catalog.text(key))
+            if patient is None:
+                text = self._catalog.text("practitioner.no_intake", intake=action.intake_id)
+                return Outcome(replies=[Reply(text)])
+            return await self._record(who, patient.telegram_user_id, shown=action.intake_id)
+        if action.verb is Verb.REVIEW:
+            return await self._review(who, action.intake_id)
         if action.verb is Verb.VISIT:
             return await self._visit(who, action)
         return await self._page(who, action.page)
+
+    async def _review(self, who: Who, intake_id: int) -> Outcome:
+        reviewed = await self._storage.mark_reviewed(intake_id, who.user_id)
+        intake = await self._storage.intake(intake_id)
+        patient = await self._storage.patient(intake.patient_id) if intake else None
+        subject = patient.telegram_user_id if patient else None
+        if reviewed:
+            await self._storage.audit(
+                who.user_id, "marked reviewed", subject, f"intake {intake_id}"
+            )
+            key = "practitioner.reviewed"
+        elif intake is not None and intake.status is not IntakeStatus.COMPLETED:
+            key = "practitioner.review_not_completed"
+        else:
+            key = "practitioner.already_reviewed"
+        return Outcome(toast=self._catalog.text(key))
 
     async def _visit(self, who: Who, action: Action) -> Outcome:
         """Came / no-show under /today: recorded, audited, and /today shown again."""
@@ -160,10 +174,14 @@ class PracticeService:
         )
         return Outcome(replies=[reply])
 
-    async def _record(self, who: Who, telegram_user_id: int) -> Outcome:
+    async def _record(
+        self, who: Who, telegram_user_id: int, *, shown: int | None = None
+    ) -> Outcome:
         records = await self._storage.intake_records(telegram_user_id=telegram_user_id)
         if not records:
             return Outcome(replies=[Reply(self._catalog.text("practitioner.no_patient"))])
-        await self._storage.audit(who.user_id, "viewed a record", telegram_user_id)
+        detail = f"intake {shown}" if shown is not None else None
+        await self._storage.audit(who.user_id, "viewed a record", telegram_user_id, detail)
         followups = await self._storage.followup_records(telegram_user_id)
-        return Outcome(replies=views.patient_record(self._catalog, records, followups, self._tz))
+        replies = views.patient_record(self._catalog, records, followups, self._tz, shown=shown)
+        return Outcome(replies=replies)

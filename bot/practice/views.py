@@ -36,7 +36,7 @@ def _list_line(catalog: Catalog, record: IntakeRecord, tz: ZoneInfo) -> str:
 
 def _open_button(catalog: Catalog, record: IntakeRecord) -> Button:
     label = f"{catalog.text('practitioner.open_button')} #{record.intake.id}"
-    return Button(label, Action(Verb.OPEN, record.patient.telegram_user_id).encode())
+    return Button(label, Action(Verb.OPEN_INTAKE, record.intake.id).encode())
 
 
 def intake_list(
@@ -77,15 +77,17 @@ def patient_record(
     records: Sequence[IntakeRecord],
     followups: Sequence[FollowupRecord],
     tz: ZoneInfo,
+    *,
+    shown: int | None = None,
 ) -> list[Reply]:
-    """A patient's record: the latest intake in full, the history of intakes and
-    follow-ups with dates, and pain scores over time."""
-    latest = records[-1]
+    """A patient's record: one intake in full (`shown`, else the latest), the history of
+    intakes and follow-ups with dates, and pain scores over time."""
+    full = next((r for r in records if r.intake.id == shown), records[-1])
     summary = intake_views.practitioner_summary(
-        catalog, latest.patient, latest.intake, latest.decoded_answers(), tz
+        catalog, full.patient, full.intake, full.decoded_answers(), tz
     )
     replies = [summary]
-    patient = rendering.patient_name(catalog, latest.patient)
+    patient = rendering.patient_name(catalog, full.patient)
     lines = [catalog.text("practitioner.record_heading", patient=patient), ""]
     lines.append(catalog.text("practitioner.intakes_heading"))
     lines += [

@@ -43,17 +43,15 @@ async def _urgent(storage: Storage, appointment: Appointment) -> bool:
 async def agenda(
     storage: Storage, catalog: Catalog, now: datetime, tz: ZoneInfo, *, upcoming: bool
 ) -> list[Reply]:
-    """Today's appointments, or the next seven days' (from tomorrow), with intake status
+    """Today's appointments, or those from now to the end of the seventh day after today,
+    with intake status
     and marks for urgent red flags, reschedule requests and visits; today's come with
     buttons to record whether each patient came."""
     today = now.astimezone(tz).date()
     midnight = datetime.combine(today, time(), tz)
     if upcoming:
-        start, end, fmt = (
-            midnight + timedelta(days=1),
-            midnight + timedelta(days=8),
-            "%a %d %b %H:%M",
-        )
+        # From now: what is left of today, then the next seven days.
+        start, end, fmt = now, midnight + timedelta(days=8), "%a %d %b %H:%M"
         lines = [catalog.text("practitioner.upcoming_heading")]
     else:
         start, end, fmt = midnight, midnight + timedelta(days=1), "%H:%M"

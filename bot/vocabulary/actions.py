@@ -41,6 +41,7 @@ class Verb(StrEnum):
     FOLLOWUP_ANSWER = "f"  # a one-tap follow-up answer
     FOLLOWUP_SKIP = "g"  # skip the optional follow-up note
     OPEN = "o"  # practitioners: open a patient's record
+    OPEN_INTAKE = "e"  # practitioners: open a patient's record at one intake
     REVIEW = "w"  # practitioners: mark an intake reviewed
     PAGE = "p"  # practitioners: a page of /intakes
     VISIT = "k"  # practitioners: code attended / no_show for an appointment
@@ -59,6 +60,7 @@ SUBJECTS = {
     Verb.SUMMARY: Subject.INTAKE,
     Verb.RESUME: Subject.INTAKE,
     Verb.REVIEW: Subject.INTAKE,
+    Verb.OPEN_INTAKE: Subject.INTAKE,
     Verb.APPOINTMENT_INTAKE: Subject.APPOINTMENT,
     Verb.ATTEND: Subject.APPOINTMENT,
     Verb.VISIT: Subject.APPOINTMENT,

@@ -269,7 +269,7 @@ async def test_intakes_are_listed_newest_first_a_page_at_a_time(
     labels = buttons(first)
     assert labels["Older"] == Action(Verb.PAGE, 1).encode()
     assert "Newer" not in labels
-    assert labels[f"Open record #{ids[-1]}"] == Action(Verb.OPEN, 1008).encode()
+    assert labels[f"Open record #{ids[-1]}"] == Action(Verb.OPEN_INTAKE, ids[-1]).encode()
     assert labels[f"Mark reviewed #{ids[-1]}"] == Action(Verb.REVIEW, ids[-1]).encode()
 
     second = only_reply(await practice.button(DOC, labels["Older"]))
@@ -438,6 +438,18 @@ async def test_a_record_lists_every_intake_and_opens_on_the_latest(
     assert history.index(f"#{first} ") < history.index(f"#{second} ")
     assert "pain 3/10 (intake)" in history
 
+    # "Open record #N" of the list opens intake N in full, not the latest.
+    earlier, *_ = (await practice.button(DOC, Action(Verb.OPEN_INTAKE, first).encode())).replies
+    assert f"Intake #{first} " in earlier.html and f"Intake #{second} " not in earlier.html
+    audited = await last_audit(storage)
+    assert (audited.action, audited.subject, audited.detail) == (
+        "viewed a record",
+        3001,
+        f"intake {first}",
+    )
+    gone = await practice.button(DOC, Action(Verb.OPEN_INTAKE, 999999).encode())
+    assert gone == Outcome(replies=[Reply("There is no intake #999999 (it may have been erased).")])
+
 
 @pytest.mark.parametrize("telegram_id", [4242, 0, 2**63 - 1])
 async def test_an_unknown_patient_id_says_there_is_none(
@@ -512,8 +524,7 @@ async def test_review_of_an_intake_in_progress_marks_nothing(
 ) -> None:
     intake_id = await in_progress(service, storage, PAT)
     outcome = await practice.button(DOC, Action(Verb.REVIEW, intake_id).encode())
-    # Present behaviour: the toast is the one for an intake already reviewed.
-    assert outcome == Outcome(toast="Already reviewed.")
+    assert outcome == Outcome(toast="This intake is not completed yet: there is nothing to review.")
     record = await storage.intake_record(intake_id)
     assert record is not None and record.intake.reviewed_at is None
     assert "marked reviewed" not in await actions(storage)
@@ -631,12 +642,14 @@ async def test_today_marks_requests_and_visits_and_records_who_came(
     assert await practice.button(DOC, reply.keyboard[0][1].data) == Outcome(toast=VISIT_UNKNOWN)
 
 
-async def test_upcoming_lists_the_next_seven_days_from_tomorrow(
+async def test_upcoming_lists_the_rest_of_today_and_the_next_seven_days(
     service: Conversation, storage: Storage, practice: PracticeService, now: datetime
 ) -> None:
     book = AppointmentBook(storage, plan=())
     await completed_intake(service)
-    await book.book(NewAppointment(local(0, 23, 59, now), name="Today Tia"))
+    soon = (now + timedelta(minutes=1)).replace(second=0)
+    await book.book(NewAppointment(now - timedelta(minutes=1), name="Gone Gus"))
+    await book.book(NewAppointment(soon, name="Soon Tia"))
     await book.book(NewAppointment(local(1, 9, 30, now), telegram_user_id=PAT.user_id))
     await book.book(NewAppointment(local(7, 10, 0, now), name="Week Wen"))
     await book.book(NewAppointment(local(8, 0, 0, now), name="Too Late Lo"))
@@ -645,9 +658,11 @@ async def test_upcoming_lists_the_next_seven_days_from_tomorrow(
 
     assert reply.html.split("\n") == [
         "<b>Next 7 days</b>",
+        f"• {soon.astimezone(CLINIC_TZ):%a %d %b %H:%M} Soon Tia: intake not started",
         f"• {local(1, 9, 30, now):%a %d %b} 09:30 Mina: intake done",
         f"• {local(7, 10, 0, now):%a %d %b} 10:00 Week Wen: intake not started",
     ]
+    assert reply.keyboard == ()  # who came is recorded from /today
     audited = await last_audit(storage)
     assert (audited.actor, audited.action, audited.subject) == (
         PRACTITIONER,
