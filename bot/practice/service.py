@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Collection
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.content import Catalog, Content
 from bot.practice import views
 from bot.scheduling.agenda import agenda
+from bot.scheduling.checkins import alerting_answers
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Document, Outcome, Reply
 from bot.vocabulary.people import Who
@@ -17,6 +19,8 @@ from storage import IntakeStatus, Storage, Visit, utc_now
 
 log = logging.getLogger(__name__)
 FLAGGED_LIMIT = 30
+# Check-ins are not marked reviewed: /flagged shows the escalations of this long ago.
+FLAGGED_FOLLOWUP_DAYS = timedelta(days=14)
 CsvExport = Callable[[], Awaitable[tuple[str, int]]]
 # The practitioners' menu, and the button verbs that are theirs.
 COMMANDS = ("today", "upcoming", "intakes", "flagged", "patient", "export")
@@ -79,9 +83,21 @@ class PracticeService:
             flagged=True, newest_first=True, limit=FLAGGED_LIMIT
         )
         heading = self._catalog.text("practitioner.flagged_heading")
-        return Outcome(
-            replies=[views.intake_list(self._catalog, records, self._tz, heading=heading)]
-        )
+        replies = [views.intake_list(self._catalog, records, self._tz, heading=heading)]
+        since = utc_now() - FLAGGED_FOLLOWUP_DAYS
+        questions = self._catalog.questionnaire
+        escalations = [
+            (f, alerting)
+            for f in await self._storage.followup_records()
+            if f.message.sent_at is not None and f.message.sent_at >= since
+            if (alerting := alerting_answers(questions, f.answers))
+        ]
+        if escalations:
+            escalations.sort(key=lambda pair: pair[0].message.sent_at or since, reverse=True)
+            days = FLAGGED_FOLLOWUP_DAYS.days
+            newest = escalations[:FLAGGED_LIMIT]
+            replies.append(views.flagged_followups(self._catalog, newest, self._tz, days))
+        return Outcome(replies=replies)
 
     async def _patient(self, who: Who, _: str, args: list[str]) -> Outcome:
         if len(args) != 1 or not (args[0].isascii() and args[0].isdigit()):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.content import Catalog
@@ -136,3 +136,29 @@ def patient_record(
                 )
             )
     return replies + rendering.pack(lines, separator="\n")
+
+
+def flagged_followups(
+    catalog: Catalog,
+    records: Sequence[tuple[FollowupRecord, Mapping[str, object]]],
+    tz: ZoneInfo,
+    days: int,
+) -> Reply:
+    """Check-ins with answers that needed attention (each record with those answers): when,
+    who, and what, with a button to open each patient's record."""
+    lines = [catalog.text("practitioner.flagged_followups_heading", days=days)]
+    rows: list[tuple[Button, ...]] = []
+    for record, alerting in records:
+        patient = record.patient
+        lines.append(
+            catalog.text(
+                "practitioner.flagged_followup_line",
+                date=rendering.local_time(record.message.sent_at, tz),
+                patient=rendering.patient_name(catalog, patient),
+            )
+        )
+        lines += rendering.answer_lines(catalog, "practitioner.line", alerting, alerting)
+        name = rendering.visible(patient.first_name or "") or str(patient.telegram_user_id)
+        label = f"{catalog.text('practitioner.open_button')}: {name[: rendering.NAME_IN_BUTTON]}"
+        rows.append((Button(label, Action(Verb.OPEN, patient.telegram_user_id).encode()),))
+    return Reply("\n".join(lines), tuple(rows))

@@ -14,7 +14,6 @@ from bot.vocabulary.rendering import visible
 from storage import Appointment, AppointmentStatus, Attendance, Storage, Visit
 
 UPCOMING_DAYS = 7
-NAME_IN_BUTTON = 24  # characters of a name on a button: the time and the name must show
 
 
 async def intake_state(storage: Storage, appointment: Appointment) -> str:
@@ -106,5 +105,5 @@ def visit_buttons(
         return Button(f"{tick}{catalog.text(key)}", action.encode())
 
     came = button(Visit.ATTENDED, "practitioner.attended_button")
-    who = f"{when} {patient[:NAME_IN_BUTTON]}: "
+    who = f"{when} {patient[: rendering.NAME_IN_BUTTON]}: "
     return Button(who + came.label, came.data), button(Visit.NO_SHOW, "practitioner.no_show_button")

@@ -38,6 +38,16 @@ def needs_attention(questions: Questionnaire, question_id: str, value: object) -
     return questions.question(question_id).alerts(value)
 
 
+def alerting_answers(questions: Questionnaire, answers: Mapping[str, object]) -> dict[str, object]:
+    """The answers of a check-in that needed attention, in the order they are asked (an
+    answer to a question no longer asked is left out: its alert is not known any more)."""
+    return {
+        q: answers[q]
+        for q in questions.followup_order
+        if q in answers and needs_attention(questions, q, answers[q])
+    }
+
+
 def escalated(questions: Questionnaire, answers: Mapping[str, object]) -> bool:
     """Whether any answer of a check-in needed attention."""
     return any(needs_attention(questions, q, v) for q, v in answers.items())

@@ -19,6 +19,7 @@ from storage import Patient
 MAX_MESSAGE = 4096
 SCALE_ROWS = ((0, 1, 2, 3, 4, 5), (6, 7, 8, 9, 10))
 CHECK = "✅ "
+NAME_IN_BUTTON = 24  # characters of a name on a button, so that the rest of its label shows
 
 
 def answer_label(catalog: Catalog, question_id: str, value: object) -> str:

@@ -13,12 +13,14 @@ from bot.content import Content
 from bot.practice import views
 from bot.practice.service import PracticeService
 from bot.scheduling.appointments import AppointmentBook, NewAppointment
+from bot.scheduling.checkins import CheckIns
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Outcome, Reply
 from bot.vocabulary.people import Who
 from storage import Attendance, AuditEntry, Storage, Visit, utc_now
 from tests.conftest import CLINIC_TZ, PRACTITIONER
 from tests.support.conversation import Conversation
+from tests.support.followups import sent_followup
 from tests.support.patient_flow import PAT, completed_intake, data_for, last_keyboard, texts
 
 DOC = Who(user_id=PRACTITIONER, chat_id=PRACTITIONER, first_name="Doc", language_code="en")
@@ -348,6 +350,29 @@ async def test_flagged_lists_only_urgent_or_unreviewed_intakes(
         "viewed /flagged",
         None,
     )
+
+
+async def test_flagged_lists_recent_check_ins_that_needed_attention(
+    service: Conversation, storage: Storage, practice: PracticeService, checkins: CheckIns
+) -> None:
+    sore, calm = patient(2101, "Gus"), patient(2102, "Hal")
+    _, outcome = await sent_followup(checkins, storage, sore)
+    outcome = await tap(service, sore, outcome, "8")  # high soreness alerts
+    await tap(service, sore, outcome, "Worse")
+    _, outcome = await sent_followup(checkins, storage, calm)
+    await tap(service, calm, outcome, "2")
+
+    intakes, check_ins = (await practice.command(DOC, "flagged", [])).replies
+
+    assert intakes.html.startswith("<b>Needs attention</b>")
+    assert check_ins.html.split("\n")[0] == (
+        "<b>Check-ins that needed attention</b> in the last 14 days"
+    )
+    lines = check_ins.html.split("\n")[1:]
+    assert lines[0].endswith(" a patient (id 2101):")  # the check-in came before any /start
+    assert lines[1:] == ["• Soreness now (0-10): 8", "• Pain compared with before: Worse"]
+    assert "2102" not in check_ins.html
+    assert buttons(check_ins) == {"Open record: 2101": Action(Verb.OPEN, 2101).encode()}
 
 
 async def test_flagged_with_nothing_to_do_says_so(
