@@ -29,7 +29,7 @@ from bot.telegram_html import HtmlParseError, clean, is_empty_text, parse_html
 from bot.vocabulary import rendering
 from bot.vocabulary.actions import MAX_CALLBACK_BYTES, Action, Verb
 from bot.vocabulary.outgoing import Reply
-from storage import Answer, Intake, IntakeRecord, IntakeStatus, Patient
+from storage import Answer, Intake, IntakeRecord, IntakeStatus, Patient, RedFlag
 
 MAX_BUTTON_LABEL = 64
 MAX_COMMAND_DESCRIPTION = 256
@@ -252,8 +252,10 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
         answers=tuple(Answer(qid, json.dumps(value), now) for qid, value in answers.items()),
         red_flags=(),
     )
+    # Every red flag raised in an earlier intake as well: the longest summary there can be.
+    earlier = [(2**31 - 1, RedFlag(q.id, now)) for q in questions.in_group(Group.RED_FLAG)]
     summary = views.practitioner_summary(
-        catalog, record.patient, record.intake, record.decoded_answers(), ZoneInfo("UTC")
+        catalog, record.patient, record.intake, record.decoded_answers(), ZoneInfo("UTC"), earlier
     )
     _check_reply(lang, "practitioner summary", summary, problems)
     first_flag = questions.in_group(Group.RED_FLAG)[0].id

@@ -72,6 +72,22 @@ class IntakeStore(StoreBase):
         )
         return [row["flag"] for row in rows]
 
+    async def earlier_red_flags(self, intake_id: int) -> list[tuple[int, RedFlag]]:
+        """Each red flag raised in the same patient's earlier intakes, once, with the latest
+        intake that raised it: (intake id, flag), in the order first raised."""
+        rows = await self._all(
+            "SELECT r.flag, MAX(r.intake_id) AS intake_id, MAX(r.raised_at) AS raised_at"
+            " FROM red_flags r JOIN intakes i ON i.id = r.intake_id"
+            " JOIN intakes this ON this.id = ?"
+            " WHERE i.patient_id = this.patient_id AND i.id < this.id"
+            " GROUP BY r.flag ORDER BY MIN(r.raised_at), MIN(r.rowid)",
+            (intake_id,),
+        )
+        return [
+            (row["intake_id"], RedFlag(row["flag"], datetime.fromisoformat(row["raised_at"])))
+            for row in rows
+        ]
+
     async def latest_completed_intake(self, patient_id: int) -> Intake | None:
         """The patient's most recently completed intake, if any."""
         row = await self._one(

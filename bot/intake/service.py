@@ -493,7 +493,10 @@ class IntakeService:
         outcome = self._guided(catalog, done, answers)
         outcome.edit = Reply(views.summary(catalog, intake.id, answers).html)
         # Just completed: no practitioner has it yet.
-        note = views.practitioner_summary(self.staff_catalog, patient, done, answers, self._tz)
+        earlier = await self._storage.earlier_red_flags(intake.id) if self._practitioners else []
+        note = views.practitioner_summary(
+            self.staff_catalog, patient, done, answers, self._tz, earlier
+        )
         outcome.notifications = [Notification(chat_id, note) for chat_id in self._practitioners]
         outcome.notified_intake = intake.id if self._practitioners else None
         return outcome
@@ -529,7 +532,12 @@ class IntakeService:
         if record is None:
             return []
         note = views.practitioner_summary(
-            self.staff_catalog, record.patient, record.intake, record.decoded_answers(), self._tz
+            self.staff_catalog,
+            record.patient,
+            record.intake,
+            record.decoded_answers(),
+            self._tz,
+            await self._storage.earlier_red_flags(intake_id),
         )
         told = await self._storage.notified_practitioners(intake_id)
         return [

@@ -4,7 +4,7 @@ practitioner's summary and alerts."""
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.content import Catalog
@@ -13,7 +13,7 @@ from bot.questionnaire import Group
 from bot.vocabulary import flow, rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Reply
-from storage import Intake, Patient
+from storage import Intake, Patient, RedFlag
 
 
 def question_reply(
@@ -130,8 +130,10 @@ def practitioner_summary(
     intake: Intake,
     answers: Mapping[str, object],
     tz: ZoneInfo,
+    earlier: Sequence[tuple[int, RedFlag]] = (),
 ) -> Reply:
-    """A completed intake as the practitioner reads it: urgent red flags first."""
+    """A completed intake as the practitioner reads it: urgent red flags first, then the
+    red flags of the patient's earlier intakes (`earlier`: intake id and flag)."""
     lines = [
         catalog.text(
             "practitioner.intake_heading", patient=rendering.patient_name(catalog, patient)
@@ -145,6 +147,18 @@ def practitioner_summary(
 
     questions = catalog.questionnaire
     block("practitioner.urgent_heading", screening.red_flags(questions, answers))
+    if earlier:
+        lines.extend(["", catalog.text("practitioner.earlier_flags_heading")])
+        lines += [
+            catalog.text(
+                "practitioner.earlier_flag_line",
+                intake=intake_id,
+                date=rendering.local_time(flag.raised_at, tz),
+                # A question no longer asked may have no words any more: its id, then.
+                flag=catalog.short(flag.flag) if flag.flag in questions.order else flag.flag,
+            )
+            for intake_id, flag in earlier
+        ]
     block("practitioner.cautions_heading", screening.cautions(questions, answers))
     block("practitioner.pain_heading", [q.id for q in questions.in_group(Group.PAIN)])
     notes = [q.id for q in questions.in_group(Group.NOTES) if answers.get(q.id)]

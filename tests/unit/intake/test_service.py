@@ -93,6 +93,32 @@ async def test_red_flag_gets_urgent_advice_at_once_and_marks_the_intake(
     assert [f.flag for f in record.red_flags] == ["rf_chest_pain"]
 
 
+async def test_the_next_summary_recalls_the_red_flags_of_earlier_intakes(
+    service: Conversation, storage: Storage
+) -> None:
+    outcome = await through_pain_questions(service)
+    outcome = await answer_all(service, outcome, **{"chest pain": "Yes"})
+    outcome = await press(service, outcome, "Skip")
+    first = await press(service, outcome, "Confirm")
+    assert "Red flags in earlier intakes" not in first.notifications[0].reply.html
+    [earlier] = await storage.intake_records()
+
+    restart = await service.start(PAT)
+    outcome = await press(service, restart, "Start a new intake")
+    outcome = await press(service, outcome, "Lower back & hips")
+    outcome = await press(service, outcome, "Done")
+    for label in ("Long sitting or desk work", "3", "1 to 5 weeks"):
+        outcome = await press(service, outcome, label)
+    outcome = await answer_all(service, outcome)
+    outcome = await press(service, outcome, "Skip")
+    second = await press(service, outcome, "Confirm")
+
+    note = second.notifications[0].reply.html
+    assert "URGENT" not in note  # nothing urgent in this one
+    assert "⚠️ <b>Red flags in earlier intakes</b>\n• Chest pain (last in #" in note
+    assert f"#{earlier.intake.id}, " in note
+
+
 async def test_stale_and_forged_buttons_are_answered_with_the_current_question(
     service: Conversation,
 ) -> None:
