@@ -212,7 +212,10 @@ class IntakeService:
     async def help(self, who: Who) -> Outcome:
         """/help."""
         catalog = self.catalog_for(who)
-        return Outcome(replies=[Reply(catalog.text("help.text", clinic=self._clinic))])
+        replies = [Reply(catalog.text("help.text", clinic=self._clinic))]
+        if who.user_id in self._practitioners:
+            replies.append(Reply(self.staff_catalog.text("practitioner.help")))
+        return Outcome(replies=replies)
 
     def slow_down(self, who: Who) -> Outcome:
         """Told once when a chat sends faster than the bot reads (bot.edge.updates)."""

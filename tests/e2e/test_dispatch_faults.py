@@ -25,7 +25,8 @@ from tests.e2e.conftest import PRACTITIONER_ID, Person, Runner, consent, reachab
 from tests.support.outbox import REMINDER, book, chat_started, delivered, dispatcher, sends_to
 from tests.support.waiting import eventually
 
-INVITATION = "please answer a few questions about your pain"
+# What the intake message says to a patient who has consented (an intake is under way).
+INVITATION = "You have already started your intake"
 FOLLOWUP = "How are you feeling after your treatment"
 BLOCKED_NOTICE = "has blocked the bot"
 

@@ -1,5 +1,6 @@
 """The intake conversation, driven through the domain service without Telegram."""
 
+from bot.vocabulary.people import Who
 from storage import IntakeStatus, Storage
 from tests.conftest import PRACTITIONER
 from tests.support.conversation import Conversation
@@ -319,3 +320,17 @@ async def test_confirm_pressed_again_sends_the_guide_only_if_it_never_went_out(
     # Once they arrived, the old button is just an old button.
     late = await press(service, summary, "Confirm")
     assert "Thank you" not in texts(late)
+
+
+async def test_help_adds_the_practitioners_commands_for_practitioners_only(
+    service: Conversation,
+) -> None:
+    patient_help = await service.command(PAT, "help")
+    [text] = [r.html for r in patient_help.replies]
+    assert "/delete" in text and "/today" not in text
+    doc = Who(user_id=PRACTITIONER, chat_id=PRACTITIONER, first_name="Doc", language_code="en")
+    practitioner_help = await service.command(doc, "help")
+    general, staff = (r.html for r in practitioner_help.replies)
+    assert general == text
+    for command in ("/today", "/upcoming", "/intakes", "/flagged", "/patient ID", "/export"):
+        assert command in staff
