@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 
 from storage.base import StoreBase, intake_row, patient_row
@@ -51,6 +52,20 @@ class PatientStore(StoreBase):
             return patient_row(row), None, {}
         answers: dict[str, object] = json.loads(row["answers_json"] or "{}")
         return patient_row(row), intake_row(row, id_column="i_id"), answers
+
+    async def find_patients(self, text: str, limit: int) -> list[Patient]:
+        """Patients whose Telegram first name or username, or the name an appointment of
+        theirs was booked under, contains `text` (SQLite's LIKE: case ignored for A-Z), by
+        first name."""
+        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+        rows = await self._all(
+            "SELECT DISTINCT p.* FROM patients p LEFT JOIN appointments a ON a.patient_id = p.id"
+            " WHERE p.first_name LIKE ? ESCAPE '\\' OR p.username LIKE ? ESCAPE '\\'"
+            " OR a.name LIKE ? ESCAPE '\\'"
+            " ORDER BY p.first_name, p.id LIMIT ?",
+            (pattern, pattern, pattern, limit),
+        )
+        return [patient_row(row) for row in rows]
 
     async def patient(self, patient_id: int) -> Patient | None:
         """The patient with this id, if any."""

@@ -19,6 +19,8 @@ from storage import IntakeStatus, Storage, Visit, utc_now
 
 log = logging.getLogger(__name__)
 FLAGGED_LIMIT = 30
+PATIENT_MATCHES = 10  # buttons for a name search; more matches ask for more of the name
+MIN_NAME_SEARCH = 2
 # Check-ins are not marked reviewed: /flagged shows the escalations of this long ago.
 FLAGGED_FOLLOWUP_DAYS = timedelta(days=14)
 CsvExport = Callable[[], Awaitable[tuple[str, int]]]
@@ -55,7 +57,7 @@ class PracticeService:
         return Outcome(toast=text) if toast else Outcome(replies=[Reply(text)])
 
     async def command(self, who: Who, name: str, args: list[str]) -> Outcome:
-        """/today, /upcoming, /intakes, /flagged, /patient ID, /export (COMMANDS)."""
+        """/today, /upcoming, /intakes, /flagged, /patient ID or NAME, /export (COMMANDS)."""
         if who.user_id not in self._practitioners:
             return await self._refuse(who, f"/{name}")
         commands = {
@@ -100,9 +102,18 @@ class PracticeService:
         return Outcome(replies=replies)
 
     async def _patient(self, who: Who, _: str, args: list[str]) -> Outcome:
-        if len(args) != 1 or not (args[0].isascii() and args[0].isdigit()):
+        """/patient ID, or /patient NAME: one match opens the record, several are buttons."""
+        if len(args) == 1 and args[0].isascii() and args[0].isdigit():
+            return await self._record(who, int(args[0]))
+        name = " ".join(args).strip().removeprefix("@")
+        if len(name) < MIN_NAME_SEARCH:
             return Outcome(replies=[Reply(self._catalog.text("practitioner.patient_usage"))])
-        return await self._record(who, int(args[0]))
+        # Audited without the name searched for: the trail holds no patient data.
+        await self._storage.audit(who.user_id, "searched patients by name")
+        found = await self._storage.find_patients(name, PATIENT_MATCHES + 1)
+        if len(found) == 1:
+            return await self._record(who, found[0].telegram_user_id)
+        return Outcome(replies=[views.patient_matches(self._catalog, found, PATIENT_MATCHES)])
 
     async def _export(self, who: Who, _: str, __: list[str]) -> Outcome:
         text, count = await self._csv_export()

@@ -10,7 +10,7 @@ from bot.intake import views as intake_views
 from bot.vocabulary import rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Button, Keyboard, Reply
-from storage import FollowupRecord, IntakeRecord
+from storage import FollowupRecord, IntakeRecord, Patient
 
 PAGE_SIZE = 8
 
@@ -162,3 +162,21 @@ def flagged_followups(
         label = f"{catalog.text('practitioner.open_button')}: {name[: rendering.NAME_IN_BUTTON]}"
         rows.append((Button(label, Action(Verb.OPEN, patient.telegram_user_id).encode()),))
     return Reply("\n".join(lines), tuple(rows))
+
+
+def patient_matches(catalog: Catalog, patients: Sequence[Patient], limit: int) -> Reply:
+    """The patients a name search found, a button each (at most `limit`: more found means
+    the practitioner should give more of the name)."""
+    if not patients:
+        return Reply(catalog.text("practitioner.no_match"))
+    key = "practitioner.too_many_matches" if len(patients) > limit else "practitioner.matches"
+    rows = tuple(
+        (
+            Button(
+                rendering.patient_name(catalog, patient)[:64],
+                Action(Verb.OPEN, patient.telegram_user_id).encode(),
+            ),
+        )
+        for patient in patients[:limit]
+    )
+    return Reply(catalog.text(key, count=min(len(patients), limit)), rows)

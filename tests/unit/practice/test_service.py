@@ -27,7 +27,11 @@ DOC = Who(user_id=PRACTITIONER, chat_id=PRACTITIONER, first_name="Doc", language
 STRANGER = Who(user_id=777, chat_id=777, first_name="Eve", username="eve", language_code="en")
 NOT_AVAILABLE = "Sorry, this is not available."
 VISIT_UNKNOWN = "That appointment is not scheduled any more."
-USAGE = "Send /patient followed by the patient's Telegram id, for example /patient 123456789."
+USAGE = (
+    "Send /patient followed by the patient's Telegram id or name,"
+    " for example /patient 123456789 or /patient Mina."
+)
+NO_MATCH = "No patient has that name (first name, username or the name of a booking)."
 
 
 def patient(n: int, name: str) -> Who:
@@ -386,12 +390,8 @@ async def test_flagged_with_nothing_to_do_says_so(
 # /patient and opening a record -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "args",
-    [[], ["abc"], ["42", "43"], ["-42"], ["4.2"], ["\uff14\uff12"], ["@mina"]],
-    ids=["none", "letters", "two", "negative", "decimal", "fullwidth digits", "username"],
-)
-async def test_patient_with_a_bad_argument_gets_the_usage(
+@pytest.mark.parametrize("args", [[], ["a"], [" "]], ids=["none", "one letter", "blank"])
+async def test_patient_without_an_id_or_a_name_gets_the_usage(
     service: Conversation,
     storage: Storage,
     practice: PracticeService,
@@ -401,6 +401,48 @@ async def test_patient_with_a_bad_argument_gets_the_usage(
     outcome = await practice.command(DOC, "patient", args)
     assert only_reply(outcome) == Reply(USAGE)
     assert "viewed a record" not in await actions(storage)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["abc"], ["42", "43"], ["-42"], ["4.2"], ["\uff14\uff12"], ["%"], ["_"], ["\\"]],
+    ids=["letters", "two", "negative", "decimal", "fullwidth", "percent", "underscore", "bslash"],
+)
+async def test_a_name_nobody_has_finds_nobody(
+    service: Conversation,
+    storage: Storage,
+    practice: PracticeService,
+    args: list[str],
+) -> None:
+    await completed_intake(service)  # Mina @mina
+    outcome = await practice.command(DOC, "patient", [*args, *args])  # at least two characters
+    assert only_reply(outcome) == Reply(NO_MATCH)
+    assert "viewed a record" not in await actions(storage)
+    assert (await last_audit(storage)).action == "searched patients by name"
+
+
+async def test_patient_by_name_opens_one_match_and_lists_several(
+    service: Conversation, storage: Storage, practice: PracticeService
+) -> None:
+    await completed_intake(service)  # Mina @mina
+    await complete(service, storage, patient(3101, "Minho"))
+    await complete(service, storage, patient(3102, "Kim"))
+    book = AppointmentBook(storage, plan=())
+    await book.book(NewAppointment(utc_now(), telegram_user_id=3102, name="Kim Minseo"))
+
+    one = await practice.command(DOC, "patient", ["@mina"])
+    assert "Mina @mina (id 42)" in one.replies[0].html
+    audited = await last_audit(storage)
+    assert (audited.action, audited.subject) == ("viewed a record", PAT.user_id)
+
+    several = only_reply(await practice.command(DOC, "patient", ["MIN"]))
+    assert several.html == "3 patients match: open one."
+    assert [[b.label for b in row] for row in several.keyboard] == [
+        ["Kim @kim (id 3102)"],  # by the name of a booking
+        ["Mina @mina (id 42)"],
+        ["Minho @minho (id 3101)"],
+    ]
+    assert several.keyboard[1][0].data == Action(Verb.OPEN, PAT.user_id).encode()
 
 
 async def test_patient_id_shows_the_record_and_is_audited(
