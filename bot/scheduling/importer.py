@@ -59,7 +59,7 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.rrule import rruleset, rrulestr  # type: ignore[import-untyped]
 from icalendar import Calendar
@@ -536,8 +536,9 @@ def parse_ics(
       recurring event.
     * DTSTART with a TZID (an IANA name, a Windows name such as
       ``W. Europe Standard Time``, or any zone defined by a VTIMEZONE in the
-      file) or in UTC is converted to UTC; a floating DTSTART is in the clinic's
-      ``timezone``. A TZID that is none of these is an error.
+      file) or in UTC is converted to UTC; a floating DTSTART is in the calendar's
+      X-WR-TIMEZONE, else the clinic's ``timezone``. A TZID that is none of these, or
+      a DTSTART given twice, rejects the event.
     * All-day events (DTSTART is a DATE) and STATUS:CANCELLED events are skipped,
       as are events that started more than a day before ``now``.
     * SUMMARY is the name, DESCRIPTION the note. A Telegram user id is read from
@@ -563,15 +564,21 @@ def parse_ics(
     if not calendars:
         raise AppointmentFileError(source, ["not an iCalendar file: no complete VCALENDAR found"])
 
-    events: list[Any] = [event for calendar in calendars for event in calendar.walk("VEVENT")]
-    overridden = _overridden_occurrences(events, timezone)
+    # Floating times are in the calendar's own zone when it names one (X-WR-TIMEZONE, as
+    # Google Calendar writes), else in the clinic's.
+    events: list[tuple[Any, ZoneInfo]] = [
+        (event, _calendar_zone(calendar, timezone))
+        for calendar in calendars
+        for event in calendar.walk("VEVENT")
+    ]
+    overridden = _overridden_occurrences(events)
 
     result = ImportedFile([], [], [])
     seen: set[str] = set()
-    for number, event in enumerate(events, start=1):
+    for number, (event, zone) in enumerate(events, start=1):
         label = _event_label(number, event)
         try:
-            found = _event_appointments(event, timezone, window, overridden)
+            found = _event_appointments(event, zone, window, overridden)
         except _Skip as skip:
             result.skipped.append(Skipped(label, str(skip)))
             continue
@@ -611,10 +618,24 @@ def _text(value: Any) -> str | None:
     return stripped or None
 
 
-def _overridden_occurrences(events: Iterable[Any], timezone: ZoneInfo) -> set[tuple[str, datetime]]:
+def _calendar_zone(calendar: Any, clinic: ZoneInfo) -> ZoneInfo:
+    """The zone of the calendar's floating times: its X-WR-TIMEZONE if that is a zone
+    name this machine knows, else the clinic's."""
+    name = _text(calendar.get("X-WR-TIMEZONE"))
+    if name is None:
+        return clinic
+    try:
+        return ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return clinic
+
+
+def _overridden_occurrences(
+    events: Iterable[tuple[Any, ZoneInfo]],
+) -> set[tuple[str, datetime]]:
     """(UID, RECURRENCE-ID in UTC) of every occurrence that a VEVENT replaces."""
     overridden: set[tuple[str, datetime]] = set()
-    for event in events:
+    for event, timezone in events:
         uid = _text(event.get("UID"))
         if uid is None or event.get("RECURRENCE-ID") is None:
             continue
@@ -632,6 +653,8 @@ def _event_time(event: Any, name: str, timezone: ZoneInfo) -> datetime | None:
     prop = event.get(name)
     if prop is None:
         raise _RowError(f"no {name}")
+    if isinstance(prop, list):  # written more than once: which one is meant is not known
+        raise _RowError(f"{name} is given {len(prop)} times")
     value = prop.dt
     if not isinstance(value, datetime):
         return None

@@ -803,3 +803,24 @@ def test_skipped_events_are_counted_with_their_reason() -> None:
     assert [a.external_id for a in found.appointments] == ["ics:ok"]
     assert [s.reason for s in found.skipped] == ["cancelled", "all-day", "in the past"]
     assert found.skipped[0].where == "event 2 (UID gone, 'Gone')"
+
+
+def test_floating_times_follow_the_calendars_x_wr_timezone() -> None:
+    data = ics(
+        "UID:ny\nDTSTART:20250702T100000\nSUMMARY:Jane Doe", extra="X-WR-TIMEZONE:America/New_York"
+    )
+    [appointment] = ics_appointments(data, LONDON, now=NOW)
+    assert appointment.starts_at == utc(2025, 7, 2, 14, 0)  # 10:00 EDT, not 10:00 BST
+    unknown = ics("UID:x\nDTSTART:20250702T100000\nSUMMARY:Jane", extra="X-WR-TIMEZONE:Nowhere")
+    [fallback] = ics_appointments(unknown, LONDON, now=NOW)
+    assert fallback.starts_at == utc(2025, 7, 2, 9, 0)  # the clinic's zone
+
+
+def test_an_event_with_two_starts_is_rejected_not_a_traceback() -> None:
+    data = ics(
+        "UID:two\nDTSTART:20250702T100000Z\nDTSTART:20250703T100000Z\nSUMMARY:A",
+        "UID:one\nDTSTART:20250704T100000Z\nSUMMARY:B",
+    )
+    found = parse_ics(data, LONDON, now=NOW)
+    assert [a.external_id for a in found.appointments] == ["ics:one"]
+    assert found.rejected == ["event 1 (UID two, 'A'): DTSTART is given 2 times"]
