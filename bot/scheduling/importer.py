@@ -61,6 +61,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import icalendar
 from dateutil.rrule import rruleset, rrulestr  # type: ignore[import-untyped]
 from icalendar import Calendar
 
@@ -557,6 +558,10 @@ def parse_ics(
     now = now.astimezone(UTC)
     window = _Window(now - PAST_GRACE, now + RECURRENCE_HORIZON)
     text = _decode(data, source)
+    # icalendar keeps every VTIMEZONE it has read in a process-wide cache, by TZID: a later
+    # file defining the same TZID differently would get the first file's offsets. Choosing
+    # the provider again empties that cache, so each file is read with its own definitions.
+    icalendar.use_zoneinfo()  # type: ignore[no-untyped-call]
     try:
         calendars = Calendar.from_ical(text, multiple=True)
     except ValueError as exc:

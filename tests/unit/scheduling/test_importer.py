@@ -824,3 +824,20 @@ def test_an_event_with_two_starts_is_rejected_not_a_traceback() -> None:
     found = parse_ics(data, LONDON, now=NOW)
     assert [a.external_id for a in found.appointments] == ["ics:one"]
     assert found.rejected == ["event 1 (UID two, 'A'): DTSTART is given 2 times"]
+
+
+def test_each_file_is_read_with_its_own_time_zone_definitions() -> None:
+    # Two exports that define the same TZID differently (a custom zone name), one after the
+    # other in one process, as the running bot reads a calendar again and again.
+    def calendar(offset: str) -> bytes:
+        zone = (
+            "BEGIN:VTIMEZONE\r\nTZID:Clinic Time\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\n"
+            f"TZOFFSETFROM:{offset}\r\nTZOFFSETTO:{offset}\r\nTZNAME:CT\r\nEND:STANDARD\r\n"
+            "END:VTIMEZONE"
+        )
+        return ics("UID:e\nDTSTART;TZID=Clinic Time:20250702T100000\nSUMMARY:A", extra=zone)
+
+    [east] = ics_appointments(calendar("+0300"), LONDON, now=NOW)
+    [west] = ics_appointments(calendar("-0500"), LONDON, now=NOW)
+    assert east.starts_at == utc(2025, 7, 2, 7, 0)
+    assert west.starts_at == utc(2025, 7, 2, 15, 0)
