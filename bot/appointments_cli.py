@@ -23,7 +23,6 @@ from bot.scheduling.appointments import (
 from bot.scheduling.importer import (
     AppointmentFileError,
     DateFormat,
-    ImportedAppointment,
     Skipped,
     read_appointments,
 )
@@ -273,22 +272,25 @@ async def _import(
         if exclude is not None and record.name and exclude.search(record.name):
             skipped.append(Skipped(record.external_id, "excluded"))
             continue
-        linked = record.telegram_user_id is not None and bool(
-            await storage.patient_by_telegram_id(record.telegram_user_id)
-        )
-        if not linked and not record.name:
+        if args.dry_run:
+            linked = record.telegram_user_id is not None and bool(
+                await storage.patient_by_telegram_id(record.telegram_user_id)
+            )
+            if not linked and not record.name:
+                skipped.append(Skipped(record.external_id, UNREACHABLE))
+            elif await storage.appointment_by_external_id(record.external_id):
+                known += 1
+            else:
+                booked += 1
+                if not linked:
+                    by_name.append((record.name or "", record.starts_at, None))
+            continue
+        try:
+            appointment = await book.book_imported(record)
+        except AppointmentError:
             # Neither a Telegram account that has started the bot nor a name for a link.
             skipped.append(Skipped(record.external_id, UNREACHABLE))
             continue
-        if args.dry_run:
-            if await storage.appointment_by_external_id(record.external_id):
-                known += 1
-                continue
-            booked += 1
-            if not linked:
-                by_name.append((record.name or "", record.starts_at, None))
-            continue
-        appointment = await _book_imported(book, record)
         if appointment is None:
             known += 1
             continue
@@ -311,21 +313,6 @@ async def _import(
     if found.rejected:
         raise RowsRejected(out, len(found.rejected))
     return out
-
-
-async def _book_imported(book: AppointmentBook, record: ImportedAppointment) -> Appointment | None:
-    new = NewAppointment(
-        record.starts_at,
-        telegram_user_id=record.telegram_user_id,
-        name=record.name,
-        note=record.note,
-        external_id=record.external_id,
-    )
-    try:
-        return await book.book(new)
-    except AppointmentError:
-        # A patient who has not started the bot yet gets a personal link instead.
-        return await book.book(_by_name(new))
 
 
 async def _link_report(
@@ -353,10 +340,6 @@ async def _link_report(
             raise CliError(f"{links} cannot be written: {exc.strerror}") from exc
         out += f"  {len(rows)} personal links written to {links}\n"
     return out
-
-
-def _by_name(new: NewAppointment) -> NewAppointment:
-    return NewAppointment(new.starts_at, name=new.name, note=new.note, external_id=new.external_id)
 
 
 __all__: Sequence[str] = ("CliError", "RowsRejected", "add_parsers", "run")

@@ -6,6 +6,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,6 +28,9 @@ DEFAULT_API_URL = "https://api.telegram.org/bot"
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 # A phone number as people write it: digits with spaces, dashes, dots, parentheses, a leading +.
 _PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{0,28}[0-9]$|^[0-9]$")
+
+
+DEFAULT_CALENDAR_POLL_MINUTES = 10
 
 
 class SettingsError(Exception):
@@ -57,6 +61,8 @@ class Settings:
     clinic_phone: str | None = None
     emergency_number: str | None = None
     import_exclude: re.Pattern[str] | None = None  # calendar events that are not patients
+    calendar_url: str | None = None  # an iCalendar feed: a secret address, never logged
+    calendar_poll: timedelta = timedelta(minutes=DEFAULT_CALENDAR_POLL_MINUTES)
 
     def load_content(self, directory: Path | None = None) -> Content:
         """The texts in use (`directory`, else ASHI_CONTENT_DIR or the shipped ones), with
@@ -193,6 +199,20 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
         except re.error as exc:
             problems.append(f"ASHI_IMPORT_EXCLUDE is not a regular expression: {exc}.")
 
+    calendar_url = env.get("ASHI_CALENDAR_URL", "").strip() or None
+    if calendar_url is not None:
+        if calendar_url.lower().startswith("webcal://"):  # Apple's and Outlook's way to say https
+            calendar_url = "https://" + calendar_url[len("webcal://") :]
+        if not re.match(r"^https?://[^\s/]+", calendar_url):
+            # The value is not repeated: a calendar's secret address is a password.
+            problems.append("ASHI_CALENDAR_URL must be an https:// (or webcal://) address.")
+    poll_text = env.get("ASHI_CALENDAR_POLL", "").strip() or str(DEFAULT_CALENDAR_POLL_MINUTES)
+    calendar_poll = timedelta(minutes=DEFAULT_CALENDAR_POLL_MINUTES)
+    if not (poll_text.isascii() and poll_text.isdigit() and int(poll_text) >= 1):
+        problems.append(f"ASHI_CALENDAR_POLL must be a whole number of minutes, got {poll_text!r}.")
+    else:
+        calendar_poll = timedelta(minutes=int(poll_text))
+
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -212,4 +232,6 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
         clinic_phone=numbers["ASHI_CLINIC_PHONE"],
         emergency_number=numbers["ASHI_EMERGENCY_NUMBER"],
         import_exclude=import_exclude,
+        calendar_url=calendar_url,
+        calendar_poll=calendar_poll,
     )

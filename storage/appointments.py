@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from storage.base import StoreBase, appointment_row, ts
+from storage.base import StoreBase, appointment_row, like_escaped, ts
 from storage.records import Appointment, Attendance, PlannedMessage, Visit
 
 
@@ -66,6 +66,17 @@ class AppointmentStore(StoreBase):
         """The appointment imported under this id (from a file or a calendar), if any."""
         row = await self._one("SELECT * FROM appointments WHERE external_id = ?", (external_id,))
         return appointment_row(row) if row else None
+
+    async def imported_after(self, prefix: str, after: datetime) -> list[Appointment]:
+        """Scheduled appointments starting after `after` whose external id starts with
+        `prefix` (those a calendar feed booked)."""
+        pattern = like_escaped(prefix) + "%"
+        rows = await self._all(
+            "SELECT * FROM appointments WHERE external_id LIKE ? ESCAPE '\\'"
+            " AND status = 'scheduled' AND starts_at > ? ORDER BY starts_at",
+            (pattern, ts(after)),
+        )
+        return [appointment_row(row) for row in rows]
 
     async def appointments_between(
         self, start: datetime | None, end: datetime | None

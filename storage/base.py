@@ -41,6 +41,11 @@ def dt(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value is not None else None
 
 
+def like_escaped(text: str) -> str:
+    """`text` for a LIKE pattern with ESCAPE '\\': its %, _ and \\ match themselves."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def patient_row(row: aiosqlite.Row, id_column: str = "id") -> Patient:
     """A patients row (possibly joined, with its id under another name) as a record."""
     return Patient(

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime
 
-from storage.base import StoreBase, intake_row, patient_row
+from storage.base import StoreBase, intake_row, like_escaped, patient_row
 from storage.records import Consent, Intake, IntakeStatus, Patient
 
 
@@ -57,7 +56,7 @@ class PatientStore(StoreBase):
         """Patients whose Telegram first name or username, or the name an appointment of
         theirs was booked under, contains `text` (SQLite's LIKE: case ignored for A-Z), by
         first name."""
-        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+        pattern = "%" + like_escaped(text) + "%"
         rows = await self._all(
             "SELECT DISTINCT p.* FROM patients p LEFT JOIN appointments a ON a.patient_id = p.id"
             " WHERE p.first_name LIKE ? ESCAPE '\\' OR p.username LIKE ? ESCAPE '\\'"

@@ -28,6 +28,7 @@ from telegram.ext import (
 )
 
 from bot.content import Content
+from bot.edge.calendar_feed import CalendarFeed
 from bot.edge.delivery import being_notified, notify, reported_unreachable
 from bot.edge.dispatch import Dispatcher
 from bot.edge.inbox import UpdateInbox
@@ -76,6 +77,7 @@ class Runtime:
         self._lock = lock
         self._notification_retry = notification_retry
         self._resending: asyncio.Task[None] | None = None
+        self._calendar: asyncio.Task[None] | None = None
         # Patients' updates; the dispatcher slows down while they are being answered.
         self.updates = PerChatUpdateProcessor()
         self._storage: Storage | None = None
@@ -171,6 +173,9 @@ class Runtime:
         )
         self._dispatcher.start()
         self._resending = asyncio.create_task(self._resend(bot), name="ashi-resend-notices")
+        if settings.calendar_url is not None:
+            feed = CalendarFeed(settings, self._storage)
+            self._calendar = asyncio.create_task(feed.run(), name="ashi-calendar-feed")
 
     async def forget_old_updates(self) -> None:
         """Drop what the inbox remembers of updates handled long enough ago."""
@@ -194,12 +199,14 @@ class Runtime:
             )
 
     async def stop_dispatcher(self) -> None:
-        """Stop sending scheduled messages (while the bot's connection is still open)."""
-        if self._resending is not None:
-            self._resending.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._resending
-            self._resending = None
+        """Stop sending scheduled messages and reading the calendar feed (while the
+        bot's connection is still open)."""
+        for task in (self._resending, self._calendar):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._resending = self._calendar = None
         if self._dispatcher is not None:
             await self._dispatcher.stop()
             self._dispatcher = None

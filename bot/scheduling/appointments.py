@@ -10,6 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.scheduling.clock import SkippedTime, wall_clock_to_utc
+from bot.scheduling.importer import ImportedAppointment
 from bot.scheduling.plan import PlanEntry
 from bot.vocabulary.links import new_link_token
 from storage import Appointment, PlannedMessage, Storage, Visit
@@ -85,6 +86,31 @@ class AppointmentBook:
             link_token=new_link_token(),
             external_id=new.external_id,
         )
+
+    async def book_imported(
+        self, record: ImportedAppointment, external_id: str | None = None
+    ) -> Appointment | None:
+        """Book an appointment read from a file or a calendar feed (under `external_id`,
+        else the record's): linked when its Telegram user has started the bot, else by name
+        with a personal link. None if it was imported before; AppointmentError when it has
+        neither a reachable Telegram user nor a name."""
+        new = NewAppointment(
+            record.starts_at,
+            telegram_user_id=record.telegram_user_id,
+            name=record.name,
+            note=record.note,
+            external_id=external_id or record.external_id,
+        )
+        try:
+            return await self.book(new)
+        except AppointmentError:
+            if not new.name:
+                raise
+            # Not started the bot yet: the personal link is the way in.
+            by_name = NewAppointment(
+                new.starts_at, name=new.name, note=new.note, external_id=new.external_id
+            )
+            return await self.book(by_name)
 
     async def move(self, appointment_id: int, starts_at: datetime) -> Appointment | None:
         """Give a scheduled appointment a new time: its messages are planned again from it,

@@ -1,3 +1,4 @@
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,31 @@ def test_env_file_is_read_and_the_environment_wins(
     values = load_environment(env_file)
     assert values["ASHI_CLINIC_NAME"] == "From File"
     assert values["ASHI_TIMEZONE"] == "Europe/Paris"
+
+
+def test_the_calendar_feed_settings() -> None:
+    default = parse_settings({}, require_token=False)
+    assert default.calendar_url is None and default.calendar_poll == timedelta(minutes=10)
+    secret = "webcal://calendar.example.org/private-3f9a/basic.ics"
+    settings = parse_settings(
+        {"ASHI_CALENDAR_URL": secret, "ASHI_CALENDAR_POLL": "5", "ASHI_IMPORT_EXCLUDE": "lunch"},
+        require_token=False,
+    )
+    assert settings.calendar_url == "https://calendar.example.org/private-3f9a/basic.ics"
+    assert settings.calendar_poll == timedelta(minutes=5)
+    assert settings.import_exclude is not None and settings.import_exclude.search("LUNCH break")
+    assert "private-3f9a" not in repr(settings)
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(
+            {
+                "ASHI_CALENDAR_URL": "ftp://x/private-3f9a",
+                "ASHI_CALENDAR_POLL": "0",
+                "ASHI_IMPORT_EXCLUDE": "(",
+            },
+            require_token=False,
+        )
+    problems = "\n".join(caught.value.problems)
+    assert "ASHI_CALENDAR_URL must be an https://" in problems
+    assert "private-3f9a" not in problems  # the address is a password
+    assert "ASHI_CALENDAR_POLL must be a whole number of minutes, got '0'" in problems
+    assert "ASHI_IMPORT_EXCLUDE is not a regular expression" in problems
