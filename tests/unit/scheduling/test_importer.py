@@ -841,3 +841,40 @@ def test_each_file_is_read_with_its_own_time_zone_definitions() -> None:
     [west] = ics_appointments(calendar("-0500"), LONDON, now=NOW)
     assert east.starts_at == utc(2025, 7, 2, 7, 0)
     assert west.starts_at == utc(2025, 7, 2, 15, 0)
+
+
+# --- real calendars from icalendar's own test suite (tests/fixtures/icalendar/) -----------
+
+REAL_CALENDARS = sorted((FIXTURES / "icalendar").glob("*.ics"))
+# The broken ones of that suite: not calendars at all, said in one line.
+NOT_CALENDARS = {
+    "big_bad_calendar.ics",
+    "fuzz_testcase_0_char_in_component_name.ics",
+    "fuzz_testcase_invalid_month.ics",
+    "fuzz_testcase_vtimezone_lone_cr.ics",
+    "issue_104_broken_calendar.ics",
+    "parsing_error_in_UTC_offset.ics",
+    "pr_480_summary_with_colon.ics",
+    "small_bad_calendar.ics",
+}
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # icalendar's guesses at vendor TZIDs
+@pytest.mark.parametrize("path", REAL_CALENDARS, ids=[p.name for p in REAL_CALENDARS])
+def test_a_real_calendar_is_read_or_refused_in_one_line_never_a_traceback(path: Path) -> None:
+    try:
+        found = parse_ics(path.read_bytes(), LONDON, source=path.name, now=NOW)
+    except AppointmentFileError as exc:
+        assert path.name in NOT_CALENDARS, exc
+        assert "\n" not in str(exc) and str(exc).startswith(f"{path.name}: not a")
+        return
+    assert path.name not in NOT_CALENDARS
+    for appointment in found.appointments:
+        assert appointment.starts_at.tzinfo is UTC
+        assert appointment.external_id.startswith("ics:")
+    assert all(problem.startswith("event ") for problem in found.rejected)
+
+
+def test_the_real_calendars_are_many_and_mostly_readable() -> None:
+    assert len(REAL_CALENDARS) >= 100
+    assert len(NOT_CALENDARS) <= len(REAL_CALENDARS) // 10
