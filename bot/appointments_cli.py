@@ -130,7 +130,7 @@ async def _username(settings: Settings) -> str | None:
 
 
 async def _link_line(settings: Settings, appointment: Appointment) -> str:
-    url = await _personal_link(settings, appointment)
+    url = _personal_link(await _username(settings), appointment)
     if url is None:
         return (
             f"  personal link payload: {appointment.link_token or ''}\n"
@@ -139,9 +139,8 @@ async def _link_line(settings: Settings, appointment: Appointment) -> str:
     return f"  personal link: {url}\n"
 
 
-async def _personal_link(settings: Settings, appointment: Appointment) -> str | None:
+def _personal_link(username: str | None, appointment: Appointment) -> str | None:
     """The appointment's t.me link, or None when the bot's username is not known."""
-    username = await _username(settings)
     if username is None or appointment.link_token is None:
         return None
     return deep_link(username, appointment.link_token)
@@ -211,7 +210,7 @@ async def _link(storage: Storage, settings: Settings, appointment_id: int, qr: P
     out += f" ({appointment.name or 'linked patient'})\n"
     out += await _link_line(settings, appointment)
     if qr is not None:
-        url = await _personal_link(settings, appointment)
+        url = _personal_link(await _username(settings), appointment)
         if url is None:
             raise CliError("a QR code needs the whole link: set ASHI_BOT_USERNAME")
         try:
@@ -323,12 +322,14 @@ async def _link_report(
     """Each appointment booked by name with its personal link (and the --links file)."""
     out = ""
     rows = []
+    # Asked of Telegram once, not once per appointment, when ASHI_BOT_USERNAME is not set.
+    username = await _username(settings) if any(a for _, _, a in by_name) else None
     for name, starts_at, appointment in by_name:
         when = _local(settings, starts_at)
         if appointment is None:  # a dry run: no link exists yet
             out += f"  {when} {name}: booked by name, with a personal link\n"
             continue
-        url = await _personal_link(settings, appointment) or appointment.link_token or ""
+        url = _personal_link(username, appointment) or appointment.link_token or ""
         rows.append((name, when, url))
         out += f"  #{appointment.id} {when} {name}: {url}\n"
     if rows:
