@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -213,10 +213,7 @@ async def _link(storage: Storage, settings: Settings, appointment_id: int, qr: P
         url = _personal_link(await _username(settings), appointment)
         if url is None:
             raise CliError("a QR code needs the whole link: set ASHI_BOT_USERNAME")
-        try:
-            write_qr(url, qr)
-        except OSError as exc:
-            raise CliError(f"{qr} cannot be written: {exc.strerror}") from exc
+        _write(qr, lambda: write_qr(url, qr))
         out += f"  QR code written to {qr}\n"
     return out
 
@@ -335,12 +332,17 @@ async def _link_report(
     if rows:
         out += "  send each patient their link: opening it links their Telegram to the booking\n"
     if links is not None:
-        try:
-            write_links(links, rows)
-        except OSError as exc:
-            raise CliError(f"{links} cannot be written: {exc.strerror}") from exc
+        _write(links, lambda: write_links(links, rows))
         out += f"  {len(rows)} personal links written to {links}\n"
     return out
+
+
+def _write(path: Path, write: Callable[[], None]) -> None:
+    """Write a file for the clinic; a failure is one line naming the file."""
+    try:
+        write()
+    except OSError as exc:
+        raise CliError(f"{path} cannot be written: {exc.strerror}") from exc
 
 
 __all__: Sequence[str] = ("CliError", "RowsRejected", "add_parsers", "run")

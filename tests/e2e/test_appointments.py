@@ -13,7 +13,7 @@ from bot.emulator.server import BotApiEmulator
 from bot.scheduling.appointments import AppointmentBook, NewAppointment
 from bot.scheduling.plan import parse_plan
 from bot.settings import Settings
-from storage import Appointment, Storage, Visit, utc_now
+from storage import Appointment, ScheduledMessage, Storage, Visit, utc_now
 from tests.e2e.conftest import (
     Person,
     Runner,
@@ -152,12 +152,16 @@ async def test_messages_arrive_on_plan_and_the_answers_are_kept(
     assert second["telegram_user_id"] == patient.id
 
 
-async def statuses(settings: Settings, appointment: Appointment) -> list[tuple[str, str]]:
+async def messages(settings: Settings, appointment: Appointment) -> list[ScheduledMessage]:
     storage = await Storage.open(settings.db_path)
     try:
-        return [(m.kind, m.status) for m in await storage.messages_for(appointment.id)]
+        return await storage.messages_for(appointment.id)
     finally:
         await storage.close()
+
+
+async def statuses(settings: Settings, appointment: Appointment) -> list[tuple[str, str]]:
+    return [(m.kind, m.status) for m in await messages(settings, appointment)]
 
 
 async def test_cancelled_and_opted_out_appointments_send_nothing(
@@ -324,11 +328,7 @@ async def test_no_check_in_after_a_no_show_or_while_a_reschedule_is_asked_for(
 
 
 async def outcomes(settings: Settings, appointment: Appointment, kind: str) -> list[str | None]:
-    storage = await Storage.open(settings.db_path)
-    try:
-        return [m.outcome for m in await storage.messages_for(appointment.id) if m.kind == kind]
-    finally:
-        await storage.close()
+    return [m.outcome for m in await messages(settings, appointment) if m.kind == kind]
 
 
 async def test_the_practitioner_records_who_came_from_today(
