@@ -247,9 +247,8 @@ class RowsRejected(CliError):
     standard output, this one line to standard error, and the exit status is 1."""
 
     def __init__(self, report: str, count: int) -> None:
-        super().__init__(
-            f"{count} rows or events rejected (listed above): fix them and import again"
-        )
+        what = "row or event" if count == 1 else "rows or events"
+        super().__init__(f"{count} {what} rejected (listed above): fix and import again")
         self.report = report
 
 
