@@ -141,9 +141,7 @@ def test_a_bad_row_is_listed_and_the_good_ones_are_booked(tmp_path: Path) -> Non
     assert "rejected row 3: date '02/06/2031' is not YYYY-MM-DD" in dry.stdout
     assert "would book 1, already imported 0, skipped 2 (1 cancelled, 1 in the past)" in dry.stdout
     assert "dry run: nothing was booked" in dry.stdout
-    assert (
-        dry.stderr == "ashi: 1 rows or events rejected (listed above): fix them and import again\n"
-    )
+    assert dry.stderr == "ashi: 1 row or event rejected (listed above): fix and import again\n"
     listed = ashi("appointments", "list", "--from", "2031-06-01", cwd=tmp_path, **env(tmp_path))
     assert listed.stdout == "no appointments\n"
 
