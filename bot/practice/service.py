@@ -98,7 +98,7 @@ class PracticeService:
             escalations.sort(key=lambda pair: pair[0].message.sent_at or since, reverse=True)
             days = FLAGGED_FOLLOWUP_DAYS.days
             newest = escalations[:FLAGGED_LIMIT]
-            replies.append(views.flagged_followups(self._catalog, newest, self._tz, days))
+            replies += views.flagged_followups(self._catalog, newest, self._tz, days)
         return Outcome(replies=replies)
 
     async def _patient(self, who: Who, _: str, args: list[str]) -> Outcome:

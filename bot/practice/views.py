@@ -143,9 +143,10 @@ def flagged_followups(
     records: Sequence[tuple[FollowupRecord, Mapping[str, object]]],
     tz: ZoneInfo,
     days: int,
-) -> Reply:
+) -> list[Reply]:
     """Check-ins with answers that needed attention (each record with those answers): when,
-    who, and what, with a button to open each patient's record."""
+    who, and what, as many messages as their length needs, with a button under the last to
+    open each patient's record."""
     lines = [catalog.text("practitioner.flagged_followups_heading", days=days)]
     rows: list[tuple[Button, ...]] = []
     for record, alerting in records:
@@ -161,7 +162,9 @@ def flagged_followups(
         name = rendering.visible(patient.first_name or "") or str(patient.telegram_user_id)
         label = f"{catalog.text('practitioner.open_button')}: {name[: rendering.NAME_IN_BUTTON]}"
         rows.append((Button(label, Action(Verb.OPEN, patient.telegram_user_id).encode()),))
-    return Reply("\n".join(lines), tuple(rows))
+    replies = rendering.pack(lines, separator="\n")
+    replies[-1] = Reply(replies[-1].html, tuple(rows))
+    return replies
 
 
 def patient_matches(catalog: Catalog, patients: Sequence[Patient], limit: int) -> Reply:

@@ -13,7 +13,17 @@ from bot.scheduling.checkins import CheckIns
 from bot.telegram_html import parse_html, utf16_len
 from bot.vocabulary import rendering
 from bot.vocabulary.outgoing import Reply
-from storage import MessageStatus, PlannedMessage, Storage, utc_now
+from storage import (
+    Appointment,
+    AppointmentStatus,
+    FollowupRecord,
+    MessageStatus,
+    Patient,
+    PlannedMessage,
+    ScheduledMessage,
+    Storage,
+    utc_now,
+)
 from tests.support.conversation import Conversation
 from tests.support.followups import sent_followup, tap
 from tests.support.patient_flow import PAT, texts
@@ -90,3 +100,30 @@ async def test_the_record_view_fits_even_with_an_old_over_long_note(
     for text in shown(replies):
         assert 0 < utf16_len(text) <= LIMIT
     assert sum(t.count("<&>") for t in shown(replies)) == 3000
+
+
+def test_flagged_check_ins_fit_however_many_need_attention(content: Content) -> None:
+    # The most /flagged shows: 30 check-ins, every answer alerting, long names.
+    catalog = content.staff
+    questions = catalog.questionnaire
+    alerting = {"fu_soreness": 10, "fu_compared": "worse"}
+    alerting |= {q.id: "yes" for q in questions.followup if q.kind.value == "yes_no"}
+    sent = utc_now()
+    records = []
+    for n in range(30):
+        patient = Patient(n, 10**12 + n, n, "N" * 64, "u" * 32, "en", sent)
+        message = ScheduledMessage(
+            n, n, "followup", 86400, sent, MessageStatus.SENT, 1, sent, None, "done"
+        )
+        appointment = Appointment(
+            n, n, None, sent, None, None, None, AppointmentStatus.SCHEDULED, None, None
+        )
+        records.append((FollowupRecord(appointment, patient, message, alerting), alerting))
+    replies = views.flagged_followups(catalog, records, ZoneInfo("UTC"), 14)
+    assert len(replies) > 1
+    for text in shown(replies):
+        assert 0 < utf16_len(text) <= LIMIT
+    assert all(reply.keyboard == () for reply in replies[:-1])
+    assert len(replies[-1].keyboard) == 30
+    every = "\n".join(shown(replies))
+    assert all(f"(id {10**12 + n})" in every for n in range(30))
