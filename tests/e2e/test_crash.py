@@ -36,9 +36,11 @@ from tests.e2e.conftest import Person
 from tests.support.bot_process import BotProcess
 
 # Each patient gets three messages a second apart: an intake invitation and a reminder for
-# an appointment a minute ahead (never stale during the test), and a follow-up for one that
-# is starting. Their buttons say which outbox row each delivered message is.
-BEFORE = parse_plan("intake:-60s,reminder:-59s")
+# an appointment three minutes ahead (never stale during the test: eight restarts on a slow
+# machine once took longer than one minute, and a reminder after the start is rightly
+# dropped), and a follow-up for one that is starting. Their buttons say which outbox row
+# each delivered message is.
+BEFORE = parse_plan("intake:-180s,reminder:-179s")
 AFTER = parse_plan("followup:+2s")
 FINAL = ("sent", "skipped", "dropped", "cancelled", "failed")
 FIRST_PATIENT = 90_001
@@ -132,7 +134,7 @@ async def crash_and_recover(
                 await storage.record_consent(patient.id, True, "v")
                 # Spread over three seconds: ~`patients` messages fall due each second.
                 at = base + timedelta(seconds=i % 3)
-                await before.book(NewAppointment(at + timedelta(seconds=60), person.id))
+                await before.book(NewAppointment(at + timedelta(seconds=180), person.id))
                 await after.book(NewAppointment(at, person.id))
         finally:
             await storage.close()
