@@ -168,7 +168,9 @@ class PracticeService:
         ):
             return Outcome(toast=self._catalog.text("practitioner.visit_unknown"))
         visit = Visit(action.code)
-        patient = await self._storage.patient(appointment.patient_id or 0)
+        patient = (
+            await self._storage.patient(appointment.patient_id) if appointment.patient_id else None
+        )
         subject = patient.telegram_user_id if patient else None
         await self._storage.audit(
             who.user_id, f"recorded {visit}", subject, f"appointment {appointment.id}"

@@ -702,6 +702,12 @@ async def test_today_marks_requests_and_visits_and_records_who_came(
     assert came.toast == "Recorded: ✓ came"
     assert came.edit is not None and came.edit.keyboard[1][0].label == "12:00 Mina: ✅ came"
 
+    # A walk-in booked by name is no patient yet: audited without a subject.
+    walked = await practice.button(DOC, reply.keyboard[0][0].data)
+    assert walked.toast == "Recorded: ✓ came"
+    audited = await last_audit(storage)
+    assert (audited.action, audited.subject) == ("recorded attended", None)
+
     # A forged code, or an appointment since cancelled, records nothing.
     forged = Action(Verb.VISIT, mine.id, "", "maybe").encode()
     assert await practice.button(DOC, forged) == Outcome(toast=VISIT_UNKNOWN)
