@@ -44,7 +44,8 @@ Each VEVENT is an appointment (see :func:`parse_ics`): SUMMARY is the name,
 DESCRIPTION the note, and a Telegram user id is taken from an
 ``X-ASHI-TELEGRAM-ID`` property or a ``telegram: 123456`` line in DESCRIPTION.
 Cancelled events, all-day events and events that started more than a day before the
-import are skipped; recurring events are expanded over the next 365 days.
+import are skipped; recurring events are expanded over the next 365 days by
+recurring-ical-events.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
@@ -62,7 +63,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
-from dateutil.rrule import rruleset, rrulestr  # type: ignore[import-untyped]
+import recurring_ical_events  # type: ignore[import-untyped]
 from icalendar import Calendar
 
 from bot.scheduling.clock import SkippedTime, wall_clock_to_utc
@@ -74,7 +75,6 @@ __all__ = [
     "ImportedAppointment",
     "ImportedFile",
     "Skipped",
-    "expand_recurrence",
     "parse_csv",
     "parse_ics",
     "read_appointments",
@@ -522,6 +522,17 @@ class _Window:
     latest: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class _Event:
+    """One VEVENT that passed the checks, with what it is known by."""
+
+    label: str
+    component: Any
+    zone: ZoneInfo  # of its floating times
+    uid: str
+    recurrence_id: datetime | None  # UTC; None: not an override (or an all-day one)
+
+
 def parse_ics(
     data: bytes,
     timezone: ZoneInfo,
@@ -533,8 +544,8 @@ def parse_ics(
     read is rejected with its number, UID and SUMMARY, the others are read.
 
     * Each VEVENT is one appointment; ``external_id`` is ``ics:`` + UID, plus
-      ``:`` + the RECURRENCE-ID in UTC ISO 8601 for one occurrence of a
-      recurring event.
+      ``:`` + the occurrence's original start (its RECURRENCE-ID) in UTC ISO 8601
+      for one occurrence of a recurring event.
     * DTSTART with a TZID (an IANA name, a Windows name such as
       ``W. Europe Standard Time``, or any zone defined by a VTIMEZONE in the
       file) or in UTC is converted to UTC; a floating DTSTART is in the calendar's
@@ -545,11 +556,10 @@ def parse_ics(
     * SUMMARY is the name, DESCRIPTION the note. A Telegram user id is read from
       an ``X-ASHI-TELEGRAM-ID`` property or a ``telegram: 123456`` line in
       DESCRIPTION.
-    * A recurring event (RRULE, RDATE, EXDATE) yields each occurrence from a day
-      before ``now`` to 365 days after it, each with the occurrence's original
-      start appended to its ``external_id`` (the same value a RECURRENCE-ID for
-      that occurrence has, so a moved occurrence keeps its identity). A VEVENT
-      with a RECURRENCE-ID replaces that occurrence, or cancels it.
+    * Recurring events (RRULE, RDATE, EXDATE, and VEVENTs with a RECURRENCE-ID that
+      move, change or cancel one occurrence, or with ``RANGE=THISANDFUTURE`` every
+      later one) are expanded by recurring-ical-events from a day before ``now`` to
+      365 days after it. An occurrence keeps its identity when it is moved.
     """
     if now is None:
         now = datetime.now(UTC)
@@ -569,28 +579,37 @@ def parse_ics(
     if not calendars:
         raise AppointmentFileError(source, ["not an iCalendar file: no complete VCALENDAR found"])
 
-    # Floating times are in the calendar's own zone when it names one (X-WR-TIMEZONE, as
-    # Google Calendar writes), else in the clinic's.
-    events: list[tuple[Any, ZoneInfo]] = [
-        (event, _calendar_zone(calendar, timezone))
-        for calendar in calendars
-        for event in calendar.walk("VEVENT")
-    ]
-    overridden = _overridden_occurrences(events)
-
     result = ImportedFile([], [], [])
+    series: dict[str, list[_Event]] = {}
+    # Occurrences whose replacement could not be read are left out, not booked as they were.
+    unreadable: set[tuple[str, datetime]] = set()
+    number = 0
+    for calendar in calendars:
+        # Floating times are in the calendar's own zone when it names one (X-WR-TIMEZONE,
+        # as Google Calendar writes), else in the clinic's.
+        zone = _calendar_zone(calendar, timezone)
+        for component in calendar.walk("VEVENT"):
+            number += 1
+            label = _event_label(number, component)
+            try:
+                event = _checked_event(label, component, zone)
+            except (_RowError, ValueError) as exc:  # ValueError: icalendar could not parse it
+                result.rejected.append(f"{label}: {exc}")
+                uid = _text(component.get("UID"))
+                recurrence_id = _readable_recurrence_id(component, zone)
+                if uid is not None and recurrence_id is not None:
+                    unreadable.add((uid, recurrence_id))
+                continue
+            series.setdefault(event.uid, []).append(event)
+
     seen: set[str] = set()
-    for number, (event, zone) in enumerate(events, start=1):
-        label = _event_label(number, event)
+    for events in series.values():
         try:
-            found = _event_appointments(event, zone, window, overridden)
-        except _Skip as skip:
-            result.skipped.append(Skipped(label, str(skip)))
+            found = _series_appointments(events, window, unreadable, result.skipped)
+        except (_RowError, ValueError, TypeError) as exc:
+            result.rejected.extend(f"{event.label}: {exc}" for event in events)
             continue
-        except (_RowError, ValueError) as exc:  # ValueError: icalendar could not parse it
-            result.rejected.append(f"{label}: {exc}")
-            continue
-        for appointment in found:
+        for label, appointment in found:
             if appointment.external_id in seen:
                 result.rejected.append(f"{label}: {appointment.external_id!r} appears twice")
                 continue
@@ -635,24 +654,6 @@ def _calendar_zone(calendar: Any, clinic: ZoneInfo) -> ZoneInfo:
         return clinic
 
 
-def _overridden_occurrences(
-    events: Iterable[tuple[Any, ZoneInfo]],
-) -> set[tuple[str, datetime]]:
-    """(UID, RECURRENCE-ID in UTC) of every occurrence that a VEVENT replaces."""
-    overridden: set[tuple[str, datetime]] = set()
-    for event, timezone in events:
-        uid = _text(event.get("UID"))
-        if uid is None or event.get("RECURRENCE-ID") is None:
-            continue
-        try:
-            recurrence_id = _event_time(event, "RECURRENCE-ID", timezone)
-        except (_RowError, ValueError):
-            continue  # reported with the event itself
-        if recurrence_id is not None:
-            overridden.add((uid, recurrence_id))
-    return overridden
-
-
 def _event_time(event: Any, name: str, timezone: ZoneInfo) -> datetime | None:
     """The property as UTC, or None for a DATE (all-day) value."""
     prop = event.get(name)
@@ -674,63 +675,157 @@ def _event_time(event: Any, name: str, timezone: ZoneInfo) -> datetime | None:
     return value.astimezone(UTC)
 
 
-def _event_appointments(
-    event: Any,
-    timezone: ZoneInfo,
-    window: _Window,
-    overridden: set[tuple[str, datetime]],
-) -> list[ImportedAppointment]:
-    uid = _text(event.get("UID"))
+def _readable_recurrence_id(component: Any, zone: ZoneInfo) -> datetime | None:
+    if component.get("RECURRENCE-ID") is None:
+        return None
+    try:
+        return _event_time(component, "RECURRENCE-ID", zone)
+    except (_RowError, ValueError):
+        return None
+
+
+def _checked_event(label: str, component: Any, zone: ZoneInfo) -> _Event:
+    """The event, if what an appointment needs can be read from it (raises _RowError)."""
+    uid = _text(component.get("UID"))
     if uid is None:
         raise _RowError("no UID")
-    status = _text(event.get("STATUS"))
-    if status is not None and status.upper() == "CANCELLED":
-        raise _Skip("cancelled")
-    starts_at = _event_time(event, "DTSTART", timezone)
-    if starts_at is None:
-        raise _Skip("all-day")
+    _event_time(component, "DTSTART", zone)  # once, in a known zone
+    recurrence_id = None
+    if component.get("RECURRENCE-ID") is not None:
+        recurrence_id = _event_time(component, "RECURRENCE-ID", zone)
+    for rule in _as_list(component.get("RRULE")):
+        frequency = rule.get("FREQ", [""])[0].upper()
+        if frequency in _UNSUPPORTED_FREQUENCIES:
+            raise _RowError(f"RRULE frequency {frequency} is not supported")
+    if not _cancelled(component):
+        _appointment_fields(component)
+    return _Event(label, component, zone, uid, recurrence_id)
 
-    name = _text(event.get("SUMMARY"))
-    note = _text(event.get("DESCRIPTION"))
-    telegram_user_id = _event_telegram_id(event, note)
+
+def _cancelled(component: Any) -> bool:
+    status = _text(component.get("STATUS"))
+    return status is not None and status.upper() == "CANCELLED"
+
+
+def _appointment_fields(component: Any) -> tuple[str | None, int | None, str | None]:
+    """Name, Telegram user id and note of an event (raises _RowError without either of
+    the first two)."""
+    name = _text(component.get("SUMMARY"))
+    note = _text(component.get("DESCRIPTION"))
+    telegram_user_id = _event_telegram_id(component, note)
     if name is None and telegram_user_id is None:
         raise _RowError(f"needs a SUMMARY (the patient's name) or {_TELEGRAM_PROPERTY}")
+    return name, telegram_user_id, note
 
-    def appointment(external_id: str, start: datetime) -> ImportedAppointment:
-        return ImportedAppointment(
-            external_id=external_id,
-            starts_at=start,
-            name=name,
-            telegram_user_id=telegram_user_id,
-            note=note,
-        )
 
-    if event.get("RECURRENCE-ID") is not None:
-        recurrence_id = _event_time(event, "RECURRENCE-ID", timezone)
-        if recurrence_id is None or starts_at < window.earliest:
-            return []
-        return [appointment(f"ics:{uid}:{_utc_iso(recurrence_id)}", starts_at)]
+def _appointment(external_id: str, starts_at: datetime, component: Any) -> ImportedAppointment:
+    name, telegram_user_id, note = _appointment_fields(component)
+    return ImportedAppointment(
+        external_id=external_id,
+        starts_at=starts_at,
+        name=name,
+        telegram_user_id=telegram_user_id,
+        note=note,
+    )
 
-    if event.get("RRULE") is None and event.get("RDATE") is None:
-        if starts_at < window.earliest:
-            raise _Skip("in the past")
-        return [appointment(f"ics:{uid}", starts_at)]
 
-    local_start: datetime = event.get("DTSTART").dt
-    if local_start.tzinfo is None:
-        local_start = local_start.replace(tzinfo=timezone)
-    result = []
-    for occurrence in expand_recurrence(
-        local_start,
-        rrules=[rule.to_ical().decode() for rule in _as_list(event.get("RRULE"))],
-        rdates=_date_values(event.get("RDATE")),
-        exdates=_date_values(event.get("EXDATE")),
-        earliest=window.earliest,
-        latest=window.latest,
-    ):
-        if (uid, occurrence) not in overridden:
-            result.append(appointment(f"ics:{uid}:{_utc_iso(occurrence)}", occurrence))
-    return result
+def _series_appointments(
+    events: Sequence[_Event],
+    window: _Window,
+    unreadable: set[tuple[str, datetime]],
+    skipped: list[Skipped],
+) -> list[tuple[str, ImportedAppointment]]:
+    """The appointments of the events that share one UID, each with the label of the
+    event it comes from; what is left out on purpose is added to ``skipped``."""
+    masters = [event for event in events if event.component.get("RECURRENCE-ID") is None]
+    master = masters[0] if masters else None
+    recurring = master is None or any(
+        master.component.get(name) is not None for name in ("RRULE", "RDATE")
+    )
+    if master is not None and not recurring and len(events) == 1:
+        return _single_appointment(master, window, skipped)
+    if master is not None:
+        if _cancelled(master.component):
+            skipped.append(Skipped(master.label, "cancelled"))
+        elif _start(master.component, master.zone) is None:
+            skipped.append(Skipped(master.label, "all-day"))
+    label = (master or events[0]).label
+    uid = events[0].uid
+    zone = (master or events[0]).zone
+    shifts = _this_and_future_shifts(events)
+
+    calendar = Calendar()
+    for event in events:
+        calendar.add_component(event.component)
+    # A day wider than needed each way, for floating times; the window is checked in UTC.
+    occurrences = recurring_ical_events.CalendarQuery(calendar).between(
+        window.earliest - timedelta(days=1), window.latest + timedelta(days=1)
+    )
+    found = []
+    for occurrence in occurrences:
+        starts_at = _start(occurrence, zone)
+        if starts_at is None or _cancelled(occurrence):
+            continue
+        if not window.earliest <= starts_at <= window.latest:
+            continue
+        original = _original_start(occurrence, zone, shifts)
+        if (uid, original) in unreadable:
+            continue
+        external_id = f"ics:{uid}:{_utc_iso(original)}" if recurring else f"ics:{uid}"
+        found.append((label, _appointment(external_id, starts_at, occurrence)))
+    return found
+
+
+def _single_appointment(
+    event: _Event, window: _Window, skipped: list[Skipped]
+) -> list[tuple[str, ImportedAppointment]]:
+    starts_at = _start(event.component, event.zone)
+    reason = None
+    if _cancelled(event.component):
+        reason = "cancelled"
+    elif starts_at is None:
+        reason = "all-day"
+    elif starts_at < window.earliest:
+        reason = "in the past"
+    if reason is not None or starts_at is None:
+        skipped.append(Skipped(event.label, reason or "all-day"))
+        return []
+    return [(event.label, _appointment(f"ics:{event.uid}", starts_at, event.component))]
+
+
+def _start(component: Any, zone: ZoneInfo) -> datetime | None:
+    """DTSTART in UTC, or None for a DATE (all-day)."""
+    return _event_time(component, "DTSTART", zone)
+
+
+def _this_and_future_shifts(events: Sequence[_Event]) -> dict[datetime, timedelta]:
+    """For each RANGE=THISANDFUTURE change (by its RECURRENCE-ID in UTC): how far it
+    moves every later occurrence, as recurring-ical-events applies it (wall-clock)."""
+    shifts = {}
+    for event in events:
+        prop = event.component.get("RECURRENCE-ID")
+        if event.recurrence_id is None or prop.params.get("RANGE") != "THISANDFUTURE":
+            continue
+        start = event.component.get("DTSTART").dt
+        shifts[event.recurrence_id] = start.replace(tzinfo=None) - prop.dt.replace(tzinfo=None)
+    return shifts
+
+
+def _original_start(occurrence: Any, zone: ZoneInfo, shifts: dict[datetime, timedelta]) -> datetime:
+    """When an occurrence was first planned (UTC): its RECURRENCE-ID, except after a
+    RANGE=THISANDFUTURE change, which gives every later occurrence that change's."""
+    prop = occurrence.get("RECURRENCE-ID")
+    recurrence_id = _event_time(occurrence, "RECURRENCE-ID", zone)
+    if recurrence_id is None:
+        raise _RowError("an all-day RECURRENCE-ID on a timed event")
+    shift = shifts.get(recurrence_id)
+    if shift is None or prop.params.get("RANGE") != "THISANDFUTURE":
+        return recurrence_id
+    start: datetime = occurrence.get("DTSTART").dt
+    wall_clock = start.replace(tzinfo=None) - shift
+    if start.tzinfo is None:
+        return _localize(wall_clock, zone)
+    return wall_clock.replace(tzinfo=start.tzinfo).astimezone(UTC)
 
 
 def _event_telegram_id(event: Any, note: str | None) -> int | None:
@@ -754,106 +849,3 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
-
-
-def _date_values(value: Any) -> list[date | datetime]:
-    """The dates and date-times of RDATE or EXDATE properties (PERIODs: their start)."""
-    values: list[date | datetime] = []
-    for prop in _as_list(value):
-        for item in prop.dts:
-            dt = item.dt
-            if isinstance(dt, tuple):  # PERIOD: (start, end or duration)
-                dt = dt[0]
-            if isinstance(dt, date):
-                values.append(dt)
-    return values
-
-
-def expand_recurrence(
-    start: datetime,
-    *,
-    rrules: Sequence[str],
-    rdates: Sequence[date | datetime] = (),
-    exdates: Sequence[date | datetime] = (),
-    earliest: datetime,
-    latest: datetime,
-) -> list[datetime]:
-    """Starts (UTC) of a recurring event's occurrences between two instants.
-
-    ``start`` is the event's DTSTART, aware, in its own time zone; ``rrules`` are
-    RRULE values (``FREQ=WEEKLY;COUNT=3``). Rules are expanded in local wall-clock
-    time, as RFC 5545 says, so a 18:00 weekly event stays at 18:00 across a
-    daylight-saving change. An occurrence that falls in the hour skipped when the
-    clocks go forward takes the offset from before the change (RFC 5545 3.3.5).
-    RDATE and EXDATE values that are aware are compared in ``start``'s zone,
-    naive ones as wall-clock times; an EXDATE that is a DATE removes that day.
-    """
-    zone = start.tzinfo
-    if zone is None:
-        raise ValueError("start must be timezone-aware")
-
-    def wall_clock(value: datetime) -> datetime:
-        return value.astimezone(zone).replace(tzinfo=None) if value.tzinfo else value
-
-    def utc(local: datetime) -> datetime:
-        return local.replace(tzinfo=zone, fold=0).astimezone(UTC)
-
-    dtstart = start.replace(tzinfo=None)
-    rules = rruleset()
-    rules.rdate(dtstart)  # DTSTART is always the first occurrence
-    for rule in rrules:
-        rules.rrule(_rrule(rule, dtstart, wall_clock))
-    excluded_days: set[date] = set()
-    for value in rdates:
-        if isinstance(value, datetime):
-            rules.rdate(wall_clock(value))
-        else:
-            rules.rdate(datetime.combine(value, dtstart.time()))
-    for value in exdates:
-        if isinstance(value, datetime):
-            rules.exdate(wall_clock(value))
-        else:
-            excluded_days.add(value)
-
-    # Wall-clock bounds a day wider than needed; exact bounds are checked in UTC.
-    low = wall_clock(earliest.astimezone(UTC)) - timedelta(days=1)
-    high = wall_clock(latest.astimezone(UTC)) + timedelta(days=1)
-    found: list[datetime] = []
-    for local in rules.between(low, high, inc=True):
-        if local.date() in excluded_days:
-            continue
-        moment = utc(local)
-        if earliest <= moment <= latest:
-            found.append(moment)
-    return found
-
-
-def _rrule(text: str, dtstart: datetime, wall_clock: Callable[[datetime], datetime]) -> Any:
-    """A dateutil rule for one RRULE value, with UNTIL made wall-clock."""
-    parts = []
-    for part in text.split(";"):
-        key, _, value = part.partition("=")
-        key = key.strip().upper()
-        if key == "FREQ" and value.strip().upper() in _UNSUPPORTED_FREQUENCIES:
-            raise _RowError(f"RRULE frequency {value} is not supported")
-        if key == "UNTIL":
-            value = _wall_clock_until(value, wall_clock)
-        parts.append(f"{key}={value}")
-    try:
-        return rrulestr(";".join(parts), dtstart=dtstart)
-    except (ValueError, TypeError) as exc:
-        raise _RowError(f"RRULE {text!r} cannot be read: {exc}") from None
-
-
-def _wall_clock_until(value: str, wall_clock: Callable[[datetime], datetime]) -> str:
-    value = value.strip()
-    try:
-        if re.fullmatch(r"\d{8}", value):  # a DATE: the whole day is included
-            return datetime.strptime(value, "%Y%m%d").strftime("%Y%m%dT235959")
-        if value.endswith(("Z", "z")):
-            until = datetime.strptime(value[:-1], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
-            return wall_clock(until).strftime("%Y%m%dT%H%M%S")
-        datetime.strptime(value, "%Y%m%dT%H%M%S")
-    except ValueError:
-        raise _RowError(f"RRULE UNTIL {value!r} is not a date or date-time") from None
-    return value

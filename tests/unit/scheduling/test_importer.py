@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +15,6 @@ from bot.scheduling.importer import (
     ImportedAppointment,
     ImportedFile,
     Skipped,
-    expand_recurrence,
     parse_csv,
     parse_ics,
     read_appointments,
@@ -664,67 +663,125 @@ def test_unsupported_rrule_frequency_is_reported() -> None:
     assert "RRULE frequency MINUTELY is not supported" in problem
 
 
-def test_expand_recurrence_keeps_wall_clock_time_across_dst() -> None:
-    starts = expand_recurrence(
-        datetime(2025, 10, 20, 9, 0, tzinfo=LONDON),
-        rrules=["FREQ=DAILY;COUNT=10"],
-        earliest=utc(2025, 10, 24),
-        latest=utc(2025, 10, 28),
+def starts_of(data: bytes, now: datetime) -> list[datetime]:
+    return [appointment.starts_at for appointment in ics_appointments(data, LONDON, now=now)]
+
+
+def test_recurrence_keeps_wall_clock_time_across_dst() -> None:
+    data = ics(
+        "UID:d\nSUMMARY:A\nDTSTART;TZID=Europe/London:20251020T090000\nRRULE:FREQ=DAILY;COUNT=10"
     )
 
-    assert starts == [
-        utc(2025, 10, 24, 8, 0),
+    assert starts_of(data, now=utc(2025, 10, 25, 12))[:3] == [
         utc(2025, 10, 25, 8, 0),
         utc(2025, 10, 26, 9, 0),  # GMT from 26 October
         utc(2025, 10, 27, 9, 0),
     ]
 
 
-def test_expand_recurrence_in_the_spring_forward_gap_uses_the_earlier_offset() -> None:
-    starts = expand_recurrence(
-        datetime(2025, 3, 29, 1, 30, tzinfo=LONDON),
-        rrules=["FREQ=DAILY;COUNT=2"],
-        earliest=utc(2025, 3, 1),
-        latest=utc(2025, 4, 1),
+def test_recurrence_in_the_spring_forward_gap_uses_the_earlier_offset() -> None:
+    data = ics(
+        "UID:g\nSUMMARY:A\nDTSTART;TZID=Europe/London:20250329T013000\nRRULE:FREQ=DAILY;COUNT=2"
     )
 
     # 01:30 on 30 March does not exist; RFC 5545 says read it with the GMT offset.
-    assert starts == [utc(2025, 3, 29, 1, 30), utc(2025, 3, 30, 1, 30)]
+    assert starts_of(data, now=utc(2025, 3, 28)) == [
+        utc(2025, 3, 29, 1, 30),
+        utc(2025, 3, 30, 1, 30),
+    ]
 
 
-def test_expand_recurrence_rdate_and_date_exdate() -> None:
-    starts = expand_recurrence(
-        datetime(2025, 6, 2, 10, 0, tzinfo=BERLIN),
-        rrules=["FREQ=DAILY;COUNT=3"],
-        rdates=[datetime(2025, 6, 10, 12, 0, tzinfo=UTC)],
-        exdates=[date(2025, 6, 3)],
-        earliest=utc(2025, 6, 1),
-        latest=utc(2025, 7, 1),
+def test_recurrence_rdate_and_date_exdate() -> None:
+    data = ics(
+        "UID:x\nSUMMARY:A\nDTSTART;TZID=Europe/Berlin:20250602T100000\n"
+        "RRULE:FREQ=DAILY;COUNT=3\nRDATE:20250610T120000Z\nEXDATE;VALUE=DATE:20250603"
     )
 
-    assert starts == [utc(2025, 6, 2, 8, 0), utc(2025, 6, 4, 8, 0), utc(2025, 6, 10, 12, 0)]
+    assert starts_of(data, now=utc(2025, 6, 1)) == [
+        utc(2025, 6, 2, 8, 0),
+        utc(2025, 6, 4, 8, 0),
+        utc(2025, 6, 10, 12, 0),
+    ]
 
 
-def test_expand_recurrence_counts_a_dtstart_outside_the_rule() -> None:
+def test_recurrence_counts_a_dtstart_outside_the_rule() -> None:
     # RFC 5545: DTSTART is the first occurrence even when the rule would not produce it.
-    starts = expand_recurrence(
-        datetime(2025, 6, 2, 10, 0, tzinfo=UTC),  # a Monday
-        rrules=["FREQ=WEEKLY;BYDAY=TU;COUNT=2"],
-        earliest=utc(2025, 6, 1),
-        latest=utc(2025, 7, 1),
+    data = ics("UID:w\nSUMMARY:A\nDTSTART:20250602T100000Z\nRRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=2")
+
+    assert starts_of(data, now=utc(2025, 6, 1)) == [
+        utc(2025, 6, 2, 10, 0),
+        utc(2025, 6, 3, 10, 0),
+        utc(2025, 6, 10, 10, 0),
+    ]
+
+
+WEEKLY_FROM_JUNE = (
+    "UID:t\nSUMMARY:Jane Doe\nDTSTART;TZID=Europe/London:20250602T100000\nRRULE:FREQ=WEEKLY;COUNT=5"
+)
+
+
+def test_this_and_future_moves_every_later_occurrence_and_keeps_their_identity() -> None:
+    before = ics(WEEKLY_FROM_JUNE)
+    after = ics(
+        WEEKLY_FROM_JUNE,
+        "UID:t\nSUMMARY:Jane Doe\nRECURRENCE-ID;RANGE=THISANDFUTURE;TZID=Europe/London:"
+        "20250616T100000\nDTSTART;TZID=Europe/London:20250616T123000",
+    )
+    now = utc(2025, 6, 1)
+
+    old = ics_appointments(before, LONDON, now=now)
+    new = ics_appointments(after, LONDON, now=now)
+
+    # 10:00 London (BST) is 09:00 UTC; from 16 June the series is at 12:30, 11:30 UTC.
+    assert [a.starts_at for a in new] == [
+        utc(2025, 6, 2, 9, 0),
+        utc(2025, 6, 9, 9, 0),
+        utc(2025, 6, 16, 11, 30),
+        utc(2025, 6, 23, 11, 30),
+        utc(2025, 6, 30, 11, 30),
+    ]
+    # The same five appointments, moved: none is new, none is gone.
+    assert [a.external_id for a in new] == [a.external_id for a in old]
+    assert new[3].external_id == "ics:t:2025-06-23T09:00:00+00:00"
+
+
+def test_a_single_change_after_a_this_and_future_change_wins_for_its_day() -> None:
+    data = ics(
+        WEEKLY_FROM_JUNE,
+        "UID:t\nSUMMARY:Jane Doe\nRECURRENCE-ID;RANGE=THISANDFUTURE;TZID=Europe/London:"
+        "20250616T100000\nDTSTART;TZID=Europe/London:20250616T123000",
+        "UID:t\nSUMMARY:Jane Doe\nRECURRENCE-ID;TZID=Europe/London:20250623T100000\n"
+        "DTSTART;TZID=Europe/London:20250623T080000",
+        "UID:t\nSUMMARY:Jane Doe\nRECURRENCE-ID;TZID=Europe/London:20250630T100000\n"
+        "DTSTART;TZID=Europe/London:20250630T100000\nSTATUS:CANCELLED",
     )
 
-    assert starts == [utc(2025, 6, 2, 10, 0), utc(2025, 6, 3, 10, 0), utc(2025, 6, 10, 10, 0)]
+    found = ics_appointments(data, LONDON, now=utc(2025, 6, 1))
+
+    assert [(a.external_id[-25:], a.starts_at) for a in found] == [
+        ("2025-06-02T09:00:00+00:00", utc(2025, 6, 2, 9, 0)),
+        ("2025-06-09T09:00:00+00:00", utc(2025, 6, 9, 9, 0)),
+        ("2025-06-16T09:00:00+00:00", utc(2025, 6, 16, 11, 30)),
+        ("2025-06-23T09:00:00+00:00", utc(2025, 6, 23, 7, 0)),
+    ]
 
 
-def test_expand_recurrence_needs_an_aware_start() -> None:
-    with pytest.raises(ValueError, match="timezone-aware"):
-        expand_recurrence(
-            datetime(2025, 6, 2, 10, 0),
-            rrules=["FREQ=DAILY"],
-            earliest=utc(2025, 6, 1),
-            latest=utc(2025, 7, 1),
-        )
+def test_a_this_and_future_change_in_the_feed_moves_booked_appointments() -> None:
+    """What calendar sync sees: the same identities, later starts (no cancel and rebook)."""
+    now = utc(2025, 6, 1)
+    before = ics_appointments(ics(WEEKLY_FROM_JUNE), LONDON, now=now)
+    old = {a.external_id: a.starts_at for a in before}
+    changed = ics(
+        WEEKLY_FROM_JUNE,
+        "UID:t\nSUMMARY:Jane Doe\nRECURRENCE-ID;RANGE=THISANDFUTURE;TZID=Europe/London:"
+        "20250609T100000\nDTSTART;TZID=Europe/London:20250610T100000",
+    )
+    new = {a.external_id: a.starts_at for a in ics_appointments(changed, LONDON, now=now)}
+
+    assert new.keys() == old.keys()
+    moved = [key for key in old if new[key] != old[key]]
+    assert len(moved) == 4
+    assert all(new[key] - old[key] == timedelta(days=1) for key in moved)
 
 
 # --- real exports: other column names, day or month first, rows left out ------------
