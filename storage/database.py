@@ -22,6 +22,7 @@ from storage.migrate import apply_migrations, latest_version, schema_version
 from storage.outbox import OutboxStore
 from storage.patients import PatientStore
 from storage.records import Intake, IntakeStatus
+from storage.threads import ThreadStore
 
 
 def _create_private_file(path: Path) -> None:
@@ -75,7 +76,9 @@ async def _check_is_ours(db: SerialConnection, path: str | Path) -> None:
             )
 
 
-class Storage(PatientStore, IntakeStore, AppointmentStore, OutboxStore, AuditStore, InboxStore):
+class Storage(
+    PatientStore, IntakeStore, AppointmentStore, OutboxStore, AuditStore, InboxStore, ThreadStore
+):
     """Async access to patients, consents, intakes, answers, red flags, appointments, the
     outbox, the audit trail and the update inbox: one store per aggregate, one object.
 
@@ -188,6 +191,7 @@ class Storage(PatientStore, IntakeStore, AppointmentStore, OutboxStore, AuditSto
         anyway; it becomes a pseudonym when the row goes (erasure, retention)."""
         async with self._transaction() as db:
             await db.execute("DELETE FROM intakes WHERE patient_id = ?", (patient_id,))
+            await db.execute("DELETE FROM threads WHERE patient_id = ?", (patient_id,))
             await db.execute(
                 "UPDATE patients SET first_name = NULL, username = NULL, pending_payload = NULL"
                 " WHERE id = ?",
@@ -275,22 +279,24 @@ class Storage(PatientStore, IntakeStore, AppointmentStore, OutboxStore, AuditSto
     async def purge_before(self, cutoff: datetime) -> tuple[int, int, int]:
         """Erase what is older than the retention period: intakes started before `cutoff`
         (with their answers), appointments that started before it (with their notes,
-        scheduled messages and follow-up answers), and patients with nothing left who first
-        wrote before it (with their name and consents; the audit trail names them by
-        pseudonym from now on). Returns the three counts."""
+        scheduled messages and follow-up answers), conversations with the clinic whose last
+        message is older, and patients with nothing left who first wrote before it (with
+        their name and consents; the audit trail names them by pseudonym from now on).
+        Returns the counts of intakes, appointments and patients."""
         cut = ts(cutoff)
         counts: list[int] = []
         async with self._transaction() as db:
             for sql in (
                 "DELETE FROM intakes WHERE started_at < ?",
                 "DELETE FROM appointments WHERE starts_at < ?",
+                "DELETE FROM threads WHERE last_message_at < ?",
             ):
                 cursor = await db.execute(sql, (cut,))
                 counts.append(cursor.rowcount)
             counts.append(await self._erase_patients_with_nothing_left(cut))
         if any(counts):
             await self._purge_log()
-        return counts[0], counts[1], counts[2]
+        return counts[0], counts[1], counts[3]
 
     async def _erase_patients_with_nothing_left(self, cut: str) -> int:
         """In the purge's transaction: erase the patients with nothing left who first wrote
@@ -300,6 +306,7 @@ class Storage(PatientStore, IntakeStore, AppointmentStore, OutboxStore, AuditSto
                 "DELETE FROM patients WHERE created_at < ?"
                 " AND NOT EXISTS (SELECT 1 FROM intakes i WHERE i.patient_id = patients.id)"
                 " AND NOT EXISTS (SELECT 1 FROM appointments a WHERE a.patient_id = patients.id)"
+                " AND NOT EXISTS (SELECT 1 FROM threads t WHERE t.patient_id = patients.id)"
                 " RETURNING telegram_user_id",
                 (cut,),
             )

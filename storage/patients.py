@@ -85,13 +85,15 @@ class PatientStore(StoreBase):
 
     async def has_patient_data(self, patient_id: int) -> bool:
         """Whether anything but the bare patient row and consents is stored: a name, an
-        intake or an appointment (with its messages and follow-up answers)."""
+        intake, an appointment (with its messages and follow-up answers) or a conversation
+        with the clinic."""
         row = await self._one(
             "SELECT first_name IS NOT NULL OR username IS NOT NULL"
             " OR EXISTS (SELECT 1 FROM intakes WHERE patient_id = ?)"
-            " OR EXISTS (SELECT 1 FROM appointments WHERE patient_id = ?) AS has"
+            " OR EXISTS (SELECT 1 FROM appointments WHERE patient_id = ?)"
+            " OR EXISTS (SELECT 1 FROM threads WHERE patient_id = ?) AS has"
             " FROM patients WHERE id = ?",
-            (patient_id, patient_id, patient_id),
+            (patient_id, patient_id, patient_id, patient_id),
         )
         return bool(row and row["has"])
 

@@ -184,3 +184,44 @@ class AuditEntry:
     detail: str | None
     actor_key: str | None = None
     subject_key: str | None = None
+
+
+class Author(StrEnum):
+    """Who wrote a message of a thread."""
+
+    CLINIC = "clinic"
+    PATIENT = "patient"
+
+
+class Delivery(StrEnum):
+    """Whether a thread message reached the other side."""
+
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    UNREACHABLE = "unreachable"  # blocked the bot, or never started it
+    FAILED = "failed"  # Telegram did not take it this time
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """A conversation between one practitioner and one patient through the bot."""
+
+    id: int
+    patient: Patient
+    practitioner_id: int
+    opened_at: datetime
+    last_message_at: datetime
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadMessage:
+    """What one side of a thread wrote, and whether it reached the other."""
+
+    id: int
+    thread_id: int
+    practitioner_id: int
+    author: Author
+    text: str
+    written_at: datetime
+    delivery: Delivery

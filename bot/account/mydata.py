@@ -10,7 +10,7 @@ from bot.content import Catalog
 from bot.records.export import followup_dict, intake_dict
 from bot.vocabulary import rendering
 from bot.vocabulary.outgoing import Document, Reply
-from storage import Patient, Storage
+from storage import Delivery, Patient, Storage
 
 
 async def collect(
@@ -21,6 +21,7 @@ async def collect(
     intakes = await storage.intake_records(telegram_user_id=patient.telegram_user_id)
     appointments = await storage.patient_appointments(patient.id)
     followups = await storage.followup_records(patient.telegram_user_id)
+    messages = await storage.thread_messages(patient.id)
     return {
         "patient": {
             "telegram_user_id": patient.telegram_user_id,
@@ -45,6 +46,15 @@ async def collect(
             for a in appointments
         ],
         "followups": [followup_dict(record, catalog, tz) for record in followups],
+        "messages": [
+            {
+                "written_at": m.written_at.astimezone(tz).isoformat(),
+                "from": str(m.author),
+                "text": m.text,
+                "delivered": m.delivery is Delivery.DELIVERED,
+            }
+            for m in messages
+        ],
     }
 
 
@@ -97,6 +107,21 @@ def readable(catalog: Catalog, data: dict[str, Any]) -> list[Reply]:
                 "summary.line", question=catalog.short(a["question_id"]), answer=a["label"]
             )
             for a in followup["answers"]
+        ]
+    if data["messages"]:
+        lines += ["", catalog.text("mydata.messages")]
+        authors = {
+            "clinic": catalog.text("mydata.from_clinic"),
+            "patient": catalog.text("mydata.from_you"),
+        }
+        lines += [
+            catalog.text(
+                "mydata.message_line",
+                date=m["written_at"][:16].replace("T", " "),
+                author=authors[m["from"]],
+                text=m["text"],
+            )
+            for m in data["messages"]
         ]
     return rendering.pack(lines, separator="\n")
 

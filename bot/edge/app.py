@@ -29,7 +29,7 @@ from telegram.ext import (
 
 from bot.content import Content
 from bot.edge.calendar_feed import CalendarFeed
-from bot.edge.delivery import being_notified, notify, reported_unreachable
+from bot.edge.delivery import being_notified, notify, relay, reported_unreachable
 from bot.edge.dispatch import Dispatcher
 from bot.edge.inbox import UpdateInbox
 from bot.edge.patient import PatientHandlers, who
@@ -146,13 +146,14 @@ class Runtime:
             practitioner_ids=settings.practitioner_ids,
             timezone=settings.timezone,
         )
-        self._service, self._router = patient_side(
+        self._service, messaging, self._router = patient_side(
             self._storage,
             self.content,
             checkins,
             clinic_name=settings.clinic_name,
             practitioner_ids=settings.practitioner_ids,
             timezone=settings.timezone,
+            relay=functools.partial(relay, bot),
         )
         self._practice = PracticeService(
             self._storage,
@@ -160,6 +161,7 @@ class Runtime:
             practitioner_ids=settings.practitioner_ids,
             timezone=settings.timezone,
             csv_export=self._csv_export,
+            messaging=messaging,
         )
         self._dispatcher = Dispatcher(
             self._storage,

@@ -29,7 +29,7 @@ from telegram.error import (
 )
 
 from bot.edge.transport import SentUnconfirmed
-from bot.vocabulary.outgoing import Keyboard, Notification, Outcome, Reply
+from bot.vocabulary.outgoing import Keyboard, Notification, Outcome, Relayed, Reply
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -149,6 +149,23 @@ async def notify(bot: Bot, notes: list[Notification]) -> list[int]:
         else:
             done.append(note.chat_id)
     return done
+
+
+async def relay(bot: Bot, chat_id: int, reply: Reply) -> Relayed:
+    """Send a message of a conversation to the other side's chat: whether it arrived."""
+    try:
+        await send(bot, chat_id, reply)
+    except SentUnconfirmed:
+        return Relayed.DELIVERED  # most likely; sending it again could show it twice
+    except (BadRequest, Forbidden) as exc:
+        if unreachable(exc):
+            return Relayed.UNREACHABLE
+        log.warning("Telegram refused a conversation message: %s", exc.message)
+        return Relayed.FAILED
+    except TelegramError as exc:
+        log.warning("a conversation message was not sent: %s", type(exc).__name__)
+        return Relayed.FAILED
+    return Relayed.DELIVERED
 
 
 async def deliver(

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 from bot.account.service import AccountService
 from bot.content import Content
 from bot.intake.service import IntakeService
+from bot.practice.messaging import Messaging
 from bot.scheduling.checkins import CheckIns
 from bot.vocabulary.actions import Action, Verb
-from bot.vocabulary.outgoing import Outcome
+from bot.vocabulary.outgoing import Outcome, Relay
 from bot.vocabulary.people import Who, localised
 from bot.vocabulary.routes import ButtonHandler, Command, Routes, TextHandler
 from storage import Storage
@@ -88,8 +89,10 @@ def patient_side(
     clinic_name: str,
     practitioner_ids: Collection[int],
     timezone: ZoneInfo,
-) -> tuple[IntakeService, Router]:
-    """The patients' features (intake, account, check-ins) and the router over them."""
+    relay: Relay,
+) -> tuple[IntakeService, Messaging, Router]:
+    """The patients' features (intake, account, check-ins, conversations with the clinic)
+    and the router over them; `relay` passes a conversation's messages to the other side."""
     intake = IntakeService(
         storage,
         content,
@@ -106,5 +109,15 @@ def patient_side(
         practitioner_ids=practitioner_ids,
         timezone=timezone,
     )
-    router = Router(storage, intake, [intake.routes(), account.routes(), checkins.routes()])
-    return intake, router
+    messaging = Messaging(
+        storage,
+        content,
+        clinic_name=clinic_name,
+        practitioner_ids=practitioner_ids,
+        relay=relay,
+        awaits_text=intake.awaits_text,
+    )
+    # A check-in waiting for its note, and an intake waiting for a typed answer (asked by
+    # Messaging), take a patient's text before the clinic does.
+    features = [intake.routes(), account.routes(), checkins.routes(), messaging.routes()]
+    return intake, messaging, Router(storage, intake, features)

@@ -251,6 +251,15 @@ class IntakeService:
             catalog, patient, intake, answers, intake.step, answer, edit=False
         )
 
+    async def awaits_text(self, patient: Patient) -> bool:
+        """Whether the patient's intake in progress is waiting for a typed answer (what they
+        type next is that answer, not a message to the clinic)."""
+        _, intake, answers = await self._storage.patient_state(patient.telegram_user_id)
+        if intake is None or intake.paused:
+            return False
+        step = flow.current_step(self._questions, intake.step, answers)
+        return self._questions.asks(step) and self._questions.question(step).kind is Kind.TEXT
+
     async def unexpected(self, who: Who, *, edited: bool) -> Outcome:
         """A sticker, photo, edited message or anything else the bot cannot use."""
         catalog = self.catalog_for(who)

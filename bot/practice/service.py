@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.content import Catalog, Content
 from bot.practice import views
+from bot.practice.messaging import Messaging
 from bot.scheduling.agenda import agenda
 from bot.scheduling.checkins import alerting_answers
 from bot.vocabulary.actions import Action, Verb
@@ -26,7 +27,11 @@ FLAGGED_FOLLOWUP_DAYS = timedelta(days=14)
 CsvExport = Callable[[], Awaitable[tuple[str, int]]]
 # The practitioners' menu, and the button verbs that are theirs.
 COMMANDS = ("today", "upcoming", "intakes", "flagged", "patient", "export")
-VERBS = frozenset({Verb.OPEN, Verb.OPEN_INTAKE, Verb.REVIEW, Verb.PAGE, Verb.VISIT})
+VERBS = frozenset(
+    {Verb.OPEN, Verb.OPEN_INTAKE, Verb.REVIEW, Verb.PAGE, Verb.VISIT, Verb.MESSAGE, Verb.END_THREAD}
+)
+# The latest messages between the clinic and the patient shown on a record.
+RECORD_MESSAGES = 10
 
 
 class PracticeService:
@@ -40,8 +45,10 @@ class PracticeService:
         practitioner_ids: Collection[int],
         timezone: ZoneInfo,
         csv_export: CsvExport,
+        messaging: Messaging,
     ) -> None:
         self._storage = storage
+        self._messaging = messaging
         self._catalog: Catalog = content.staff
         self._practitioners = frozenset(practitioner_ids)
         self._tz = timezone
@@ -123,7 +130,8 @@ class PracticeService:
         return Outcome(documents=[document])
 
     async def button(self, who: Who, data: str) -> Outcome:
-        """Open record, mark reviewed, page through intakes, record a visit."""
+        """Open record, mark reviewed, page through intakes, record a visit, write to a
+        patient or end that conversation."""
         action = Action.decode(data)
         if who.user_id not in self._practitioners or action is None:
             return await self._refuse(who, "a button", f"button {data[:64]!r}", toast=True)
@@ -140,6 +148,10 @@ class PracticeService:
             return await self._review(who, action.intake_id)
         if action.verb is Verb.VISIT:
             return await self._visit(who, action)
+        if action.verb is Verb.MESSAGE:
+            return await self._messaging.open(who, action.telegram_user_id)
+        if action.verb is Verb.END_THREAD:
+            return await self._messaging.end(who, action.thread_id)
         return await self._page(who, action.page)
 
     async def _review(self, who: Who, intake_id: int) -> Outcome:
@@ -212,5 +224,8 @@ class PracticeService:
         detail = f"intake {shown}" if shown is not None else None
         await self._storage.audit(who.user_id, "viewed a record", telegram_user_id, detail)
         followups = await self._storage.followup_records(telegram_user_id)
-        replies = views.patient_record(self._catalog, records, followups, self._tz, shown=shown)
+        messages = await self._storage.thread_messages(records[0].patient.id, RECORD_MESSAGES)
+        replies = views.patient_record(
+            self._catalog, records, followups, messages, self._tz, shown=shown
+        )
         return Outcome(replies=replies)

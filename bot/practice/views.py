@@ -10,7 +10,7 @@ from bot.intake import views as intake_views
 from bot.vocabulary import rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Button, Keyboard, Reply
-from storage import FollowupRecord, IntakeRecord, Patient
+from storage import Author, Delivery, FollowupRecord, IntakeRecord, Patient, ThreadMessage
 
 PAGE_SIZE = 8
 
@@ -76,12 +76,14 @@ def patient_record(
     catalog: Catalog,
     records: Sequence[IntakeRecord],
     followups: Sequence[FollowupRecord],
+    messages: Sequence[ThreadMessage],
     tz: ZoneInfo,
     *,
     shown: int | None = None,
 ) -> list[Reply]:
     """A patient's record: one intake in full (`shown`, else the latest), the history of
-    intakes and follow-ups with dates, and pain scores over time."""
+    intakes and follow-ups with dates, pain scores over time, and the latest messages
+    between the clinic and the patient."""
     full = next((r for r in records if r.intake.id == shown), records[-1])
     summary = intake_views.practitioner_summary(
         catalog, full.patient, full.intake, full.decoded_answers(), tz
@@ -135,7 +137,25 @@ def patient_record(
                     answers=answers,
                 )
             )
+    if messages:
+        lines += ["", catalog.text("practitioner.thread_heading")]
+        lines += [_message_line(catalog, message, patient, tz) for message in messages]
     return replies + rendering.pack(lines, separator="\n")
+
+
+def _message_line(catalog: Catalog, message: ThreadMessage, patient: str, tz: ZoneInfo) -> str:
+    author = catalog.text("practitioner.thread_clinic")
+    if message.author is Author.PATIENT:
+        author = patient
+    line = catalog.text(
+        "practitioner.thread_line",
+        date=rendering.local_time(message.written_at, tz),
+        author=author,
+        text=message.text,
+    )
+    if message.delivery is not Delivery.DELIVERED:
+        line += catalog.text("practitioner.thread_not_delivered")
+    return line
 
 
 def flagged_followups(

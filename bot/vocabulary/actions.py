@@ -23,6 +23,7 @@ class Subject(Enum):
     OUTBOX = "outbox"  # a scheduled message (a follow-up check-in)
     PATIENT = "patient"  # a patient's Telegram user id
     PAGE = "page"  # a page of /intakes, from 0
+    THREAD = "thread"  # a conversation between a practitioner and a patient
 
 
 class Verb(StrEnum):
@@ -45,6 +46,8 @@ class Verb(StrEnum):
     REVIEW = "w"  # practitioners: mark an intake reviewed
     PAGE = "p"  # practitioners: a page of /intakes
     VISIT = "k"  # practitioners: code attended / no_show for an appointment
+    MESSAGE = "m"  # practitioners: write to a patient through the bot
+    END_THREAD = "h"  # practitioners: end a conversation with a patient
 
     @property
     def subject(self) -> Subject:
@@ -67,6 +70,8 @@ SUBJECTS = {
     Verb.FOLLOWUP_ANSWER: Subject.OUTBOX,
     Verb.FOLLOWUP_SKIP: Subject.OUTBOX,
     Verb.OPEN: Subject.PATIENT,
+    Verb.MESSAGE: Subject.PATIENT,
+    Verb.END_THREAD: Subject.THREAD,
     Verb.PAGE: Subject.PAGE,
 }
 
@@ -106,8 +111,13 @@ class Action:
 
     @property
     def telegram_user_id(self) -> int:
-        """The patient whose record an Open button shows."""
+        """The patient whose record an Open button shows, or a Message button writes to."""
         return self._of(Subject.PATIENT)
+
+    @property
+    def thread_id(self) -> int:
+        """The conversation an End button closes."""
+        return self._of(Subject.THREAD)
 
     @property
     def page(self) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 Keyboard = tuple[tuple["Button", ...], ...]
 
@@ -48,3 +50,16 @@ class Outcome:
     guided_intake: int | None = None
     # Files for the patient or practitioner (an export, /mydata).
     documents: list[Document] = field(default_factory=list)
+
+
+class Relayed(StrEnum):
+    """What became of a message passed on to another chat."""
+
+    DELIVERED = "delivered"
+    UNREACHABLE = "unreachable"  # the user blocked the bot, or never started it
+    FAILED = "failed"  # Telegram did not take it now; it may later
+
+
+# Sends one reply to another user's chat at once (a conversation between a practitioner
+# and a patient), and says whether it arrived.
+Relay = Callable[[int, Reply], Awaitable[Relayed]]

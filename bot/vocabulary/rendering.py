@@ -216,11 +216,13 @@ def patient_name(catalog: Catalog, patient: Patient) -> str:
 
 
 def record_keyboard(catalog: Catalog, telegram_user_id: int, intake_id: int | None) -> Keyboard:
-    """The buttons under a practitioner notification: open the record, mark it reviewed."""
+    """The buttons under a practitioner notification: open the record, mark it reviewed,
+    and (on a row of its own) write to the patient."""
     buttons = [("practitioner.open_button", Action(Verb.OPEN, telegram_user_id))]
     if intake_id is not None:
         buttons.append(("practitioner.review_button", Action(Verb.REVIEW, intake_id)))
-    return button_row(catalog, buttons)
+    message = ("practitioner.message_button", Action(Verb.MESSAGE, telegram_user_id))
+    return button_row(catalog, buttons) + button_row(catalog, [message])
 
 
 def local_time(moment: datetime | None, tz: ZoneInfo) -> str:

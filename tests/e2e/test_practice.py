@@ -48,9 +48,15 @@ async def test_a_practitioner_reviews_and_exports_in_telegram(
         practitioner = await reachable_practitioner(emulator)
         await completed_intake(patient, red_flag=True)
         alert = await practitioner.sees("Red flag from Ines")
-        assert [b.text for row in alert.buttons for b in row] == ["Open record"]
+        assert [[b.text for b in row] for row in alert.buttons] == [
+            ["Open record"],
+            ["Message patient"],
+        ]
         summary = await practitioner.sees("New intake: Ines")
-        assert [b.text for row in summary.buttons for b in row] == ["Open record", "Mark reviewed"]
+        assert [[b.text for b in row] for row in summary.buttons] == [
+            ["Open record", "Mark reviewed"],
+            ["Message patient"],
+        ]
 
         practitioner.seen = summary.message_id
         await practitioner.tap("Open record")
@@ -101,6 +107,55 @@ async def test_a_practitioner_reviews_and_exports_in_telegram(
         await storage.close()
     for action in ("viewed a record", "viewed /flagged", "marked reviewed", "exported (Telegram)"):
         assert action in actions
+
+
+async def test_a_practitioner_and_a_patient_talk_through_the_bot(
+    emulator: BotApiEmulator, bot: Runner, settings: Settings
+) -> None:
+    patient = Person(emulator, 5002, "Joon")
+    async with bot():
+        practitioner = await reachable_practitioner(emulator)
+        await completed_intake(patient)
+        summary = await practitioner.sees("New intake: Joon")
+        practitioner.seen = summary.message_id
+        await practitioner.tap("Message patient", then="Conversation with Joon")
+
+        practitioner.send("Can you come at 9 instead of 10? <i>Reply</i> & tell me")
+        await practitioner.sees("✓ Sent to Joon")
+        message = await patient.sees("Message from Ashi Test Clinic")
+        # What the practitioner typed is shown as typed: no markup of theirs is applied.
+        assert "Can you come at 9 instead of 10? <i>Reply</i> & tell me" in message.text
+
+        patient.send("Yes, 9 is fine")
+        await patient.sees("Sent to the clinic.")
+        reply = await practitioner.sees("Joon", "writes:", "Yes, 9 is fine")
+        assert [b.text for row in reply.buttons for b in row] == ["End conversation", "Open record"]
+
+        # Commands still work for the practitioner while the conversation is open.
+        practitioner.send("/patient 5002")
+        record = await practitioner.sees("Patient record: Joon")
+        assert "clinic: Can you come at 9" in record.text and "Yes, 9 is fine" in record.text
+
+        await practitioner.tap("End conversation", then="Conversation with Joon")
+        await patient.sees("The clinic has ended this conversation")
+        patient.send("/mydata")
+        mine = await patient.sees("Messages with the clinic")
+        assert "you: Yes, 9 is fine" in mine.text
+
+        # A patient who blocked the bot: the practitioner learns it at once.
+        await practitioner.tap("Message patient", then="Conversation with Joon")
+        emulator.world.set_blocked(patient.id, True)
+        practitioner.send("Are you still coming?")
+        await practitioner.sees("Joon", "has blocked the bot")
+
+    storage = await Storage.open(settings.db_path)
+    try:
+        actions = [entry.action for entry in await storage.audit_entries()]
+    finally:
+        await storage.close()
+    assert actions.count("opened a conversation") == 2
+    assert actions.count("messaged a patient") == 2
+    assert "ended a conversation" in actions
 
 
 async def test_nobody_else_learns_anything(

@@ -9,7 +9,7 @@ import aiosqlite
 import pytest
 
 from bot.edge.app import purge_expired
-from storage import IntakeStatus, MessageStatus, PlannedMessage, Storage, utc_now
+from storage import Author, IntakeStatus, MessageStatus, PlannedMessage, Storage, utc_now
 from storage.migrate import migrations
 
 
@@ -250,6 +250,47 @@ async def test_retention_covers_appointments_messages_follow_ups_and_names(
     assert await db.appointment(future.id) is not None
     [entry] = await db.audit_entries()
     assert entry.detail == "0 intakes, 1 appointments, 1 patients"
+    await db.close()
+
+
+async def test_retention_erases_old_conversations_and_keeps_a_patient_talking_now(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "ashi.sqlite3"
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    old = await Storage.open(path, clock=lambda: long_ago)
+    gone = await old.ensure_patient(7, 7, "en")
+    thread = await old.open_thread(gone.id, 900)
+    await old.add_thread_message(thread.id, Author.PATIENT, "private words")
+    await old.close_thread(thread.id)
+    talking = await old.ensure_patient(8, 8, "en")  # first wrote long ago
+    await old.close()
+    db = await Storage.open(path)
+    now_thread = await db.open_thread(talking.id, 900)
+    await db.add_thread_message(now_thread.id, Author.CLINIC, "see you soon")
+
+    await purge_expired(db, retention_days=30)
+
+    assert await db.patient_by_telegram_id(7) is None
+    assert await db.thread(thread.id) is None
+    assert await db.patient_by_telegram_id(8) is not None
+    assert [m.text for m in await db.thread_messages(talking.id)] == ["see you soon"]
+    [entry] = await db.audit_entries()
+    assert entry.detail == "0 intakes, 0 appointments, 1 patients"
+    await db.close()
+
+
+async def test_refusing_consent_later_erases_the_conversations_too(tmp_path: Path) -> None:
+    db = await Storage.open(tmp_path / "ashi.sqlite3")
+    patient = await db.ensure_patient(7, 7, "en")
+    thread = await db.open_thread(patient.id, 900)
+    await db.add_thread_message(thread.id, Author.PATIENT, "my back hurts")
+    assert await db.has_patient_data(patient.id)
+
+    await db.forget_patient_data(patient.id)
+
+    assert await db.thread_messages(patient.id) == []
+    assert not await db.has_patient_data(patient.id)
     await db.close()
 
 

@@ -1,5 +1,5 @@
 """The patients' side as the bot runs it, without Telegram: the router over the intake,
-account and check-in features, with one method per thing a patient can do."""
+account, check-in and messaging features, with one method per thing a patient can do."""
 
 from __future__ import annotations
 
@@ -9,9 +9,27 @@ from zoneinfo import ZoneInfo
 from bot.content import Content
 from bot.edge.router import patient_side
 from bot.scheduling.checkins import CheckIns
-from bot.vocabulary.outgoing import Outcome
+from bot.vocabulary.outgoing import Outcome, Relayed, Reply
 from bot.vocabulary.people import Who
 from storage import Storage
+
+
+class Relays:
+    """The injected relay: what a conversation passed to which chat, and what Telegram is
+    made to answer (`answer`)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, Reply]] = []
+        self.answer = Relayed.DELIVERED
+
+    async def __call__(self, chat_id: int, reply: Reply) -> Relayed:
+        if self.answer is Relayed.DELIVERED:
+            self.sent.append((chat_id, reply))
+        return self.answer
+
+    def to(self, chat_id: int) -> list[str]:
+        """The texts passed to one chat, oldest first."""
+        return [reply.html for chat, reply in self.sent if chat == chat_id]
 
 
 class Conversation:
@@ -27,13 +45,15 @@ class Conversation:
         practitioner_ids: Collection[int],
         timezone: ZoneInfo,
     ) -> None:
-        self.intake, self.router = patient_side(
+        self.relays = Relays()
+        self.intake, self.messaging, self.router = patient_side(
             storage,
             content,
             checkins,
             clinic_name=clinic_name,
             practitioner_ids=practitioner_ids,
             timezone=timezone,
+            relay=self.relays,
         )
 
     async def command(self, who: Who, name: str, *args: str) -> Outcome:

@@ -284,7 +284,12 @@ async def run(depths: list[int], sequence: list[Step]) -> None:
             return "id\n", 0
 
         practice = PracticeService(
-            storage, CONTENT, practitioner_ids=[PRACTITIONER], timezone=tz, csv_export=csv_export
+            storage,
+            CONTENT,
+            practitioner_ids=[PRACTITIONER],
+            timezone=tz,
+            csv_export=csv_export,
+            messaging=intakes.messaging,
         )
         world = World(intakes, practice, storage)
         # Everyone starts: without consent nothing of theirs is stored to leak.

@@ -16,6 +16,7 @@ from bot.vocabulary.outgoing import Reply
 from storage import (
     Appointment,
     AppointmentStatus,
+    Author,
     FollowupRecord,
     MessageStatus,
     Patient,
@@ -94,12 +95,16 @@ async def test_the_record_view_fits_even_with_an_old_over_long_note(
     [message] = await storage.messages_for(appointment.id)
     await storage.finish_message(message.id, MessageStatus.SENT, first_step="fu_soreness")
     await storage.save_followup_answer(message.id, "fu_note", "<&>" * 3000, "done")
+    # And messages with the clinic as long as Telegram lets a patient send.
+    thread = await storage.open_thread(patient.id, 900)
+    await storage.add_thread_message(thread.id, Author.PATIENT, "<&>" * 1365)
     records = await storage.intake_records(telegram_user_id=77)
     followups = await storage.followup_records(77)
-    replies = views.patient_record(content.staff, records, followups, ZoneInfo("UTC"))
+    messages = await storage.thread_messages(patient.id)
+    replies = views.patient_record(content.staff, records, followups, messages, ZoneInfo("UTC"))
     for text in shown(replies):
         assert 0 < utf16_len(text) <= LIMIT
-    assert sum(t.count("<&>") for t in shown(replies)) == 3000
+    assert sum(t.count("<&>") for t in shown(replies)) == 3000 + 1365
 
 
 def test_flagged_check_ins_fit_however_many_need_attention(content: Content) -> None:

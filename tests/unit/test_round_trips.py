@@ -33,7 +33,9 @@ async def test_a_press_reads_the_state_once_and_writes_once(
     outcome = await press(service, outcome, "Yes")
     outcome = await answer_all(service, outcome)
     note, summary = await trips.of(lambda: service.text(PAT, "Worse in the mornings"))
-    assert note == 3  # a follow-up note waiting? (no); the state; the answer
+    # A follow-up note waiting? (no); a conversation with the clinic open? (no); the state;
+    # the answer.
+    assert note == 4
     confirm, outcome = await trips.of(
         lambda: service.button(PAT, data_for(last_keyboard(summary), "Confirm"))
     )

@@ -4,12 +4,10 @@ commands, record buttons and paging, who is refused, and what each leaves in the
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 import pytest
 
-from bot.content import Content
 from bot.practice import views
 from bot.practice.service import PracticeService
 from bot.scheduling.appointments import AppointmentBook, NewAppointment
@@ -22,6 +20,7 @@ from tests.conftest import CLINIC_TZ, PRACTITIONER
 from tests.support.conversation import Conversation
 from tests.support.followups import sent_followup
 from tests.support.patient_flow import PAT, completed_intake, data_for, last_keyboard, texts
+from tests.unit.practice.conftest import Exports
 
 DOC = Who(user_id=PRACTITIONER, chat_id=PRACTITIONER, first_name="Doc", language_code="en")
 STRANGER = Who(user_id=777, chat_id=777, first_name="Eve", username="eve", language_code="en")
@@ -36,31 +35,6 @@ NO_MATCH = "No patient has that name (first name, username or the name of a book
 
 def patient(n: int, name: str) -> Who:
     return Who(user_id=n, chat_id=n, first_name=name, username=name.lower(), language_code="en")
-
-
-@dataclass
-class Exports:
-    """The injected csv_export: what it returns, and how often it was asked."""
-
-    text: str = "intake_id,patient\n1,Mina\n2,Omar\n"
-    count: int = 2
-    calls: list[None] = field(default_factory=list)
-
-    async def __call__(self) -> tuple[str, int]:
-        self.calls.append(None)
-        return self.text, self.count
-
-
-@pytest.fixture
-def exports() -> Exports:
-    return Exports()
-
-
-@pytest.fixture
-def practice(storage: Storage, content: Content, exports: Exports) -> PracticeService:
-    return PracticeService(
-        storage, content, practitioner_ids=[PRACTITIONER], timezone=CLINIC_TZ, csv_export=exports
-    )
 
 
 @pytest.fixture
@@ -461,6 +435,7 @@ async def test_patient_id_shows_the_record_and_is_audited(
     assert buttons(summary) == {
         "Open record": Action(Verb.OPEN, PAT.user_id).encode(),
         "Mark reviewed": Action(Verb.REVIEW, intake_id).encode(),
+        "Message patient": Action(Verb.MESSAGE, PAT.user_id).encode(),
     }
     history = "\n".join(r.html for r in record)
     assert history.startswith("<b>Patient record</b>: Mina @mina (id 42)")
