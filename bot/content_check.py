@@ -237,7 +237,7 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
     reminder = rendering.choice(
         catalog,
         "appointments.reminder",
-        [("appointments.attend_button", Action(Verb.ATTEND, big_id, "", "yes"))],
+        [("appointments.attend_button", Action(Verb.ATTEND, big_id, "7fffffff", "reschedule"))],
         place=LONG,
         date="2026-01-01",
         time="10:00",

@@ -13,7 +13,7 @@ from bot.questionnaire import Group
 from bot.vocabulary import flow, rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Reply
-from storage import Intake, Patient, RedFlag
+from storage import Intake, IntakeStatus, Patient, RedFlag
 
 
 def question_reply(
@@ -131,14 +131,16 @@ def practitioner_summary(
     answers: Mapping[str, object],
     tz: ZoneInfo,
     earlier: Sequence[tuple[int, RedFlag]] = (),
+    *,
+    heading: str | None = None,
 ) -> Reply:
-    """A completed intake as the practitioner reads it: urgent red flags first, then the
-    red flags of the patient's earlier intakes (`earlier`: intake id and flag)."""
-    lines = [
-        catalog.text(
-            "practitioner.intake_heading", patient=rendering.patient_name(catalog, patient)
-        )
-    ]
+    """An intake as the practitioner reads it: urgent red flags first, then the red flags
+    of the patient's earlier intakes (`earlier`: intake id and flag). Headed "New intake"
+    unless `heading` (HTML) says otherwise; "Mark reviewed" only while it applies."""
+    if heading is None:
+        name = rendering.patient_name(catalog, patient)
+        heading = catalog.text("practitioner.intake_heading", patient=name)
+    lines = [heading]
 
     def block(heading: str, ids: list[str]) -> None:
         rows = rendering.answer_lines(catalog, "practitioner.line", answers, ids)
@@ -174,7 +176,10 @@ def practitioner_summary(
     ]
     if intake.start_payload:
         lines.append(catalog.text("practitioner.payload", payload=intake.start_payload))
-    keyboard = rendering.record_keyboard(catalog, patient.telegram_user_id, intake.id)
+    reviewable = intake.status is IntakeStatus.COMPLETED and intake.reviewed_at is None
+    keyboard = rendering.record_keyboard(
+        catalog, patient.telegram_user_id, intake.id if reviewable else None
+    )
     return Reply("\n".join(lines), keyboard)
 
 

@@ -109,15 +109,18 @@ class Messaging:
         thread = await self._storage.open_thread_of(who.user_id)
         if thread is None:
             return None
+        as_patient = thread.patient.telegram_user_id == who.user_id
+        if as_patient and await self._awaits_text(thread.patient):
+            # The answer to the intake's question in front of them (a practitioner trying
+            # the bot on themselves included).
+            return None
         if thread.practitioner_id == who.user_id and who.user_id in self._practitioners:
             if await self._lapsed(thread):
                 name = self._name(thread.patient)
                 return _reply(self._staff.text("practitioner.thread_lapsed", patient=name))
             return await self._from_clinic(who, thread, text)
-        if thread.patient.telegram_user_id != who.user_id or await self._lapsed(thread):
+        if not as_patient or await self._lapsed(thread):
             return None
-        if await self._awaits_text(thread.patient):
-            return None  # the answer to the intake's question in front of them
         return await self._from_patient(thread.patient, thread, text)
 
     async def _lapsed(self, thread: Thread) -> bool:

@@ -85,11 +85,17 @@ def patient_record(
     intakes and follow-ups with dates, pain scores over time, and the latest messages
     between the clinic and the patient."""
     full = next((r for r in records if r.intake.id == shown), records[-1])
+    patient = rendering.patient_name(catalog, full.patient)
+    heading = catalog.text(
+        "practitioner.record_intake_heading",
+        intake=full.intake.id,
+        status=_status(catalog, full),
+        patient=patient,
+    )
     summary = intake_views.practitioner_summary(
-        catalog, full.patient, full.intake, full.decoded_answers(), tz
+        catalog, full.patient, full.intake, full.decoded_answers(), tz, heading=heading
     )
     replies = [summary]
-    patient = rendering.patient_name(catalog, full.patient)
     lines = [catalog.text("practitioner.record_heading", patient=patient), ""]
     lines.append(catalog.text("practitioner.intakes_heading"))
     lines += [

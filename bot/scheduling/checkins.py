@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.content import Catalog, Content
@@ -197,17 +197,9 @@ class CheckIns:
                 clinic=self._clinic,
                 **when,
             )
-        attend = [
-            ("appointments.attend_button", Action(Verb.ATTEND, appointment.id, "", "yes")),
-            (
-                "appointments.reschedule_button",
-                Action(Verb.ATTEND, appointment.id, "", "reschedule"),
-            ),
-        ]
+        attend = _attend_buttons(appointment)
         if kind is MessageKind.MOVED:
-            return rendering.choice(
-                catalog, "appointments.moved", attend, clinic=self._clinic, **when
-            )
+            return self._moved(catalog, appointment)
         if kind is MessageKind.REMINDER:
             reminder = rendering.choice(
                 catalog, "appointments.reminder", attend, place=self._place, **when
@@ -222,6 +214,16 @@ class CheckIns:
         first = rendering.followup_reply(catalog, due.message.id, self._order[0])
         intro = catalog.text("followup.intro", date=when["date"])
         return Reply(f"{intro}\n\n{first.html}", first.keyboard)
+
+    def _moved(self, catalog: Catalog, appointment: Appointment) -> Reply:
+        """The appointment's new time, asking again whether the patient can come."""
+        return rendering.choice(
+            catalog,
+            "appointments.moved",
+            _attend_buttons(appointment),
+            clinic=self._clinic,
+            **self._when(appointment),
+        )
 
     async def consented(self, patient: Patient) -> bool:
         """Whether the patient's latest word on consent is yes."""
@@ -263,6 +265,13 @@ class CheckIns:
         appointment = await self._own_appointment(patient, action.appointment_id)
         if appointment is None or appointment.status is not AppointmentStatus.SCHEDULED:
             return None
+        if action.question and action.question != time_stamp(appointment.starts_at):
+            # A button of a message sent before the appointment moved: "I'll be there" would
+            # answer for a time the patient did not choose. The new time, asked again.
+            return Outcome(
+                edit=Reply(catalog.text("appointments.answer_moved")),
+                replies=[self._moved(catalog, appointment)],
+            )
         rescheduling = action.code == "reschedule"
         await self._storage.set_attendance(
             appointment.id, Attendance.RESCHEDULE if rescheduling else Attendance.CONFIRMED
@@ -357,3 +366,20 @@ class CheckIns:
             staff, "practitioner.line", {question_id: value}, [question_id]
         )
         return self._notify(Reply("\n".join([heading, *line]), self._open(patient)))
+
+
+def time_stamp(starts_at: datetime) -> str:
+    """A short mark of an appointment's time (minutes since 1970, hex), carried by its
+    attendance buttons so that a press can tell whether the time changed since."""
+    return f"{int(starts_at.timestamp()) // 60:x}"
+
+
+def _attend_buttons(appointment: Appointment) -> list[tuple[str, Action]]:
+    stamp = time_stamp(appointment.starts_at)
+    return [
+        ("appointments.attend_button", Action(Verb.ATTEND, appointment.id, stamp, "yes")),
+        (
+            "appointments.reschedule_button",
+            Action(Verb.ATTEND, appointment.id, stamp, "reschedule"),
+        ),
+    ]

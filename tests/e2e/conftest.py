@@ -206,7 +206,10 @@ async def reachable_practitioner(emulator: BotApiEmulator) -> Person:
     """The practitioner, who has written to the bot once so that it can write back."""
     practitioner = Person(emulator, PRACTITIONER_ID, "Dr Na")
     practitioner.send("/help")
+    # The patients' help, then the practitioners' own: both in, before a test goes on (one
+    # that makes Telegram refuse the practitioner's next message must not hit the second).
     await practitioner.sees("/delete")
+    await practitioner.sees("For practitioners")
     return practitioner
 
 

@@ -291,6 +291,44 @@ async def test_a_moved_appointment_tells_the_patient_and_is_reminded_at_its_new_
     assert ("moved", "sent") in await statuses(settings, appointment)
 
 
+async def test_an_old_reminder_pressed_after_a_move_asks_about_the_new_time(
+    emulator: BotApiEmulator, bot: Runner, clinic: AppointmentBook, settings: Settings
+) -> None:
+    async with bot():
+        patient = await started(emulator, 4602, "Uma")
+        appointment = await book_in(clinic, 4, telegram_user_id=patient.id)
+        reminder = await patient.sees("Reminder: your appointment", within=8)
+        await clinic.move(appointment.id, utc_now() + timedelta(days=2))
+        notice = await patient.sees("has moved to", within=8)
+        [old_yes] = [b for row in reminder.buttons for b in row if b.text == "I'll be there"]
+        assert old_yes.callback_data is not None
+
+        patient.seen = notice.message_id
+        query = emulator.press_button(patient.id, reminder.message_id, old_yes.callback_data)
+        await emulator.wait_for(lambda: emulator.callback_query(query).answered)
+
+        asked = await patient.sees("has moved to")
+        assert [b.text for row in asked.buttons for b in row] == [
+            "I'll be there",
+            "I need to reschedule",
+        ]
+        stale = emulator.world.find_message(patient.id, reminder.message_id)
+        assert stale is not None and stale.text == "(This message was about the earlier time.)"
+        assert await attendance(settings, appointment) is None  # nothing was confirmed
+        await patient.tap("I'll be there", then="see you then")
+    assert await attendance(settings, appointment) == "confirmed"
+
+
+async def attendance(settings: Settings, appointment: Appointment) -> str | None:
+    storage = await Storage.open(settings.db_path)
+    try:
+        stored = await storage.appointment(appointment.id)
+    finally:
+        await storage.close()
+    assert stored is not None
+    return stored.attendance
+
+
 async def test_no_check_in_after_a_no_show_or_while_a_reschedule_is_asked_for(
     emulator: BotApiEmulator, bot: Runner, clinic: AppointmentBook, settings: Settings
 ) -> None:

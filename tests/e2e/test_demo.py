@@ -91,18 +91,21 @@ def test_a_pop_up_is_shown_and_does_not_hold_up_the_prompt(demo: Demo) -> None:
 def test_practitioner_and_patient_buttons_are_pressed_apart(demo: Demo) -> None:
     on_screen = demo.replies["numbness"]
     alert = on_screen[on_screen.index("bot: 🚨 Red flag from You") : on_screen.index("bot: ⚠️")]
-    assert alert.endswith("\n     [p1] Open record\n")
+    assert alert.endswith("\n     [p1] Open record  [p2] Message patient\n")
     assert on_screen.endswith("or between the legs?\n     [1] Yes  [2] No\n")  # the latest
 
     record = demo.replies["open record"]
     assert "Patient record: You (id 1001)" in record
-    assert "[p1] Open record  [p2] Mark reviewed" in record
+    # The intake is still in progress: shown as such, with nothing to mark reviewed yet.
+    assert "Intake #1 (in progress, 🚨 urgent): You (id 1001)" in record
+    assert "[p1] Open record  [p2] Message patient" in record
+    assert "Mark reviewed" not in record
 
     answered = demo.replies["bladder"]
     assert "Your answer: Yes" in answered and "Question 8 of 25" in answered
     assert "Patient record" not in answered
 
-    assert demo.replies["no such button"] == "(choose a button from p1 to p1)\n"
+    assert demo.replies["no such button"] == "(choose a button from p1 to p2)\n"
     assert "Your answers so far are kept" in demo.replies["pause"]
 
 

@@ -428,7 +428,8 @@ async def test_patient_id_shows_the_record_and_is_audited(
     outcome = await practice.command(DOC, "patient", [str(PAT.user_id)])
 
     summary, *record = outcome.replies
-    assert summary.html.startswith("<b>New intake</b>: Mina @mina (id 42)")
+    # Headed for what it shows: this intake, its status, whose it is.
+    assert summary.html.startswith(f"<b>Intake #{intake_id}</b> (completed): Mina @mina (id 42)")
     assert "Pain now (0-10): 6" in summary.html
     assert "Link code: clinic_ref-1" in summary.html
     assert f"Intake #{intake_id} · started " in summary.html
@@ -473,8 +474,10 @@ async def test_a_record_lists_every_intake_and_opens_on_the_latest(
     assert second != first
 
     summary, *record = (await practice.command(DOC, "patient", ["3001"])).replies
-    # The latest intake is still in progress, and it is the one shown in full.
-    assert f"Intake #{second} " in summary.html
+    # The latest intake is still in progress, and it is the one shown in full: with nothing
+    # to review yet, there is no "Mark reviewed".
+    assert summary.html.startswith(f"<b>Intake #{second}</b> (in progress): Ann")
+    assert list(buttons(summary)) == ["Open record", "Message patient"]
     history = "\n".join(r.html for r in record)
     assert f"• #{first} started " in history and f"• #{second} started " in history
     assert history.index(f"#{first} ") < history.index(f"#{second} ")
@@ -483,6 +486,7 @@ async def test_a_record_lists_every_intake_and_opens_on_the_latest(
     # "Open record #N" of the list opens intake N in full, not the latest.
     earlier, *_ = (await practice.button(DOC, Action(Verb.OPEN_INTAKE, first).encode())).replies
     assert f"Intake #{first} " in earlier.html and f"Intake #{second} " not in earlier.html
+    assert earlier.html.startswith(f"<b>Intake #{first}</b> (completed): Ann")
     audited = await last_audit(storage)
     assert (audited.action, audited.subject, audited.detail) == (
         "viewed a record",
@@ -559,6 +563,10 @@ async def test_a_reviewed_urgent_intake_stays_flagged(
     review = Action(Verb.REVIEW, intake_id).encode()
     assert await practice.button(DOC, review) == Outcome(toast="Marked reviewed.")
     assert listed(only_reply(await practice.command(DOC, "flagged", []))) == [intake_id]
+    # Its record no longer offers to mark it reviewed, and says that it was.
+    summary, *_ = (await practice.command(DOC, "patient", [str(PAT.user_id)])).replies
+    assert summary.html.startswith(f"<b>Intake #{intake_id}</b> (completed, 🚨 urgent, ✔ reviewed)")
+    assert "Mark reviewed" not in buttons(summary)
 
 
 async def test_review_of_an_intake_in_progress_marks_nothing(
