@@ -171,6 +171,17 @@ class AppointmentStore(StoreBase):
             return None
         return await self.appointment_by_token(token)
 
+    async def update_booking(
+        self, appointment_id: int, *, name: str | None, note: str | None, patient_id: int | None
+    ) -> None:
+        """A calendar's new words for a booking: the name and note, and the patient once
+        known (an appointment already linked keeps its patient)."""
+        await self._db.execute(
+            "UPDATE appointments SET name = ?, note = ?, patient_id = COALESCE(patient_id, ?)"
+            " WHERE id = ?",
+            (name, note, patient_id, appointment_id),
+        )
+
     async def set_attendance(self, appointment_id: int, attendance: Attendance) -> None:
         """Record the patient's answer to a reminder: confirmed or reschedule."""
         await self._db.execute(

@@ -69,11 +69,13 @@ class CalendarFeed:
         self._recovered()
         if report.emptied:
             log.warning("calendar feed holds no appointments: nothing cancelled on its word")
-        if report.booked or report.moved or report.cancelled or report.rejected:
+        if report.booked or report.moved or report.updated or report.cancelled or report.rejected:
             log.info(
-                "calendar feed: booked %d, moved %d, cancelled %d, unreachable %d, rejected %d",
+                "calendar feed: booked %d, moved %d, updated %d, cancelled %d, unreachable %d,"
+                " rejected %d",
                 report.booked,
                 report.moved,
+                report.updated,
                 report.cancelled,
                 report.unreachable,
                 report.rejected,

@@ -42,3 +42,31 @@ async def test_an_empty_feed_cancels_nothing_and_a_hand_made_booking_is_never_to
     nobody = ImportedAppointment("ics:c", NOW + timedelta(days=5), None, 4242, None)
     again = await sync_feed(book, storage, feed(other, nobody), NOW)
     assert (again.booked, again.moved, again.cancelled, again.unreachable) == (0, 0, 0, 1)
+
+
+async def test_a_renamed_or_re_noted_event_is_followed_and_linked_once_it_names_a_user(
+    storage: Storage,
+) -> None:
+    book = AppointmentBook(storage, plan=())
+    when = NOW + timedelta(days=2)
+    first = ImportedAppointment("ics:r", when, "J. Doe", None, None)
+    await sync_feed(book, storage, feed(first), NOW)
+    patient = await storage.ensure_patient(5150, 5150, "en")  # has started the bot since
+
+    renamed = ImportedAppointment("ics:r", when, "Jane Doe", 5150, "left knee")
+    report = await sync_feed(book, storage, feed(renamed), NOW)
+
+    assert (report.booked, report.moved, report.updated, report.cancelled) == (0, 0, 1, 0)
+    booked = await storage.appointment_by_external_id("feed:ics:r")
+    assert booked is not None
+    assert (booked.name, booked.note, booked.patient_id) == ("Jane Doe", "left knee", patient.id)
+    # Read again unchanged: nothing to do.
+    again = await sync_feed(book, storage, feed(renamed), NOW)
+    assert again.updated == 0
+
+    # Once linked, the appointment stays with its patient whatever the calendar says later.
+    other = await storage.ensure_patient(6160, 6160, "en")
+    relinked = ImportedAppointment("ics:r", when, "Jane Doe", other.telegram_user_id, None)
+    await sync_feed(book, storage, feed(relinked), NOW)
+    kept = await storage.appointment_by_external_id("feed:ics:r")
+    assert kept is not None and kept.patient_id == patient.id and kept.note is None
