@@ -225,3 +225,13 @@ class ThreadMessage:
     text: str
     written_at: datetime
     delivery: Delivery
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """One intake's answer to a scored question (pain now, 0-10), for a patient's course."""
+
+    intake_id: int
+    telegram_user_id: int
+    at: datetime  # when it was answered
+    value: object  # decoded from JSON

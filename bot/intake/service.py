@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from bot.content import Catalog, Content
 from bot.intake import views
 from bot.intake.screening import cautions, is_red_flag, notice
+from bot.outcomes import views as outcome_views
+from bot.outcomes.measures import PAIN, Course
 from bot.questionnaire import MAX_TEXT_ANSWER, Kind
 from bot.vocabulary import flow, rendering
 from bot.vocabulary.actions import Action, Subject, Verb
@@ -504,14 +506,23 @@ class IntakeService:
         done = await self._storage.complete_intake(intake.id, notified=not self._practitioners)
         outcome = self._guided(catalog, done, answers)
         outcome.edit = Reply(views.summary(catalog, intake.id, answers).html)
+        course = await self._course(intake.id)
+        if course is not None:
+            # The patient's own progress, after the thank-you.
+            outcome.replies.insert(1, outcome_views.patient_progress(catalog, course, self._tz))
         # Just completed: no practitioner has it yet.
         earlier = await self._storage.earlier_red_flags(intake.id) if self._practitioners else []
         note = views.practitioner_summary(
-            self.staff_catalog, patient, done, answers, self._tz, earlier
+            self.staff_catalog, patient, done, answers, self._tz, earlier, course=course
         )
         outcome.notifications = [Notification(chat_id, note) for chat_id in self._practitioners]
         outcome.notified_intake = intake.id if self._practitioners else None
         return outcome
+
+    async def _course(self, intake_id: int) -> Course | None:
+        """The patient's pain since their first intake, up to this one."""
+        scores = await self._storage.scores(PAIN, up_to_intake=intake_id)
+        return outcome_views.course_of_scores(scores)
 
     def _guided(self, catalog: Catalog, intake: Intake, answers: Mapping[str, object]) -> Outcome:
         """The thank-you and the guide for a completed intake."""
@@ -550,6 +561,7 @@ class IntakeService:
             record.decoded_answers(),
             self._tz,
             await self._storage.earlier_red_flags(intake_id),
+            course=await self._course(intake_id),
         )
         told = await self._storage.notified_practitioners(intake_id)
         return [

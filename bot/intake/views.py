@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 
 from bot.content import Catalog
 from bot.intake import guide, screening
+from bot.outcomes import views as outcome_views
+from bot.outcomes.measures import Course
 from bot.questionnaire import Group
 from bot.vocabulary import flow, rendering
 from bot.vocabulary.actions import Action, Verb
@@ -133,9 +135,11 @@ def practitioner_summary(
     earlier: Sequence[tuple[int, RedFlag]] = (),
     *,
     heading: str | None = None,
+    course: Course | None = None,
 ) -> Reply:
     """An intake as the practitioner reads it: urgent red flags first, then the red flags
-    of the patient's earlier intakes (`earlier`: intake id and flag). Headed "New intake"
+    of the patient's earlier intakes (`earlier`: intake id and flag), and after the pain
+    answers the patient's pain `course` since their first intake. Headed "New intake"
     unless `heading` (HTML) says otherwise; "Mark reviewed" only while it applies."""
     if heading is None:
         name = rendering.patient_name(catalog, patient)
@@ -163,6 +167,8 @@ def practitioner_summary(
         ]
     block("practitioner.cautions_heading", screening.cautions(questions, answers))
     block("practitioner.pain_heading", [q.id for q in questions.in_group(Group.PAIN)])
+    if course is not None:
+        lines += ["", *outcome_views.practitioner_lines(catalog, course, tz)]
     notes = [q.id for q in questions.in_group(Group.NOTES) if answers.get(q.id)]
     block("practitioner.notes_heading", notes)
     lines += [

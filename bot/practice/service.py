@@ -9,6 +9,8 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.content import Catalog, Content
+from bot.outcomes import views as outcome_views
+from bot.outcomes.measures import PAIN, Course, Judgement
 from bot.practice import views
 from bot.practice.messaging import Messaging
 from bot.scheduling.agenda import agenda
@@ -16,7 +18,7 @@ from bot.scheduling.checkins import alerting_answers
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Document, Outcome, Reply
 from bot.vocabulary.people import Who
-from storage import IntakeStatus, Storage, Visit, utc_now
+from storage import IntakeStatus, Patient, Score, Storage, Visit, utc_now
 
 log = logging.getLogger(__name__)
 FLAGGED_LIMIT = 30
@@ -106,7 +108,27 @@ class PracticeService:
             days = FLAGGED_FOLLOWUP_DAYS.days
             newest = escalations[:FLAGGED_LIMIT]
             replies += views.flagged_followups(self._catalog, newest, self._tz, days)
+        worse = await self._worse_pain()
+        if worse:
+            replies += views.worse_pain(self._catalog, worse[:FLAGGED_LIMIT], self._tz)
         return Outcome(replies=replies)
+
+    async def _worse_pain(self) -> list[tuple[Patient, Course]]:
+        """Patients whose latest pain is clinically importantly worse than their first,
+        most recent first."""
+        by_patient: dict[int, list[Score]] = {}
+        for score in await self._storage.scores(PAIN):
+            by_patient.setdefault(score.telegram_user_id, []).append(score)
+        found = []
+        for telegram_user_id, scores in by_patient.items():
+            course = outcome_views.course_of_scores(scores)
+            if course is None or course.judgement is not Judgement.WORSE:
+                continue
+            patient = await self._storage.patient_by_telegram_id(telegram_user_id)
+            if patient is not None:
+                found.append((patient, course))
+        found.sort(key=lambda pair: pair[1].latest.at, reverse=True)
+        return found
 
     async def _patient(self, who: Who, _: str, args: list[str]) -> Outcome:
         """/patient ID, or /patient NAME: one match opens the record, several are buttons."""

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from bot.content import Catalog
 from bot.intake import views as intake_views
+from bot.outcomes import views as outcome_views
+from bot.outcomes.measures import Course
 from bot.vocabulary import rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Button, Keyboard, Reply
@@ -92,8 +94,16 @@ def patient_record(
         status=_status(catalog, full),
         patient=patient,
     )
+    # The course up to the intake shown in full (an earlier one shows it as it was then).
+    upto = [r for r in records if r.intake.id <= full.intake.id]
     summary = intake_views.practitioner_summary(
-        catalog, full.patient, full.intake, full.decoded_answers(), tz, heading=heading
+        catalog,
+        full.patient,
+        full.intake,
+        full.decoded_answers(),
+        tz,
+        heading=heading,
+        course=outcome_views.course_of_records(upto),
     )
     replies = [summary]
     lines = [catalog.text("practitioner.record_heading", patient=patient), ""]
@@ -185,11 +195,38 @@ def flagged_followups(
             )
         )
         lines += rendering.answer_lines(catalog, "practitioner.line", alerting, alerting)
-        name = rendering.visible(patient.first_name or "") or str(patient.telegram_user_id)
-        label = f"{catalog.text('practitioner.open_button')}: {name[: rendering.NAME_IN_BUTTON]}"
-        rows.append((Button(label, Action(Verb.OPEN, patient.telegram_user_id).encode()),))
+        rows.append((_open_patient_button(catalog, patient),))
     replies = rendering.pack(lines, separator="\n")
     replies[-1] = Reply(replies[-1].html, tuple(rows))
+    return replies
+
+
+def _open_patient_button(catalog: Catalog, patient: Patient) -> Button:
+    name = rendering.visible(patient.first_name or "") or str(patient.telegram_user_id)
+    label = f"{catalog.text('practitioner.open_button')}: {name[: rendering.NAME_IN_BUTTON]}"
+    return Button(label, Action(Verb.OPEN, patient.telegram_user_id).encode())
+
+
+def worse_pain(
+    catalog: Catalog, courses: Sequence[tuple[Patient, Course]], tz: ZoneInfo
+) -> list[Reply]:
+    """Patients whose pain is clinically importantly worse than at their first intake, with
+    a button under the last message to open each record."""
+    lines = [catalog.text("practitioner.flagged_worse_heading")]
+    lines += [
+        catalog.text(
+            "practitioner.flagged_worse_line",
+            patient=rendering.patient_name(catalog, patient),
+            first=course.first.value,
+            first_date=rendering.local_time(course.first.at, tz)[:10],
+            latest=course.latest.value,
+            latest_date=rendering.local_time(course.latest.at, tz)[:10],
+        )
+        for patient, course in courses
+    ]
+    replies = rendering.pack(lines, separator="\n")
+    rows = tuple((_open_patient_button(catalog, patient),) for patient, _ in courses)
+    replies[-1] = Reply(replies[-1].html, rows)
     return replies
 
 

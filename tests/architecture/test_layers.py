@@ -17,6 +17,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("bot.content", "bot.questionnaire", "bot.telegram_html", "bot.logs"),
     ("bot.vocabulary",),
     ("bot.records",),
+    ("bot.outcomes",),  # a patient's course: shown by the intake and the practitioner
     ("bot.intake",),
     ("bot.scheduling",),
     ("bot.account",),

@@ -1,0 +1,1 @@
+"""Outcomes over time: a patient's course on a measure and whether it changed."""
