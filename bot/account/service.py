@@ -10,6 +10,7 @@ from bot.account import mydata
 from bot.content import Catalog, Content
 from bot.intake import views
 from bot.intake.service import IntakeService
+from bot.outcomes import views as outcome_views
 from bot.vocabulary import rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Button, Notification, Outcome, Reply
@@ -44,6 +45,7 @@ class AccountService:
             commands={
                 "privacy": self.privacy,
                 "mydata": self.mydata,
+                "progress": self.progress,
                 "delete": self.delete,
                 "reminders": self.reminders,
                 "language": self.language_choice,
@@ -70,6 +72,15 @@ class AccountService:
         return Outcome(
             replies=mydata.readable(catalog, data), documents=[mydata.document(catalog, data)]
         )
+
+    async def progress(self, who: Who, _: list[str]) -> Outcome:
+        """/progress: the patient's own pain over their intakes, in kind words."""
+        catalog = self._catalog(who)
+        records = await self._storage.intake_records(telegram_user_id=who.user_id)
+        course = outcome_views.course_of_records(records)
+        if course is None:
+            return Outcome(replies=[Reply(catalog.text("progress.too_early"))])
+        return Outcome(replies=[outcome_views.patient_course(catalog, course, self._tz)])
 
     async def delete(self, who: Who, _: list[str]) -> Outcome:
         """/delete: ask for confirmation first."""

@@ -66,6 +66,18 @@ def practitioner_lines(catalog: Catalog, course: Course, tz: ZoneInfo) -> list[s
     return lines
 
 
+def patient_course(catalog: Catalog, course: Course, tz: ZoneInfo) -> Reply:
+    """/progress: every pain score of the patient's intakes with its date, then the same
+    kind line as after an intake."""
+    lines = [catalog.text("progress.heading")]
+    lines += [
+        catalog.text("progress.reading", date=_day(reading.at, tz), value=reading.value)
+        for reading in course.readings
+    ]
+    lines += ["", patient_progress(catalog, course, tz).html]
+    return Reply("\n".join(lines))
+
+
 def patient_progress(catalog: Catalog, course: Course, tz: ZoneInfo) -> Reply:
     """One kind line on the patient's own course since their first visit."""
     key = {

@@ -35,6 +35,7 @@ async def test_full_intake_with_several_areas(
             "cancel",
             "privacy",
             "mydata",
+            "progress",
             "delete",
             "reminders",
             "language",

@@ -59,6 +59,16 @@ async def test_the_course_is_judged_for_practitioner_and_patient(
     record = texts(await practice.command(DOC, "patient", [str(ann.user_id)]))
     assert re.search(course, record)
 
+    # /progress: the patient's own scores with their dates, and the same kind line.
+    mine = texts(await service.command(ann, "progress"))
+    assert re.fullmatch(
+        r"<b>Your pain at each visit</b> \(0 = none, 10 = worst\)\n"
+        rf"• {DATE}: 7 out of 10\n• {DATE}: 4 out of 10\n\nYour pain: 7 out of 10 .*easing\.",
+        mine,
+    )
+    stranger = texts(await service.command(patient(3999, "Zed"), "progress"))
+    assert stranger.startswith("Your pain over your visits shows here from your second intake on")
+
     confirmed = await again(service, ann, pain=6)
     assert "Your practitioner will look at how it is going with you." in texts(confirmed)
     summary = practitioner_summary(confirmed)
