@@ -91,6 +91,7 @@ _CLEAN_TABLE: dict[int, str | None] = {
     0x033F: None,
 }
 _BIDI_MARK_RUN_RE = re.compile("[\u200e\u200f]{2,}")
+_PLAIN_RUN = re.compile("[^<>&]+")
 # What tdlib's is_empty_string treats as not there at all.
 _EMPTY_CHARS = frozenset(
     " \n\u00a0\u1680\u180e\u202e\u202f\u205f\u2800\u3000\ufeff\ufffc"
@@ -122,7 +123,9 @@ class _OpenTag:
 
 def utf16_len(text: str) -> int:
     """Length in UTF-16 code units, the unit Telegram uses for entity offsets."""
-    return sum(2 if ord(ch) > 0xFFFF else 1 for ch in text)
+    # Encoding runs in C: a Python loop over every character made `ashi content check`,
+    # which `ashi run` does before it starts, take seconds. A lone surrogate is one unit.
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def parse_html(source: str) -> ParsedText:
@@ -174,21 +177,30 @@ def _tdlib_int32(value: str) -> int:
 
 
 def _clean_characters(parsed: ParsedText) -> tuple[str, list[JsonDict]]:
-    out: list[str] = []
+    text = parsed.text.translate(_CLEAN_TABLE)
+    if len(text) == len(parsed.text):
+        # Nothing removed (control characters only became spaces): offsets stay as they are.
+        entities = [{**entity} for entity in parsed.entities if entity["length"] > 0]
+    else:
+        entities = _shifted(parsed)
+    text = _BIDI_MARK_RUN_RE.sub(lambda m: "\u200c" * (len(m[0]) - 1) + m[0][-1], text)
+    return text, entities
+
+
+def _shifted(parsed: ParsedText) -> list[JsonDict]:
+    """The entities moved to where their text is once the removed characters are gone."""
     new_offset = [0]  # UTF-16 offset before cleaning -> after
     for ch in parsed.text:
-        replacement = _CLEAN_TABLE.get(ord(ch), ch) or ""
-        out.append(replacement)
-        shift = utf16_len(replacement)
-        new_offset.extend([new_offset[-1] + shift] * utf16_len(ch))
-    text = _BIDI_MARK_RUN_RE.sub(lambda m: "\u200c" * (len(m[0]) - 1) + m[0][-1], "".join(out))
+        width = 2 if ord(ch) > 0xFFFF else 1
+        kept = _CLEAN_TABLE.get(ord(ch), ch) is not None
+        new_offset.extend([new_offset[-1] + (width if kept else 0)] * width)
     entities = []
     for entity in parsed.entities:
         start = new_offset[entity["offset"]]
         stop = new_offset[entity["offset"] + entity["length"]]
         if stop > start:
             entities.append({**entity, "offset": start, "length": stop - start})
-    return text, entities
+    return entities
 
 
 def _rtrim(text: str, entities: list[JsonDict]) -> tuple[str, list[JsonDict]]:
@@ -303,8 +315,11 @@ class _Parser:
                 # Stricter than tdlib, which keeps it: the Bot API docs say to escape it.
                 raise self.fail("Character '>' must be escaped as &gt;", self.pos)
             else:
-                self.emit(ch)
-                self.pos += 1
+                # Plain text up to the next markup character, in one piece.
+                run = _PLAIN_RUN.match(self.source, self.pos)
+                assert run is not None  # `ch` itself is plain
+                self.emit(run[0])
+                self.pos = run.end()
         if self.stack:
             name = self.stack[-1].name
             raise HtmlParseError(f'Can\'t find end tag corresponding to start tag "{name}"')
