@@ -20,6 +20,7 @@ FILE_NAME = "questionnaire.toml"
 MAX_TEXT_ANSWER = 1000
 YES = "yes"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_LOINC = re.compile(r"[0-9]{1,7}-[0-9]")
 
 
 class Kind(StrEnum):
@@ -88,6 +89,7 @@ class Question:
     notice: bool = False  # screening: a yes is answered at once
     alert_from: int | None = None  # follow-up scale: alerts from this number
     alert_on: tuple[str, ...] = ()  # follow-up choice: these codes alert
+    loinc: str | None = None  # intake scale: its LOINC code (exported as an Observation)
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -201,6 +203,7 @@ _FIELDS = frozenset(
         "notice",
         "alert_from",
         "alert_on",
+        "loinc",
     }
 )
 
@@ -257,8 +260,26 @@ def _question(
     if alert_on and not (group is Group.FOLLOWUP and set(alert_on) <= set(options)):
         raise fail("alert_on lists options of a follow-up choice")
     asked_when = _condition(entry.get("asked_when"), part, earlier, fail)
+    loinc = entry.get("loinc")
+    if loinc is not None and not (
+        isinstance(loinc, str)
+        and _LOINC.fullmatch(loinc)
+        and kind is Kind.SCALE
+        and part == "intake"
+    ):
+        raise fail('loinc = "<code>" (such as "72514-3") is for an intake scale question')
     return Question(
-        qid, kind, group, options, optional, asked_when, urgency, notice, alert_from, alert_on
+        qid,
+        kind,
+        group,
+        options,
+        optional,
+        asked_when,
+        urgency,
+        notice,
+        alert_from,
+        alert_on,
+        loinc,
     )
 
 

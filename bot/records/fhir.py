@@ -30,6 +30,15 @@ MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 SHORT_TEXT = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-shortText"
 LANGUAGE_SYSTEM = "urn:ietf:bcp:47"
+LOINC_SYSTEM = "http://loinc.org"
+SURVEY = {
+    "coding": [
+        {
+            "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+            "code": "survey",
+        }
+    ]
+}
 
 # QuestionnaireResponse.status (R4B, required binding) for each intake status.
 RESPONSE_STATUS: dict[IntakeStatus, str] = {
@@ -107,6 +116,8 @@ def _questionnaire_item(catalog: Catalog, q: Question) -> dict[str, Any]:
         "type": _item_type(q),
         "required": not q.optional,
     }
+    if q.loinc is not None:
+        item["code"] = [{"system": LOINC_SYSTEM, "code": q.loinc}]
     if q.kind is Kind.SCALE:
         low, high = _scale_bounds(q)
         item["extension"] += [
@@ -243,6 +254,42 @@ def response_resource(
     return resource
 
 
+def observation_resources(
+    record: IntakeRecord, catalog: Catalog, *, timezone: ZoneInfo
+) -> list[dict[str, Any]]:
+    """An Observation per answer to an intake question with a LOINC code (pain now, 0-10),
+    derived from the intake's QuestionnaireResponse; none for an intake started over."""
+    intake, patient = record.intake, record.patient
+    if intake.status is IntakeStatus.RESTARTED:
+        return []
+    answered = {answer.question_id: answer for answer in record.answers}
+    decoded = record.decoded_answers()
+    found = []
+    for q in catalog.questionnaire.intake:
+        if q.loinc is None or q.id not in answered:
+            continue
+        values = _answers(catalog, q, decoded[q.id])
+        if not values:
+            continue
+        found.append(
+            {
+                "resourceType": "Observation",
+                "id": _uuid("observation", intake.id, q.id),
+                "status": "final" if intake.status is IntakeStatus.COMPLETED else "preliminary",
+                "category": [SURVEY],
+                "code": {
+                    "coding": [{"system": LOINC_SYSTEM, "code": q.loinc}],
+                    "text": catalog.short(q.id),
+                },
+                "subject": {"reference": _patient_url(patient)},
+                "effectiveDateTime": _iso(answered[q.id].answered_at, timezone),
+                **values[0],
+                "derivedFrom": [{"reference": full_url("intake", intake.id)}],
+            }
+        )
+    return found
+
+
 def bundle(
     records: Sequence[IntakeRecord],
     catalog: Catalog,
@@ -252,7 +299,8 @@ def bundle(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """A FHIR collection Bundle: the Questionnaire, each distinct Patient, then one
-    QuestionnaireResponse per intake in the order given. `now` is the bundle's timestamp."""
+    QuestionnaireResponse per intake in the order given, each followed by its Observations
+    (scores with a LOINC code). `now` is the bundle's timestamp."""
     questionnaire = questionnaire_resource(catalog, version=version)
     entries: list[dict[str, Any]] = [
         {
@@ -275,6 +323,9 @@ def bundle(
                 "resource": response_resource(record, catalog, version=version, timezone=timezone),
             }
         )
+        for observation in observation_resources(record, catalog, timezone=timezone):
+            url = f"urn:uuid:{observation['id']}"  # full_url("observation", intake, question)
+            entries.append({"fullUrl": url, "resource": observation})
     return {
         "resourceType": "Bundle",
         "type": "collection",

@@ -93,6 +93,12 @@ def test_a_red_flag_added_without_its_advice_is_reported(tmp_path: Path) -> None
         ('question = "areas"', 'question = "notes"', r"areas_other.*earlier"),
         ('group = "warning_sign"', 'group = "red_flag"', r"fu_breathing.*does not belong"),
         ('id = "cause"', 'id = "trigger"', r"needs 'cause'"),
+        ('loinc = "72514-3"', 'loinc = "pain"', r"intensity.*loinc"),
+        (
+            'loinc = "72514-3"\n\n[[intake]]\nid = "duration"',
+            'loinc = "72514-3"\n\n[[intake]]\nid = "duration"\nloinc = "1-2"',
+            r"duration.*loinc",
+        ),
     ],
 )
 def test_a_broken_questionnaire_is_refused_naming_the_question(

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient
 from fhir.resources.R4B.questionnaire import Questionnaire
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
@@ -39,6 +40,7 @@ MODELS: dict[str, Any] = {
     "Questionnaire": Questionnaire,
     "Patient": Patient,
     "QuestionnaireResponse": QuestionnaireResponse,
+    "Observation": Observation,
 }
 # QuestionnaireResponse.status, R4B (required binding).
 R4B_RESPONSE_STATUS = {"in-progress", "completed", "amended", "entered-in-error", "stopped"}
@@ -235,7 +237,16 @@ def problems(data: dict[str, Any]) -> list[str]:
 async def test_every_resource_validates_with_the_r4b_models(data: dict[str, Any]) -> None:
     Bundle.model_validate(data)
     kinds = [entry["resource"]["resourceType"] for entry in data["entry"]]
-    assert kinds == ["Questionnaire", "Patient", "Patient", *["QuestionnaireResponse"] * 3]
+    # The completed intake's pain score is an Observation too; the restarted one has none.
+    assert kinds == [
+        "Questionnaire",
+        "Patient",
+        "Patient",
+        "QuestionnaireResponse",
+        "Observation",
+        "QuestionnaireResponse",
+        "QuestionnaireResponse",
+    ]
     for entry in data["entry"]:
         resource = entry["resource"]
         model = MODELS[resource["resourceType"]].model_validate(resource)
@@ -243,6 +254,25 @@ async def test_every_resource_validates_with_the_r4b_models(data: dict[str, Any]
         # Nothing was dropped or renamed on the way in (the model writes UTC offsets as Z).
         utc_as_z = json.loads(json.dumps(resource).replace('+00:00"', 'Z"'))
         assert model.model_dump(mode="json", exclude_none=True) == utc_as_z
+
+
+async def test_each_pain_score_is_an_observation_with_its_loinc_code(
+    data: dict[str, Any],
+) -> None:
+    by_url = {entry["fullUrl"]: entry["resource"] for entry in data["entry"]}
+    [questionnaire] = resources(data, "Questionnaire")
+    [intensity] = [i for i in questionnaire["item"] if i["linkId"] == "intensity"]
+    assert intensity["code"] == [{"system": "http://loinc.org", "code": "72514-3"}]
+    for observation in resources(data, "Observation"):
+        assert observation["code"]["coding"] == intensity["code"]
+        assert observation["category"][0]["coding"][0]["code"] == "survey"
+        source = by_url[observation["derivedFrom"][0]["reference"]]
+        assert source["resourceType"] == "QuestionnaireResponse"
+        assert observation["subject"] == {"reference": source["subject"]["reference"]}
+        [answer] = [i["answer"] for i in source["item"] if i["linkId"] == "intensity"]
+        assert observation["valueInteger"] == answer[0]["valueInteger"]
+        assert observation["status"] == "final"  # from a completed intake
+        assert datetime.fromisoformat(observation["effectiveDateTime"]).tzinfo is not None
 
 
 async def test_codes_references_and_answers_agree_with_the_questionnaire(
