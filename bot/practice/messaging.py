@@ -73,7 +73,16 @@ class Messaging:
         if patient.unreachable_at is not None:
             text = self._staff.text("practitioner.thread_blocked", patient=self._name(patient))
             return _reply(text)
+        before = await self._storage.open_thread_of(telegram_user_id)
         thread = await self._storage.open_thread(patient.id, who.user_id)
+        if (
+            before is not None
+            and before.patient.id == patient.id
+            and before.practitioner_id != who.user_id
+        ):
+            # The other practitioner's texts would otherwise stop reaching the patient unsaid.
+            taken = self._staff.text("practitioner.thread_taken_over", patient=self._name(patient))
+            await self._relay(before.practitioner_id, Reply(taken))
         await self._storage.audit(
             who.user_id, "opened a conversation", telegram_user_id, f"thread {thread.id}"
         )

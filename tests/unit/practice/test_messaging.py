@@ -275,3 +275,30 @@ async def test_mydata_shows_the_messages_and_delete_erases_them(
     assert await storage.open_thread_of(PRACTITIONER) is None
     rows = await storage._db.execute_fetchall("SELECT COUNT(*) FROM thread_messages")
     assert next(iter(rows))[0] == 0
+
+
+async def test_a_second_practitioner_taking_over_tells_the_first(
+    service: Conversation, storage: Storage, content: Content, exports: Exports
+) -> None:
+    other = patient(901, "Dr Kim")
+    both = PracticeService(
+        storage,
+        content,
+        practitioner_ids=[PRACTITIONER, other.user_id],
+        timezone=CLINIC_TZ,
+        csv_export=exports,
+        messaging=service.messaging,
+    )
+    await completed_intake(service)
+    await both.button(DOC, Action(Verb.MESSAGE, PAT.user_id).encode())
+
+    await both.button(other, Action(Verb.MESSAGE, PAT.user_id).encode())
+
+    [told] = service.relays.to(PRACTITIONER)
+    assert told.startswith(f"Another practitioner is now talking with {MINA}")
+    await service.text(PAT, "Hello?")
+    assert service.relays.to(other.user_id)[-1].endswith("writes:\nHello?")
+    assert len(service.relays.to(PRACTITIONER)) == 1  # the reply went to the new one only
+    # The same practitioner opening again is told nothing new.
+    await both.button(other, Action(Verb.MESSAGE, PAT.user_id).encode())
+    assert len(service.relays.to(PRACTITIONER)) == 1
