@@ -228,26 +228,31 @@ async def test_only_practitioners_open_conversations_and_only_with_consenting_pa
     assert await storage.open_thread_of(PRACTITIONER) is None
 
 
-async def test_another_practitioners_end_button_does_not_end_it(
-    service: Conversation,
-    practice: PracticeService,
-    storage: Storage,
-    content: Content,
-    exports: Exports,
-) -> None:
-    outcome = await opened(service, practice)
-    end = data_for(last_keyboard(outcome), "End conversation")
-    other = patient(901, "Dr Kim")
-    both = PracticeService(
+OTHER = patient(901, "Dr Kim")
+
+
+@pytest.fixture
+def both(
+    storage: Storage, content: Content, exports: Exports, service: Conversation
+) -> PracticeService:
+    """The practitioners' service with a second practitioner, OTHER."""
+    return PracticeService(
         storage,
         content,
-        practitioner_ids=[PRACTITIONER, other.user_id],
+        practitioner_ids=[PRACTITIONER, OTHER.user_id],
         timezone=CLINIC_TZ,
         csv_export=exports,
         messaging=service.messaging,
     )
 
-    pressed = await both.button(other, end)
+
+async def test_another_practitioners_end_button_does_not_end_it(
+    service: Conversation, practice: PracticeService, storage: Storage, both: PracticeService
+) -> None:
+    outcome = await opened(service, practice)
+    end = data_for(last_keyboard(outcome), "End conversation")
+
+    pressed = await both.button(OTHER, end)
 
     assert pressed.toast == "This conversation has already ended."
     assert await storage.open_thread_of(PRACTITIONER) is not None
@@ -268,37 +273,29 @@ async def test_mydata_shows_the_messages_and_delete_erases_them(
     [document] = mine.documents
     assert b'"text": "See you Tuesday"' in document.data
 
+    mina = await storage.patient_by_telegram_id(PAT.user_id)
+    assert mina is not None
     confirm = await service.delete(PAT)
     await service.button(PAT, data_for(last_keyboard(confirm), "Yes, erase everything"))
 
     assert await storage.patient_by_telegram_id(PAT.user_id) is None
     assert await storage.open_thread_of(PRACTITIONER) is None
-    rows = await storage._db.execute_fetchall("SELECT COUNT(*) FROM thread_messages")
-    assert next(iter(rows))[0] == 0
+    assert await storage.thread_messages(mina.id) == []
 
 
 async def test_a_second_practitioner_taking_over_tells_the_first(
-    service: Conversation, storage: Storage, content: Content, exports: Exports
+    service: Conversation, both: PracticeService
 ) -> None:
-    other = patient(901, "Dr Kim")
-    both = PracticeService(
-        storage,
-        content,
-        practitioner_ids=[PRACTITIONER, other.user_id],
-        timezone=CLINIC_TZ,
-        csv_export=exports,
-        messaging=service.messaging,
-    )
     await completed_intake(service)
     await both.button(DOC, Action(Verb.MESSAGE, PAT.user_id).encode())
 
-    await both.button(other, Action(Verb.MESSAGE, PAT.user_id).encode())
+    await both.button(OTHER, Action(Verb.MESSAGE, PAT.user_id).encode())
 
     [told] = service.relays.to(PRACTITIONER)
     assert told.startswith(f"Another practitioner is now talking with {MINA}")
     await service.text(PAT, "Hello?")
-    assert service.relays.to(other.user_id)[-1].endswith("writes:\nHello?")
+    assert service.relays.to(OTHER.user_id)[-1].endswith("writes:\nHello?")
     assert len(service.relays.to(PRACTITIONER)) == 1  # the reply went to the new one only
     # The same practitioner opening again is told nothing new.
-    await both.button(other, Action(Verb.MESSAGE, PAT.user_id).encode())
+    await both.button(OTHER, Action(Verb.MESSAGE, PAT.user_id).encode())
     assert len(service.relays.to(PRACTITIONER)) == 1
