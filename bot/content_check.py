@@ -25,6 +25,7 @@ from bot.intake import views
 from bot.intake.guide import guide_sections
 from bot.intake.screening import notice
 from bot.questionnaire import MAX_TEXT_ANSWER, Group, Kind, Question, Questionnaire
+from bot.scores.activities import MAX_ACTIVITIES, MAX_NAME, Activities, Activity
 from bot.telegram_html import HtmlParseError, clean, is_empty_text, parse_html
 from bot.vocabulary import rendering
 from bot.vocabulary.actions import MAX_CALLBACK_BYTES, Action, Verb
@@ -174,6 +175,13 @@ def _needed_keys(reference: Catalog, questionnaire: Questionnaire) -> list[str]:
     return keys + [key for key in needed if key not in known]
 
 
+def _longest_activities() -> dict[str, object]:
+    """Three of the longest activities, the last one waiting for its new rating."""
+    rated = [Activity("<" * MAX_NAME + str(n), 10, 10) for n in range(MAX_ACTIVITIES - 1)]
+    waiting = Activity("<" * MAX_NAME, None, 10)
+    return Activities((*rated, waiting)).to_value()
+
+
 def _longest_answers(questionnaire: Questionnaire) -> dict[str, object]:
     answers: dict[str, object] = {}
     for q in questionnaire.intake:
@@ -182,6 +190,8 @@ def _longest_answers(questionnaire: Questionnaire) -> dict[str, object]:
             answers[qid] = list(q.codes)
         elif q.kind is Kind.TEXT:
             answers[qid] = "<" * MAX_TEXT_ANSWER
+        elif q.kind is Kind.ACTIVITIES:
+            answers[qid] = _longest_activities()
         else:
             answers[qid] = q.codes[-1] if q.kind is not Kind.YES_NO else "yes"
     return answers

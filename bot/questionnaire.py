@@ -17,7 +17,7 @@ from typing import Any
 FILE_NAME = "questionnaire.toml"
 # The longest free-text answer kept (intake and follow-up): every message quoting one must
 # still fit Telegram's 4,096 characters.
-MAX_TEXT_ANSWER = 1000
+MAX_TEXT_ANSWER = 800
 YES = "yes"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _LOINC = re.compile(r"[0-9]{1,7}-[0-9]")
@@ -31,6 +31,17 @@ class Kind(StrEnum):
     SCALE = "scale"  # 0-10 buttons
     TEXT = "text"  # free text
     YES_NO = "yes_no"
+    # Up to three activities named in the patient's words, each rated 0-10 by button (the
+    # PSFS, bot.scores.activities); rated again, quoted back, at later visits.
+    ACTIVITIES = "activities"
+
+
+class Measure(StrEnum):
+    """An outcome followed over visits: the answers of every question with this measure
+    make one course (bot.outcomes)."""
+
+    PAIN = "pain"  # pain now, 0-10: lower is better
+    FUNCTION = "function"  # the PSFS score, 0-10: higher is better
 
 
 class Group(StrEnum):
@@ -55,6 +66,8 @@ class Urgency(IntEnum):
 _INTAKE_GROUPS = frozenset({Group.PAIN, Group.SCREENING, Group.RED_FLAG, Group.NOTES})
 _FOLLOWUP_GROUPS = frozenset({Group.FOLLOWUP, Group.WARNING_SIGN})
 _WITH_OPTIONS = frozenset({Kind.CHOICE, Kind.MULTI})
+# The kind of question each measure is scored from.
+MEASURED_KIND = {Measure.PAIN: Kind.SCALE, Measure.FUNCTION: Kind.ACTIVITIES}
 # Ids the code reads by name, with the kind it expects.
 REQUIRED_INTAKE = {"areas": Kind.MULTI, "cause": Kind.CHOICE, "intensity": Kind.SCALE}
 REQUIRED_FOLLOWUP = {"fu_soreness": Kind.SCALE, "fu_compared": Kind.CHOICE}
@@ -89,7 +102,9 @@ class Question:
     notice: bool = False  # screening: a yes is answered at once
     alert_from: int | None = None  # follow-up scale: alerts from this number
     alert_on: tuple[str, ...] = ()  # follow-up choice: these codes alert
-    loinc: str | None = None  # intake scale: its LOINC code (exported as an Observation)
+    loinc: str | None = None  # a pain scale: its LOINC code (exported as an Observation)
+    measure: Measure | None = None  # the course its answers add to
+    later: bool = False  # follow-up: asked only in a later follow-up (+7 d)
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -135,6 +150,10 @@ class Questionnaire:
         self.retired_ids = frozenset(q.id for q in retired)
         self.order = tuple(q.id for q in intake)
         self.followup_order = tuple(q.id for q in followup)
+        self._measured = {
+            m: tuple(q.id for q in (*intake, *followup, *retired) if q.measure is m)
+            for m in Measure
+        }
 
     def question(self, question_id: str) -> Question:
         """The intake, follow-up or retired question with this id; KeyError if none."""
@@ -143,6 +162,15 @@ class Questionnaire:
     def asks(self, question_id: str) -> bool:
         """Whether this is an intake question."""
         return question_id in self._intake_ids
+
+    def measured(self, measure: Measure) -> tuple[str, ...]:
+        """The questions (asked or retired) whose answers make this measure's course."""
+        return self._measured[measure]
+
+    @property
+    def scored(self) -> tuple[str, ...]:
+        """Every question whose answers are scores, of any measure."""
+        return tuple(qid for measure in Measure for qid in self._measured[measure])
 
     def in_group(self, group: Group) -> list[Question]:
         """The asked questions of one group, in asking order."""
@@ -204,6 +232,8 @@ _FIELDS = frozenset(
         "alert_from",
         "alert_on",
         "loinc",
+        "measure",
+        "later",
     }
 )
 
@@ -260,14 +290,17 @@ def _question(
     if alert_on and not (group is Group.FOLLOWUP and set(alert_on) <= set(options)):
         raise fail("alert_on lists options of a follow-up choice")
     asked_when = _condition(entry.get("asked_when"), part, earlier, fail)
+    measure = _measure(entry.get("measure"), kind, fail)
+    if kind is Kind.ACTIVITIES and (measure is not Measure.FUNCTION or number == 1):
+        raise fail('an activities question has measure = "function" and is not the first')
     loinc = entry.get("loinc")
     if loinc is not None and not (
-        isinstance(loinc, str)
-        and _LOINC.fullmatch(loinc)
-        and kind is Kind.SCALE
-        and part == "intake"
+        isinstance(loinc, str) and _LOINC.fullmatch(loinc) and measure is Measure.PAIN
     ):
-        raise fail('loinc = "<code>" (such as "72514-3") is for an intake scale question')
+        raise fail('loinc = "<code>" (such as "72514-3") is for a pain measure question')
+    later = entry.get("later", False)
+    if later is not False and not (later is True and part != "intake" and number > 1):
+        raise fail("later = true is for a follow-up question that is not the first")
     return Question(
         qid,
         kind,
@@ -280,7 +313,21 @@ def _question(
         alert_from,
         alert_on,
         loinc,
+        measure,
+        later,
     )
+
+
+def _measure(value: Any, kind: Kind, fail: Callable[[str], QuestionnaireError]) -> Measure | None:
+    if value is None:
+        return None
+    try:
+        measure = Measure(str(value))
+    except ValueError as exc:
+        raise fail(f"measure is one of {', '.join(Measure)}") from exc
+    if MEASURED_KIND[measure] is not kind:
+        raise fail(f'measure = "{measure}" is for a {MEASURED_KIND[measure]} question')
+    return measure
 
 
 def _codes(value: Any, fail: Callable[[str], QuestionnaireError]) -> tuple[str, ...]:

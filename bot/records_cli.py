@@ -14,8 +14,10 @@ from storage import AuditEntry, Storage, StorageError
 
 def add_parsers(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register `export` and `audit` on the `ashi` parser."""
-    exp = verbs.add_parser("export", help="intakes as JSON, CSV or FHIR (stdout or --output)")
-    exp.add_argument("--format", choices=("json", "csv", "fhir"), default="json")
+    exp = verbs.add_parser(
+        "export", help="intakes as JSON, CSV or FHIR, or every score as CSV (stdout or --output)"
+    )
+    exp.add_argument("--format", choices=("json", "csv", "scores", "fhir"), default="json")
     exp.add_argument("--patient", type=int, metavar="TELEGRAM_USER_ID", help="one patient only")
     exp.add_argument(
         "--since", type=date.fromisoformat, metavar="YYYY-MM-DD", help="started that day or later"

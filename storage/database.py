@@ -22,6 +22,7 @@ from storage.migrate import apply_migrations, latest_version, schema_version
 from storage.outbox import OutboxStore
 from storage.patients import PatientStore
 from storage.records import Intake, IntakeStatus
+from storage.scores import ScoreStore
 from storage.threads import ThreadStore
 
 
@@ -77,7 +78,14 @@ async def _check_is_ours(db: SerialConnection, path: str | Path) -> None:
 
 
 class Storage(
-    PatientStore, IntakeStore, AppointmentStore, OutboxStore, AuditStore, InboxStore, ThreadStore
+    PatientStore,
+    IntakeStore,
+    AppointmentStore,
+    OutboxStore,
+    AuditStore,
+    InboxStore,
+    ThreadStore,
+    ScoreStore,
 ):
     """Async access to patients, consents, intakes, answers, red flags, appointments, the
     outbox, the audit trail and the update inbox: one store per aggregate, one object.

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.base import StoreBase, intake_row, patient_row, ts
-from storage.records import Answer, Intake, IntakeRecord, IntakeStatus, RedFlag, Score
+from storage.records import Answer, Intake, IntakeRecord, IntakeStatus, RedFlag
 
 
 class IntakeStore(StoreBase):
@@ -85,32 +85,6 @@ class IntakeStore(StoreBase):
         )
         return [
             (row["intake_id"], RedFlag(row["flag"], datetime.fromisoformat(row["raised_at"])))
-            for row in rows
-        ]
-
-    async def scores(self, question_id: str, *, up_to_intake: int | None = None) -> list[Score]:
-        """Every answer to `question_id` in intakes that were not started over, oldest
-        first: of all patients, or of the patient of `up_to_intake`, up to that intake."""
-        where = ""
-        params: list[object] = [question_id, IntakeStatus.RESTARTED.value]
-        if up_to_intake is not None:
-            where = (
-                " AND i.id <= ? AND i.patient_id = (SELECT patient_id FROM intakes WHERE id = ?)"
-            )
-            params += [up_to_intake, up_to_intake]
-        rows = await self._all(
-            "SELECT a.intake_id, a.value, a.answered_at, p.telegram_user_id FROM answers a"
-            " JOIN intakes i ON i.id = a.intake_id JOIN patients p ON p.id = i.patient_id"
-            " WHERE a.question_id = ? AND i.status != ?" + where + " ORDER BY a.answered_at, i.id",
-            params,
-        )
-        return [
-            Score(
-                intake_id=int(row["intake_id"]),
-                telegram_user_id=int(row["telegram_user_id"]),
-                at=datetime.fromisoformat(row["answered_at"]),
-                value=json.loads(row["value"]),
-            )
             for row in rows
         ]
 

@@ -229,9 +229,12 @@ class ThreadMessage:
 
 @dataclass(frozen=True, slots=True)
 class Score:
-    """One intake's answer to a scored question (pain now, 0-10), for a patient's course."""
+    """One answer to a measured question (pain now, the PSFS) at an intake or a follow-up,
+    for a patient's course."""
 
-    intake_id: int
+    question_id: str
     telegram_user_id: int
     at: datetime  # when it was answered
-    value: object  # decoded from JSON
+    value: object  # decoded from JSON; None when skipped
+    intake_id: int | None = None  # the intake it was given in, or
+    followup_id: int | None = None  # the follow-up check-in (an outbox id)

@@ -11,6 +11,7 @@ from bot.content import Catalog, Content
 from bot.intake import views
 from bot.intake.service import IntakeService
 from bot.outcomes import views as outcome_views
+from bot.outcomes.stored import course_photos
 from bot.vocabulary import rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Button, Notification, Outcome, Reply
@@ -74,13 +75,20 @@ class AccountService:
         )
 
     async def progress(self, who: Who, _: list[str]) -> Outcome:
-        """/progress: the patient's own pain over their intakes, in kind words."""
+        """/progress: the patient's own scores over their visits, in kind words, and their
+        chart."""
         catalog = self._catalog(who)
-        records = await self._storage.intake_records(telegram_user_id=who.user_id)
-        course = outcome_views.course_of_records(records)
-        if course is None:
+        patient = await self._storage.patient_by_telegram_id(who.user_id)
+        ids = catalog.questionnaire.scored
+        scores = await self._storage.scores(ids, telegram_user_id=who.user_id) if patient else []
+        courses = outcome_views.courses_of(catalog.questionnaire, scores)
+        if patient is None or not courses:
             return Outcome(replies=[Reply(catalog.text("progress.too_early"))])
-        return Outcome(replies=[outcome_views.patient_course(catalog, course, self._tz)])
+        found = outcome_views.readings_of(catalog.questionnaire, scores)
+        caption = catalog.text("chart.caption_patient")
+        photos = await course_photos(self._storage, catalog, patient, scores, self._tz, caption)
+        reply = outcome_views.patient_course(catalog, found, courses, self._tz)
+        return Outcome(replies=[reply], photos=photos)
 
     async def delete(self, who: Who, _: list[str]) -> Outcome:
         """/delete: ask for confirmation first."""

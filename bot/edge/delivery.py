@@ -205,6 +205,15 @@ async def deliver(
                 log.warning("a reply may not have arrived: %s", type(exc).__name__)
         if outcome.guided_intake is not None and on_guided is not None:
             await on_guided(outcome.guided_intake)
+        for photo in outcome.photos:
+            await with_retries(
+                lambda photo=photo: bot.send_photo(  # type: ignore[misc]
+                    chat_id,
+                    InputFile(photo.data, filename="chart.png"),
+                    caption=photo.caption,
+                    parse_mode=ParseMode.HTML,
+                )
+            )
         for document in outcome.documents:
             await with_retries(
                 lambda document=document: bot.send_document(  # type: ignore[misc]

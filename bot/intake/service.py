@@ -17,8 +17,10 @@ from bot.content import Catalog, Content
 from bot.intake import views
 from bot.intake.screening import cautions, is_red_flag, notice
 from bot.outcomes import views as outcome_views
-from bot.outcomes.measures import PAIN, Course
+from bot.outcomes.stored import activities_to_rate
 from bot.questionnaire import MAX_TEXT_ANSWER, Kind
+from bot.scores.activities import Activities, parse, press
+from bot.scores.measures import Course
 from bot.vocabulary import flow, rendering
 from bot.vocabulary.actions import Action, Subject, Verb
 from bot.vocabulary.links import LINK_PREFIX
@@ -30,6 +32,8 @@ from storage import Intake, Patient, Storage
 # A check-in that waited for consent, resumed once the patient agrees (scheduling's).
 START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what Telegram allows in a deep link
 ResumeAfterConsent = Callable[[Catalog, Patient], Awaitable[Reply | None]]
+# Questions whose answer (or part of it) is typed: what the patient types is for them.
+TYPED = frozenset({Kind.TEXT, Kind.ACTIVITIES})
 
 
 class IntakeService:
@@ -237,13 +241,13 @@ class IntakeService:
             return Outcome(replies=[Reply(catalog.text("flow.idle"))])
         if intake.paused:
             return Outcome(replies=[Reply(catalog.text("flow.paused_text"))])
-        if (
-            intake.step == flow.SUMMARY
-            or self._questions.question(intake.step).kind is not Kind.TEXT
-        ):
+        kind = None if intake.step == flow.SUMMARY else self._questions.question(intake.step).kind
+        answer = text.strip()
+        if kind is Kind.ACTIVITIES and answer:
+            return await self._activity_text(catalog, intake, answers, intake.step, answer)
+        if kind is not Kind.TEXT:
             nudge = Reply(catalog.text("flow.use_buttons"))
             return Outcome(replies=[nudge, await self.prompt(catalog, intake)])
-        answer = text.strip()
         if not answer:
             return Outcome(replies=[await self.prompt(catalog, intake)])
         if len(answer) > MAX_TEXT_ANSWER:
@@ -260,7 +264,7 @@ class IntakeService:
         if intake is None or intake.paused:
             return False
         step = flow.current_step(self._questions, intake.step, answers)
-        return self._questions.asks(step) and self._questions.question(step).kind is Kind.TEXT
+        return self._questions.asks(step) and self._questions.question(step).kind in TYPED
 
     async def unexpected(self, who: Who, *, edited: bool) -> Outcome:
         """A sticker, photo, edited message or anything else the bot cannot use."""
@@ -366,6 +370,8 @@ class IntakeService:
         answers: dict[str, object],
     ) -> Outcome:
         q = self._questions.question(action.question)
+        if q.kind is Kind.ACTIVITIES and action.verb is Verb.ANSWER:
+            return await self._activity_button(catalog, patient, intake, answers, q.id, action)
         if action.verb is Verb.ANSWER and action.code in q.codes:
             value = q.value_of(action.code)
             return await self._answer(catalog, patient, intake, answers, q.id, value, edit=True)
@@ -374,7 +380,7 @@ class IntakeService:
         if action.verb is Verb.TOGGLE and q.kind is Kind.MULTI and action.code in q.codes:
             return await self._toggle(catalog, intake, answers, q.id, action.code)
         if action.verb is Verb.DONE and q.kind is Kind.MULTI:
-            return await self._finish_multi(catalog, intake, answers, q.id)
+            return await self._finish_multi(catalog, patient, intake, answers, q.id)
         return await self._stale(catalog, intake)
 
     async def _stale(self, catalog: Catalog, intake: Intake | None) -> Outcome:
@@ -446,6 +452,7 @@ class IntakeService:
         await self._storage.save_answer(
             intake.id, question_id, value, next_step=step, red_flag=question_id if flagged else None
         )
+        await self._enter(patient, intake, step, answers)
         outcome = Outcome(edit=rendering.answered(catalog, question_id, value) if edit else None)
         if flagged:
             outcome.replies.append(views.red_flag_advice(catalog, question_id))
@@ -483,7 +490,12 @@ class IntakeService:
         return Outcome(edit=views.question_reply(catalog, intake.id, question_id, answers))
 
     async def _finish_multi(
-        self, catalog: Catalog, intake: Intake, answers: dict[str, object], question_id: str
+        self,
+        catalog: Catalog,
+        patient: Patient,
+        intake: Intake,
+        answers: dict[str, object],
+        question_id: str,
     ) -> Outcome:
         chosen = answers.get(question_id)
         if not isinstance(chosen, list) or not chosen:
@@ -495,10 +507,74 @@ class IntakeService:
                 del answers[q.id]
         step = flow.next_step(self._questions, question_id, answers)
         await self._storage.set_step(intake.id, step)
+        await self._enter(patient, intake, step, answers)
         return Outcome(
             edit=rendering.answered(catalog, question_id, chosen),
             replies=[views.question_reply(catalog, intake.id, step, answers)],
         )
+
+    async def _enter(
+        self, patient: Patient, intake: Intake, step: str, answers: dict[str, object]
+    ) -> None:
+        """Open an activities question where the patient's visit before left it: the same
+        activities, quoted back to be rated again (stored at once, like every answer)."""
+        if step in answers or not self._questions.asks(step):
+            return
+        if self._questions.question(step).kind is not Kind.ACTIVITIES:
+            return
+        start = await activities_to_rate(self._storage, self._questions, patient.telegram_user_id)
+        answers[step] = start.to_value()
+        await self._storage.save_answer(intake.id, step, answers[step], next_step=step)
+
+    async def _activity_button(
+        self,
+        catalog: Catalog,
+        patient: Patient,
+        intake: Intake,
+        answers: dict[str, object],
+        question_id: str,
+        action: Action,
+    ) -> Outcome:
+        """A rating, drop, Done or Skip on an activities question: each step stored at once;
+        the last one answers the question."""
+        before = parse(answers.get(question_id)) or Activities()
+        pressed = press(before, action.code)
+        if pressed is None:
+            return Outcome(toast=catalog.text("errors.already_answered"))
+        edit = rendering.activity_step(catalog, before, action.code)
+        value = None if pressed.answer is None else pressed.answer.to_value()
+        if pressed.finished:
+            outcome = await self._answer(
+                catalog, patient, intake, answers, question_id, value, edit=False
+            )
+            outcome.edit = edit
+            return outcome
+        answers[question_id] = value
+        await self._storage.save_answer(intake.id, question_id, value, next_step=question_id)
+        return Outcome(
+            edit=edit, replies=[views.question_reply(catalog, intake.id, question_id, answers)]
+        )
+
+    async def _activity_text(
+        self,
+        catalog: Catalog,
+        intake: Intake,
+        answers: dict[str, object],
+        question_id: str,
+        typed: str,
+    ) -> Outcome:
+        """An activity typed for an activities question: added to be rated next, or why not."""
+        before = parse(answers.get(question_id)) or Activities()
+        added = rendering.add_activity(catalog, before, typed)
+        if isinstance(added, Reply):
+            return Outcome(
+                replies=[added, views.question_reply(catalog, intake.id, question_id, answers)]
+            )
+        answers[question_id] = added.to_value()
+        await self._storage.save_answer(
+            intake.id, question_id, answers[question_id], next_step=question_id
+        )
+        return Outcome(replies=[views.question_reply(catalog, intake.id, question_id, answers)])
 
     async def _complete(
         self, catalog: Catalog, patient: Patient, intake: Intake, answers: Mapping[str, object]
@@ -506,23 +582,25 @@ class IntakeService:
         done = await self._storage.complete_intake(intake.id, notified=not self._practitioners)
         outcome = self._guided(catalog, done, answers)
         outcome.edit = Reply(views.summary(catalog, intake.id, answers).html)
-        course = await self._course(intake.id)
-        if course is not None:
+        courses = await self._courses(intake.id)
+        progress = outcome_views.patient_progress(catalog, courses, self._tz)
+        if progress is not None:
             # The patient's own progress, after the thank-you.
-            outcome.replies.insert(1, outcome_views.patient_progress(catalog, course, self._tz))
+            outcome.replies.insert(1, progress)
         # Just completed: no practitioner has it yet.
         earlier = await self._storage.earlier_red_flags(intake.id) if self._practitioners else []
         note = views.practitioner_summary(
-            self.staff_catalog, patient, done, answers, self._tz, earlier, course=course
+            self.staff_catalog, patient, done, answers, self._tz, earlier, courses=courses
         )
         outcome.notifications = [Notification(chat_id, note) for chat_id in self._practitioners]
         outcome.notified_intake = intake.id if self._practitioners else None
         return outcome
 
-    async def _course(self, intake_id: int) -> Course | None:
-        """The patient's pain since their first intake, up to this one."""
-        scores = await self._storage.scores(PAIN, up_to_intake=intake_id)
-        return outcome_views.course_of_scores(scores)
+    async def _courses(self, intake_id: int) -> list[Course]:
+        """The patient's pain and function since their first visit, up to this intake."""
+        ids = self._questions.scored
+        scores = await self._storage.scores(ids, up_to_intake=intake_id)
+        return outcome_views.courses_of(self._questions, scores)
 
     def _guided(self, catalog: Catalog, intake: Intake, answers: Mapping[str, object]) -> Outcome:
         """The thank-you and the guide for a completed intake."""
@@ -561,7 +639,7 @@ class IntakeService:
             record.decoded_answers(),
             self._tz,
             await self._storage.earlier_red_flags(intake_id),
-            course=await self._course(intake_id),
+            courses=await self._courses(intake_id),
         )
         told = await self._storage.notified_practitioners(intake_id)
         return [

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from bot.content import Catalog
 from bot.intake import guide, screening
 from bot.outcomes import views as outcome_views
-from bot.outcomes.measures import Course
-from bot.questionnaire import Group
+from bot.questionnaire import Group, Kind
+from bot.scores.measures import Course
 from bot.vocabulary import flow, rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Reply
@@ -23,6 +23,9 @@ def question_reply(
 ) -> Reply:
     """An intake question as sent: progress, prompt, hint and its buttons."""
     number, total = flow.position(catalog.questionnaire, question_id)
+    if catalog.questionnaire.question(question_id).kind is Kind.ACTIVITIES:
+        value = answers.get(question_id)
+        return rendering.activities_reply(catalog, intake_id, question_id, value, (number, total))
     keyboard = rendering.question_keyboard(catalog, intake_id, question_id, answers)
     return rendering.ask(catalog, question_id, number, total, keyboard)
 
@@ -135,11 +138,11 @@ def practitioner_summary(
     earlier: Sequence[tuple[int, RedFlag]] = (),
     *,
     heading: str | None = None,
-    course: Course | None = None,
+    courses: Sequence[Course] = (),
 ) -> Reply:
     """An intake as the practitioner reads it: urgent red flags first, then the red flags
     of the patient's earlier intakes (`earlier`: intake id and flag), and after the pain
-    answers the patient's pain `course` since their first intake. Headed "New intake"
+    answers the patient's `courses` (pain, function) since their first visit. Headed "New intake"
     unless `heading` (HTML) says otherwise; "Mark reviewed" only while it applies."""
     if heading is None:
         name = rendering.patient_name(catalog, patient)
@@ -167,8 +170,8 @@ def practitioner_summary(
         ]
     block("practitioner.cautions_heading", screening.cautions(questions, answers))
     block("practitioner.pain_heading", [q.id for q in questions.in_group(Group.PAIN)])
-    if course is not None:
-        lines += ["", *outcome_views.practitioner_lines(catalog, course, tz)]
+    if courses:
+        lines += ["", *outcome_views.practitioner_lines(catalog, courses, tz)]
     notes = [q.id for q in questions.in_group(Group.NOTES) if answers.get(q.id)]
     block("practitioner.notes_heading", notes)
     lines += [

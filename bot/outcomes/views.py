@@ -2,94 +2,110 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.content import Catalog
-from bot.outcomes.measures import PAIN, Course, Judgement, pain_course
+from bot.questionnaire import Measure, Questionnaire
+from bot.scores.measures import Course, Judgement, Reading, course, given, readings, shown
 from bot.vocabulary.outgoing import Reply
-from storage import IntakeRecord, IntakeStatus, Score
+from storage import Score
 
 
 def _day(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%d")
 
 
-def course_of_records(records: Iterable[IntakeRecord]) -> Course | None:
-    """The pain course of a patient's intakes (those started over left out)."""
-    readings = []
-    for record in records:
-        if record.intake.status is IntakeStatus.RESTARTED:
-            continue
-        for answer in record.answers:
-            if answer.question_id == PAIN:
-                readings.append((answer.answered_at, json.loads(answer.value)))
-    return pain_course(sorted(readings, key=lambda pair: pair[0]))
+def readings_of(questions: Questionnaire, scores: Iterable[Score]) -> dict[Measure, list[Reading]]:
+    """Each measure's readings among stored scores, oldest first (a skipped one is a gap)."""
+    by_measure: dict[Measure, list[tuple[datetime, object]]] = {m: [] for m in Measure}
+    for score in scores:
+        measure = questions.question(score.question_id).measure
+        if measure is not None:
+            by_measure[measure].append((score.at, score.value))
+    return {m: readings(m, found) for m, found in by_measure.items()}
 
 
-def course_of_scores(scores: Sequence[Score]) -> Course | None:
-    """The pain course of stored scores (storage.scores), oldest first."""
-    return pain_course((score.at, score.value) for score in scores)
+def courses_of(questions: Questionnaire, scores: Iterable[Score]) -> list[Course]:
+    """The courses (pain, then function) with at least two given readings."""
+    found = readings_of(questions, scores)
+    return [c for m in Measure if (c := course(m, found[m])) is not None]
 
 
-def practitioner_lines(catalog: Catalog, course: Course, tz: ZoneInfo) -> list[str]:
-    """The course under its heading: first and latest with the change and its judgement,
-    and the previous reading when there is one."""
-    points = f"{course.change:+d}"
+def _change(catalog: Catalog, course: Course) -> str:
+    points = f"{'+' if course.change > 0 else ''}{shown(course.change)}"
     percent = course.percent
-    change = (
-        catalog.text("practitioner.course_change_points", points=points)
-        if percent is None
-        else catalog.text("practitioner.course_change", points=points, percent=f"{percent:+d}")
-    )
-    lines = [
-        catalog.text("practitioner.course_heading"),
-        catalog.text(
-            "practitioner.course_line",
-            first=course.first.value,
-            first_date=_day(course.first.at, tz),
-            latest=course.latest.value,
-            change=change,
-            judgement=catalog.text(f"practitioner.judgement_{course.judgement}"),
-        ),
-    ]
-    if course.previous is not None:
+    if percent is None:
+        return catalog.text("practitioner.course_change_points", points=points)
+    return catalog.text("practitioner.course_change", points=points, percent=f"{percent:+d}")
+
+
+def practitioner_lines(catalog: Catalog, courses: Sequence[Course], tz: ZoneInfo) -> list[str]:
+    """The courses under their heading: per measure first and latest with the change and
+    its judgement, and the previous reading when there is one."""
+    if not courses:
+        return []
+    lines = [catalog.text("practitioner.course_heading")]
+    for c in courses:
+        first, latest = c.first, c.latest
         lines.append(
             catalog.text(
-                "practitioner.course_previous",
-                previous=course.previous.value,
-                previous_date=_day(course.previous.at, tz),
+                "practitioner.course_line",
+                measure=catalog.text(f"practitioner.measure_{c.measure}"),
+                first=shown(given(first)),
+                first_date=_day(first.at, tz),
+                latest=shown(given(latest)),
+                change=_change(catalog, c),
+                judgement=catalog.text(f"practitioner.judgement_{c.judgement}"),
             )
         )
+        if c.previous is not None:
+            lines.append(
+                catalog.text(
+                    "practitioner.course_previous",
+                    previous=shown(given(c.previous)),
+                    previous_date=_day(c.previous.at, tz),
+                )
+            )
     return lines
 
 
-def patient_course(catalog: Catalog, course: Course, tz: ZoneInfo) -> Reply:
-    """/progress: every pain score of the patient's intakes with its date, then the same
-    kind line as after an intake."""
+def patient_course(
+    catalog: Catalog, found: dict[Measure, list[Reading]], courses: Sequence[Course], tz: ZoneInfo
+) -> Reply:
+    """/progress: each given score with its date, then the same kind lines as after a
+    visit."""
     lines = [catalog.text("progress.heading")]
-    lines += [
-        catalog.text("progress.reading", date=_day(reading.at, tz), value=reading.value)
-        for reading in course.readings
-    ]
-    lines += ["", patient_progress(catalog, course, tz).html]
+    for measure in Measure:
+        lines += [
+            catalog.text(f"progress.reading_{measure}", date=_day(r.at, tz), value=shown(given(r)))
+            for r in found.get(measure, [])
+            if r.value is not None
+        ]
+    kind = patient_progress(catalog, courses, tz)
+    if kind is not None:
+        lines += ["", kind.html]
     return Reply("\n".join(lines))
 
 
-def patient_progress(catalog: Catalog, course: Course, tz: ZoneInfo) -> Reply:
-    """One kind line on the patient's own course since their first visit."""
-    key = {
-        Judgement.IMPROVED: "progress.better",
-        Judgement.NO_CLEAR_CHANGE: "progress.same",
-        Judgement.WORSE: "progress.worse",
-    }[course.judgement]
-    return Reply(
-        catalog.text(
-            key,
-            first=course.first.value,
-            latest=course.latest.value,
-            date=_day(course.first.at, tz),
+def patient_progress(catalog: Catalog, courses: Sequence[Course], tz: ZoneInfo) -> Reply | None:
+    """Kind lines on the patient's own course since their first visit (None without one)."""
+    if not courses:
+        return None
+    words = {
+        Judgement.IMPROVED: "better",
+        Judgement.NO_CLEAR_CHANGE: "same",
+        Judgement.WORSE: "worse",
+    }
+    lines = []
+    for c in courses:
+        lines.append(
+            catalog.text(
+                f"progress.{c.measure}_{words[c.judgement]}",
+                first=shown(given(c.first)),
+                latest=shown(given(c.latest)),
+                date=_day(c.first.at, tz),
+            )
         )
-    )
+    return Reply("\n".join(lines))

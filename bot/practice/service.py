@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 
 from bot.content import Catalog, Content
 from bot.outcomes import views as outcome_views
-from bot.outcomes.measures import PAIN, Course, Judgement
+from bot.outcomes.stored import course_photos
 from bot.practice import views
 from bot.practice.messaging import Messaging
 from bot.scheduling.agenda import agenda
 from bot.scheduling.checkins import alerting_answers
+from bot.scores.measures import Course, Judgement
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Document, Outcome, Reply
 from bot.vocabulary.people import Who
@@ -108,25 +109,30 @@ class PracticeService:
             days = FLAGGED_FOLLOWUP_DAYS.days
             newest = escalations[:FLAGGED_LIMIT]
             replies += views.flagged_followups(self._catalog, newest, self._tz, days)
-        worse = await self._worse_pain()
+        worse = await self._worse()
         if worse:
-            replies += views.worse_pain(self._catalog, worse[:FLAGGED_LIMIT], self._tz)
+            replies += views.worse_courses(self._catalog, worse[:FLAGGED_LIMIT], self._tz)
         return Outcome(replies=replies)
 
-    async def _worse_pain(self) -> list[tuple[Patient, Course]]:
-        """Patients whose latest pain is clinically importantly worse than their first,
-        most recent first."""
+    async def _worse(self) -> list[tuple[Patient, Course]]:
+        """Each measure (pain, function) whose latest value is clinically importantly worse
+        than a patient's first, most recent first."""
+        questions = self._catalog.questionnaire
         by_patient: dict[int, list[Score]] = {}
-        for score in await self._storage.scores(PAIN):
+        for score in await self._storage.scores(questions.scored):
             by_patient.setdefault(score.telegram_user_id, []).append(score)
         found = []
         for telegram_user_id, scores in by_patient.items():
-            course = outcome_views.course_of_scores(scores)
-            if course is None or course.judgement is not Judgement.WORSE:
-                continue
-            patient = await self._storage.patient_by_telegram_id(telegram_user_id)
+            worse = [
+                c
+                for c in outcome_views.courses_of(questions, scores)
+                if c.judgement is Judgement.WORSE
+            ]
+            patient = (
+                await self._storage.patient_by_telegram_id(telegram_user_id) if worse else None
+            )
             if patient is not None:
-                found.append((patient, course))
+                found += [(patient, course) for course in worse]
         found.sort(key=lambda pair: pair[1].latest.at, reverse=True)
         return found
 
@@ -247,7 +253,23 @@ class PracticeService:
         await self._storage.audit(who.user_id, "viewed a record", telegram_user_id, detail)
         followups = await self._storage.followup_records(telegram_user_id)
         messages = await self._storage.thread_messages(records[0].patient.id, RECORD_MESSAGES)
+        ids = self._catalog.questionnaire.scored
+        scores = await self._storage.scores(ids, telegram_user_id=telegram_user_id)
+        # The courses up to the intake shown in full (an earlier one shows them as then).
+        full = shown if any(r.intake.id == shown for r in records) else records[-1].intake.id
+        upto = await self._storage.scores(ids, up_to_intake=full)
         replies = views.patient_record(
-            self._catalog, records, followups, messages, self._tz, shown=shown
+            self._catalog,
+            records,
+            followups,
+            messages,
+            self._tz,
+            scores=scores,
+            courses=outcome_views.courses_of(self._catalog.questionnaire, upto),
+            shown=shown,
         )
-        return Outcome(replies=replies)
+        caption = self._catalog.text("chart.caption_practitioner", id=telegram_user_id)
+        photos = await course_photos(
+            self._storage, self._catalog, records[0].patient, scores, self._tz, caption
+        )
+        return Outcome(replies=replies, photos=photos)

@@ -7,12 +7,20 @@ from zoneinfo import ZoneInfo
 
 from bot.content import Catalog
 from bot.intake import views as intake_views
-from bot.outcomes import views as outcome_views
-from bot.outcomes.measures import Course
+from bot.scores.activities import parse
+from bot.scores.measures import Course, given, shown, value_of
 from bot.vocabulary import rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Button, Keyboard, Reply
-from storage import Author, Delivery, FollowupRecord, IntakeRecord, Patient, ThreadMessage
+from storage import (
+    Author,
+    Delivery,
+    FollowupRecord,
+    IntakeRecord,
+    Patient,
+    Score,
+    ThreadMessage,
+)
 
 PAGE_SIZE = 8
 
@@ -81,11 +89,13 @@ def patient_record(
     messages: Sequence[ThreadMessage],
     tz: ZoneInfo,
     *,
+    scores: Sequence[Score] = (),
+    courses: Sequence[Course] = (),
     shown: int | None = None,
 ) -> list[Reply]:
-    """A patient's record: one intake in full (`shown`, else the latest), the history of
-    intakes and follow-ups with dates, pain scores over time, and the latest messages
-    between the clinic and the patient."""
+    """A patient's record: one intake in full (`shown`, else the latest) with the `courses`
+    up to it, the history of intakes and follow-ups with dates, every score over time, and
+    the latest messages between the clinic and the patient."""
     full = next((r for r in records if r.intake.id == shown), records[-1])
     patient = rendering.patient_name(catalog, full.patient)
     heading = catalog.text(
@@ -94,8 +104,6 @@ def patient_record(
         status=_status(catalog, full),
         patient=patient,
     )
-    # The course up to the intake shown in full (an earlier one shows it as it was then).
-    upto = [r for r in records if r.intake.id <= full.intake.id]
     summary = intake_views.practitioner_summary(
         catalog,
         full.patient,
@@ -103,7 +111,7 @@ def patient_record(
         full.decoded_answers(),
         tz,
         heading=heading,
-        course=outcome_views.course_of_records(upto),
+        courses=courses,
     )
     replies = [summary]
     lines = [catalog.text("practitioner.record_heading", patient=patient), ""]
@@ -117,14 +125,12 @@ def patient_record(
         )
         for r in records
     ]
-    scores: list[tuple[str, str]] = []
-    for r in records:
-        intensity = r.decoded_answers().get("intensity")
-        if isinstance(intensity, int):
-            moment = rendering.local_time(r.intake.completed_at or r.intake.started_at, tz)
-            scores.append(
-                (moment, catalog.text("practitioner.pain_line", date=moment, score=intensity))
-            )
+    # Scores not given leave a gap in the chart, no line here.
+    timeline = [
+        (rendering.local_time(s.at, tz), line)
+        for s in scores
+        if (line := _score_line(catalog, s, tz)) is not None
+    ]
     for f in followups:
         soreness = f.answers.get("fu_soreness")
         if isinstance(soreness, int):
@@ -134,10 +140,10 @@ def patient_record(
             line = catalog.text(
                 "practitioner.soreness_line", date=moment, score=soreness, compared=label
             )
-            scores.append((moment, line))
-    if scores:
+            timeline.append((moment, line))
+    if timeline:
         lines += ["", catalog.text("practitioner.scores_heading")]
-        lines += [line for _, line in sorted(scores)]
+        lines += [line for _, line in sorted(timeline, key=lambda pair: pair[0])]
     if followups:
         lines += ["", catalog.text("practitioner.followups_heading")]
         for f in followups:
@@ -157,6 +163,26 @@ def patient_record(
         lines += ["", catalog.text("practitioner.thread_heading")]
         lines += [_message_line(catalog, message, patient, tz) for message in messages]
     return replies + rendering.pack(lines, separator="\n")
+
+
+def _score_line(catalog: Catalog, score: Score, tz: ZoneInfo) -> str | None:
+    """One score on the record: when, where (intake or check-in), the value; for the PSFS
+    each activity's rating too."""
+    measure = catalog.questionnaire.question(score.question_id).measure
+    assert measure is not None
+    value = value_of(measure, score.value)
+    if value is None:
+        return None
+    where = "intake" if score.intake_id is not None else "followup"
+    activities = parse(score.value)
+    detail = "; ".join(f"{a.name} {a.rating}" for a in (activities.rated if activities else ()))
+    return catalog.text(
+        f"practitioner.{measure}_line",
+        date=rendering.local_time(score.at, tz),
+        score=shown(value),
+        where=catalog.text(f"practitioner.score_in_{where}"),
+        activities=detail,
+    )
 
 
 def _message_line(catalog: Catalog, message: ThreadMessage, patient: str, tz: ZoneInfo) -> str:
@@ -207,25 +233,27 @@ def _open_patient_button(catalog: Catalog, patient: Patient) -> Button:
     return Button(label, Action(Verb.OPEN, patient.telegram_user_id).encode())
 
 
-def worse_pain(
+def worse_courses(
     catalog: Catalog, courses: Sequence[tuple[Patient, Course]], tz: ZoneInfo
 ) -> list[Reply]:
-    """Patients whose pain is clinically importantly worse than at their first intake, with
-    a button under the last message to open each record."""
+    """Patients with a measure clinically importantly worse than at their first visit
+    (one line per measure), with a button under the last message to open each record."""
     lines = [catalog.text("practitioner.flagged_worse_heading")]
     lines += [
         catalog.text(
             "practitioner.flagged_worse_line",
             patient=rendering.patient_name(catalog, patient),
-            first=course.first.value,
+            measure=catalog.text(f"practitioner.measure_{course.measure}"),
+            first=shown(given(course.first)),
             first_date=rendering.local_time(course.first.at, tz)[:10],
-            latest=course.latest.value,
+            latest=shown(given(course.latest)),
             latest_date=rendering.local_time(course.latest.at, tz)[:10],
         )
         for patient, course in courses
     ]
     replies = rendering.pack(lines, separator="\n")
-    rows = tuple((_open_patient_button(catalog, patient),) for patient, _ in courses)
+    patients = {patient.telegram_user_id: patient for patient, _ in courses}
+    rows = tuple((_open_patient_button(catalog, patient),) for patient in patients.values())
     replies[-1] = Reply(replies[-1].html, rows)
     return replies
 

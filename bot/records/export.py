@@ -12,8 +12,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.content import Catalog
+from bot.scores.activities import parse
+from bot.scores.measures import value_of
 from bot.vocabulary import rendering
-from storage import FollowupRecord, IntakeRecord
+from storage import FollowupRecord, IntakeRecord, Score
 
 BOM = "\ufeff"
 _RECORD_COLUMNS = (
@@ -94,16 +96,37 @@ def followup_dict(record: FollowupRecord, catalog: Catalog, tz: ZoneInfo) -> dic
     }
 
 
+def score_dict(score: Score, catalog: Catalog, tz: ZoneInfo) -> dict[str, Any]:
+    """One score (pain now, the PSFS) as a JSON-ready dictionary: null when not given."""
+    measure = catalog.questionnaire.question(score.question_id).measure
+    assert measure is not None
+    activities = parse(score.value)
+    return {
+        "telegram_user_id": score.telegram_user_id,
+        "measure": measure.value,
+        "question_id": score.question_id,
+        "score": value_of(measure, score.value),
+        "answered_at": _iso(score.at, tz),
+        "intake_id": score.intake_id,
+        "followup_id": score.followup_id,
+        "activities": [
+            {"name": a.name, "rating": a.rating} for a in (activities.rated if activities else ())
+        ],
+    }
+
+
 def to_json(
     records: Iterable[IntakeRecord],
     catalog: Catalog,
     tz: ZoneInfo,
     followups: Iterable[FollowupRecord] = (),
+    scores: Iterable[Score] = (),
 ) -> str:
-    """Intakes and follow-up check-ins as one JSON document."""
+    """Intakes, follow-up check-ins and every score as one JSON document."""
     data = {
         "intakes": [intake_dict(record, catalog, tz) for record in records],
         "followups": [followup_dict(record, catalog, tz) for record in followups],
+        "scores": [score_dict(score, catalog, tz) for score in scores],
     }
     return dump(data)
 
@@ -143,4 +166,31 @@ def to_csv(records: Iterable[IntakeRecord], catalog: Catalog, tz: ZoneInfo) -> s
         for answer in data["answers"]:
             row[answer["question_id"]] = answer["label"]
         writer.writerow({k: _cell(v) for k, v in row.items()})
+    return out.getvalue()
+
+
+_SCORE_COLUMNS = (
+    "telegram_user_id",
+    "measure",
+    "score",
+    "answered_at",
+    "question_id",
+    "intake_id",
+    "followup_id",
+    "activities",
+)
+
+
+def scores_csv(scores: Iterable[Score], catalog: Catalog, tz: ZoneInfo) -> str:
+    """Every score as CSV for spreadsheets (one row each, oldest first): the measure, its
+    value (empty when not given), when it was given, in which intake or follow-up, and for
+    the PSFS each activity's rating."""
+    out = io.StringIO()
+    out.write(BOM)
+    writer = csv.DictWriter(out, fieldnames=_SCORE_COLUMNS, lineterminator="\r\n")
+    writer.writeheader()
+    for score in scores:
+        data = score_dict(score, catalog, tz)
+        data["activities"] = "; ".join(f"{a['name']}: {a['rating']}" for a in data["activities"])
+        writer.writerow({k: _cell(data[k]) for k in _SCORE_COLUMNS})
     return out.getvalue()

@@ -1,5 +1,6 @@
-"""Intakes as an HL7 FHIR R4B Bundle: the intake Questionnaire, one Patient per patient and one
-QuestionnaireResponse per intake, as plain JSON-ready dictionaries.
+"""Intakes as an HL7 FHIR R4B Bundle: the intake Questionnaire, one Patient per patient, one
+QuestionnaireResponse per intake and an Observation per score (pain with its LOINC code, the
+PSFS text-coded with a component per activity), as plain JSON-ready dictionaries.
 
 Identifiers are stable: linkIds are the question ids, answer codes are the questionnaire's codes
 (one code system per question, `urn:ashi:answers:<question id>`), and every entry's fullUrl is a
@@ -16,8 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.content import Catalog
-from bot.questionnaire import Group, Kind, Question
-from storage import IntakeRecord, IntakeStatus, Patient
+from bot.questionnaire import Group, Kind, Measure, Question
+from bot.scores.activities import parse
+from storage import IntakeRecord, IntakeStatus, Patient, Score
 
 QUESTIONNAIRE_URL = "urn:ashi:questionnaire:intake"
 QUESTIONNAIRE_NAME = "AshiIntake"
@@ -48,6 +50,10 @@ RESPONSE_STATUS: dict[IntakeStatus, str] = {
 }
 
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "urn:ashi")
+# The parts of one activity of an activities question (a repeating group).
+ACTIVITY = "activity"
+RATING = "rating"
+UCUM = "http://unitsofmeasure.org"
 
 
 class _Text(HTMLParser):
@@ -92,6 +98,8 @@ def _coding(catalog: Catalog, question_id: str, code: str) -> dict[str, Any]:
 
 
 def _item_type(q: Question) -> str:
+    if q.kind is Kind.ACTIVITIES:
+        return "group"
     if q.kind is Kind.SCALE:
         return "integer"
     if q.kind is Kind.TEXT:
@@ -114,7 +122,8 @@ def _questionnaire_item(catalog: Catalog, q: Question) -> dict[str, Any]:
         "linkId": q.id,
         "text": _item_text(catalog, q.id),
         "type": _item_type(q),
-        "required": not q.optional,
+        # An activities question may be skipped (not given): its group is optional.
+        "required": not q.optional and q.kind is not Kind.ACTIVITIES,
     }
     if q.loinc is not None:
         item["code"] = [{"system": LOINC_SYSTEM, "code": q.loinc}]
@@ -126,6 +135,27 @@ def _questionnaire_item(catalog: Catalog, q: Question) -> dict[str, Any]:
         ]
     if q.kind is Kind.MULTI:
         item["repeats"] = True
+    if q.kind is Kind.ACTIVITIES:
+        # One group per activity: its name in the patient's words and its rating, 0-10.
+        item["repeats"] = True
+        item["item"] = [
+            {
+                "linkId": f"{q.id}.{ACTIVITY}",
+                "text": catalog.raw("export.activity"),
+                "type": "string",
+                "required": True,
+            },
+            {
+                "extension": [
+                    {"url": MIN_VALUE, "valueInteger": 0},
+                    {"url": MAX_VALUE, "valueInteger": 10},
+                ],
+                "linkId": f"{q.id}.{RATING}",
+                "text": catalog.raw("export.activity_rating"),
+                "type": "integer",
+                "required": True,
+            },
+        ]
     if q.asked_when is not None:
         earlier, code = q.asked_when.question, q.asked_when.code
         item["enableWhen"] = [
@@ -212,10 +242,29 @@ def _answers(catalog: Catalog, q: Question, value: object) -> list[dict[str, Any
     return []
 
 
+def _activity_items(catalog: Catalog, q: Question, value: object) -> list[dict[str, Any]]:
+    """One response group per rated activity of an activities answer."""
+    answer = parse(value)
+    return [
+        {
+            "linkId": q.id,
+            "text": _item_text(catalog, q.id),
+            "item": [
+                {"linkId": f"{q.id}.{ACTIVITY}", "answer": [{"valueString": a.name}]},
+                {"linkId": f"{q.id}.{RATING}", "answer": [{"valueInteger": a.rating}]},
+            ],
+        }
+        for a in (answer.rated if answer else ())
+    ]
+
+
 def _response_items(catalog: Catalog, answers: Mapping[str, object]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for q in catalog.questionnaire.intake:
         if q.id not in answers or not q.applies(answers):
+            continue
+        if q.kind is Kind.ACTIVITIES:
+            items += _activity_items(catalog, q, answers[q.id])
             continue
         found = _answers(catalog, q, answers[q.id])
         if found:
@@ -254,11 +303,53 @@ def response_resource(
     return resource
 
 
+def _observation(
+    catalog: Catalog,
+    q: Question,
+    value: object,
+    *,
+    key: tuple[object, ...],
+    patient: Patient,
+    at: datetime,
+    final: bool,
+    timezone: ZoneInfo,
+) -> dict[str, Any] | None:
+    """A score as an Observation: pain with its LOINC code and integer value, the PSFS
+    text-coded with its mean and a component per activity; None when not given."""
+    if q.measure is Measure.FUNCTION:
+        answer = parse(value)
+        if answer is None or answer.score is None:
+            return None
+        code: dict[str, Any] = {"text": catalog.raw("export.psfs")}
+        found: dict[str, Any] = {
+            "valueQuantity": {"value": answer.score, "system": UCUM, "code": "{score}"},
+            "component": [
+                {"code": {"text": a.name}, "valueInteger": a.rating} for a in answer.rated
+            ],
+        }
+    else:
+        values = _answers(catalog, q, value)
+        if q.loinc is None or not values:
+            return None
+        code = {"coding": [{"system": LOINC_SYSTEM, "code": q.loinc}], "text": catalog.short(q.id)}
+        found = values[0]
+    return {
+        "resourceType": "Observation",
+        "id": _uuid("observation", *key, q.id),
+        "status": "final" if final else "preliminary",
+        "category": [SURVEY],
+        "code": code,
+        "subject": {"reference": _patient_url(patient)},
+        "effectiveDateTime": _iso(at, timezone),
+        **found,
+    }
+
+
 def observation_resources(
     record: IntakeRecord, catalog: Catalog, *, timezone: ZoneInfo
 ) -> list[dict[str, Any]]:
-    """An Observation per answer to an intake question with a LOINC code (pain now, 0-10),
-    derived from the intake's QuestionnaireResponse; none for an intake started over."""
+    """An Observation per score of an intake (pain now, the PSFS), derived from the intake's
+    QuestionnaireResponse; none for an intake started over."""
     intake, patient = record.intake, record.patient
     if intake.status is IntakeStatus.RESTARTED:
         return []
@@ -266,27 +357,55 @@ def observation_resources(
     decoded = record.decoded_answers()
     found = []
     for q in catalog.questionnaire.intake:
-        if q.loinc is None or q.id not in answered:
+        if q.id not in answered or (q.loinc is None and q.measure is not Measure.FUNCTION):
             continue
-        values = _answers(catalog, q, decoded[q.id])
-        if not values:
-            continue
-        found.append(
-            {
-                "resourceType": "Observation",
-                "id": _uuid("observation", intake.id, q.id),
-                "status": "final" if intake.status is IntakeStatus.COMPLETED else "preliminary",
-                "category": [SURVEY],
-                "code": {
-                    "coding": [{"system": LOINC_SYSTEM, "code": q.loinc}],
-                    "text": catalog.short(q.id),
-                },
-                "subject": {"reference": _patient_url(patient)},
-                "effectiveDateTime": _iso(answered[q.id].answered_at, timezone),
-                **values[0],
-                "derivedFrom": [{"reference": full_url("intake", intake.id)}],
-            }
+        observation = _observation(
+            catalog,
+            q,
+            decoded[q.id],
+            key=(intake.id,),
+            patient=patient,
+            at=answered[q.id].answered_at,
+            final=intake.status is IntakeStatus.COMPLETED,
+            timezone=timezone,
         )
+        if observation is not None:
+            observation["derivedFrom"] = [{"reference": full_url("intake", intake.id)}]
+            found.append(observation)
+    return found
+
+
+def followup_observations(
+    scores: Sequence[Score],
+    patients: Mapping[int, Patient],
+    catalog: Catalog,
+    *,
+    timezone: ZoneInfo,
+) -> list[dict[str, Any]]:
+    """An Observation per score given in a follow-up check-in (of a patient in `patients`,
+    by Telegram id): the check-in is no QuestionnaireResponse, so each refers to its patient
+    and names its check-in in an identifier."""
+    found = []
+    for score in scores:
+        patient = patients.get(score.telegram_user_id)
+        if score.followup_id is None or patient is None:
+            continue
+        q = catalog.questionnaire.question(score.question_id)
+        observation = _observation(
+            catalog,
+            q,
+            score.value,
+            key=("followup", score.followup_id),
+            patient=patient,
+            at=score.at,
+            final=True,
+            timezone=timezone,
+        )
+        if observation is not None:
+            observation["identifier"] = [
+                {"system": "urn:ashi:followup-id", "value": str(score.followup_id)}
+            ]
+            found.append(observation)
     return found
 
 
@@ -297,10 +416,12 @@ def bundle(
     version: str,
     timezone: ZoneInfo,
     now: datetime | None = None,
+    followup_scores: Sequence[Score] = (),
 ) -> dict[str, Any]:
     """A FHIR collection Bundle: the Questionnaire, each distinct Patient, then one
     QuestionnaireResponse per intake in the order given, each followed by its Observations
-    (scores with a LOINC code). `now` is the bundle's timestamp."""
+    (its scores), then the Observations of `followup_scores` (of those patients). `now` is
+    the bundle's timestamp."""
     questionnaire = questionnaire_resource(catalog, version=version)
     entries: list[dict[str, Any]] = [
         {
@@ -308,11 +429,11 @@ def bundle(
             "resource": questionnaire,
         }
     ]
-    seen: set[int] = set()
+    seen: dict[int, Patient] = {}
     for record in records:
         patient = record.patient
         if patient.telegram_user_id not in seen:
-            seen.add(patient.telegram_user_id)
+            seen[patient.telegram_user_id] = patient
             entries.append(
                 {"fullUrl": _patient_url(patient), "resource": patient_resource(patient)}
             )
@@ -326,6 +447,8 @@ def bundle(
         for observation in observation_resources(record, catalog, timezone=timezone):
             url = f"urn:uuid:{observation['id']}"  # full_url("observation", intake, question)
             entries.append({"fullUrl": url, "resource": observation})
+    for observation in followup_observations(followup_scores, seen, catalog, timezone=timezone):
+        entries.append({"fullUrl": f"urn:uuid:{observation['id']}", "resource": observation})
     return {
         "resourceType": "Bundle",
         "type": "collection",

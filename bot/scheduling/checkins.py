@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 
 from bot.content import Catalog, Content
 from bot.intake import views
+from bot.outcomes.stored import activities_to_rate
 from bot.questionnaire import MAX_TEXT_ANSWER, Group, Kind, Questionnaire
 from bot.scheduling.plan import MessageKind
+from bot.scores.activities import Activities, parse, press
 from bot.vocabulary import rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Keyboard, Notification, Outcome, Reply
@@ -74,6 +76,11 @@ def advice(catalog: Catalog, question_id: str, earlier: Mapping[str, object]) ->
     return [Reply(catalog.text("followup.escalation")), Reply(catalog.text("guide.expect.contact"))]
 
 
+def is_later(offset_seconds: int | None) -> bool:
+    """Whether a follow-up sent this long after the appointment is a later one."""
+    return offset_seconds is not None and offset_seconds > LATER_FOLLOWUP.total_seconds()
+
+
 def closing_key(
     questions: Questionnaire, answers: Mapping[str, object], offset_seconds: int | None
 ) -> str:
@@ -81,7 +88,7 @@ def closing_key(
     with words for a week on in a later follow-up."""
     if escalated(questions, answers):
         return "followup.thanks_escalated"
-    if offset_seconds is not None and offset_seconds > LATER_FOLLOWUP.total_seconds():
+    if is_later(offset_seconds):
         return "followup.thanks_later"
     return "followup.thanks"
 
@@ -211,7 +218,8 @@ class CheckIns:
             ask = views.welcome(catalog, self._clinic)
             intro = catalog.text("followup.consent_first", date=when["date"])
             return Reply(f"{intro}\n\n{ask.html}", ask.keyboard)
-        first = rendering.followup_reply(catalog, due.message.id, self._order[0])
+        asked = await self._asked(due.message, due.patient, {})
+        first = rendering.followup_reply(catalog, due.message.id, self._order[0], asked)
         intro = catalog.text("followup.intro", date=when["date"])
         return Reply(f"{intro}\n\n{first.html}", first.keyboard)
 
@@ -238,7 +246,8 @@ class CheckIns:
             return None
         if await self._storage.followup_answers(followup.id):
             return None
-        return rendering.followup_reply(catalog, followup.id, followup.step)
+        asked = await self._asked(followup, patient, {})
+        return rendering.followup_reply(catalog, followup.id, followup.step, asked)
 
     def unreachable(self, due: DueMessage) -> list[Notification]:
         """The practitioners' notice that a patient blocked the bot."""
@@ -292,15 +301,42 @@ class CheckIns:
             outcome.notifications = self._notify(Reply(note, self._open(patient)))
         return outcome
 
+    async def _asked(
+        self, followup: ScheduledMessage, patient: Patient, answers: Mapping[str, object]
+    ) -> tuple[str, ...]:
+        """The questions this check-in asks, in order: the later ones only in a later
+        follow-up, an activities question only when there are activities to rate again."""
+        later = is_later(followup.offset_seconds)
+        asked = []
+        for q in self._questions.followup:
+            if q.later and not later:
+                continue
+            if q.kind is Kind.ACTIVITIES and q.id not in answers:
+                start = await activities_to_rate(
+                    self._storage, self._questions, patient.telegram_user_id
+                )
+                if not start.items:
+                    continue
+            asked.append(q.id)
+        return tuple(asked)
+
+    async def _current(self, state: FollowupState, followup: ScheduledMessage) -> Reply:
+        """The check-in's question waiting for an answer, as sent."""
+        assert followup.step is not None
+        asked = await self._asked(followup, state.patient, state.answers)
+        value = state.answers.get(followup.step)
+        return rendering.followup_reply(state.catalog, followup.id, followup.step, asked, value)
+
     async def open_followup_text(self, state: FollowupState, text: str) -> Outcome | None:
-        """A text message answers the follow-up note, if one is waiting for it."""
+        """A text message answers the follow-up note, or names an activity, if one is
+        waiting for it."""
         catalog, followup = state.catalog, state.followup
-        if (
-            followup is None
-            or followup.step is None
-            or self._questions.question(followup.step).kind is not Kind.TEXT
-            or not state.consented
-        ):
+        if followup is None or followup.step is None or not state.consented:
+            return None
+        kind = self._questions.question(followup.step).kind
+        if kind is Kind.ACTIVITIES and text.strip():
+            return await self._activity_text(state, followup, followup.step, text.strip())
+        if kind is not Kind.TEXT:
             return None
         note = text.strip()
         if len(note) > MAX_TEXT_ANSWER:
@@ -323,11 +359,14 @@ class CheckIns:
             # A button of a question no longer asked (sent before an upgrade): the check-in
             # goes on with the question that replaced it.
             stale = catalog.text("errors.stale")
-            current = rendering.followup_reply(catalog, followup.id, followup.step)
-            return Outcome(toast=stale, replies=[Reply(stale), current])
+            return Outcome(
+                toast=stale, replies=[Reply(stale), await self._current(state, followup)]
+            )
         if followup.step != action.question:
             return None
         q = self._questions.question(action.question)
+        if q.kind is Kind.ACTIVITIES and action.verb is Verb.FOLLOWUP_ANSWER:
+            return await self._activity_button(state, followup, q.id, action.code)
         if action.verb is Verb.FOLLOWUP_SKIP and q.optional:
             return await self._answer(state, followup, q.id, None)
         if action.verb is Verb.FOLLOWUP_ANSWER and action.code in q.codes:
@@ -338,20 +377,65 @@ class CheckIns:
         self, state: FollowupState, followup: ScheduledMessage, question_id: str, value: object
     ) -> Outcome:
         catalog, earlier, message_id = state.catalog, state.answers, followup.id
-        position = self._order.index(question_id)
-        step = self._order[position + 1] if position + 1 < len(self._order) else DONE
+        answers = {**earlier, question_id: value}
+        asked = await self._asked(followup, state.patient, answers)
+        position = asked.index(question_id)
+        step = asked[position + 1] if position + 1 < len(asked) else DONE
         await self._storage.save_followup_answer(message_id, question_id, value, step)
+        if step != DONE and self._questions.question(step).kind is Kind.ACTIVITIES:
+            # Opened with the activities of the visit before, quoted back (stored at once).
+            start = await activities_to_rate(
+                self._storage, self._questions, state.patient.telegram_user_id
+            )
+            answers[step] = start.to_value()
+            await self._storage.save_followup_answer(message_id, step, answers[step], step)
         outcome = Outcome(edit=rendering.answered(catalog, question_id, value))
         if needs_attention(self._questions, question_id, value):
             outcome.replies += advice(catalog, question_id, earlier)
             outcome.notifications = await self._alert(state.patient, followup, question_id, value)
         if step == DONE:
-            answers = {**earlier, question_id: value}
             key = closing_key(self._questions, answers, followup.offset_seconds)
             outcome.replies.append(Reply(catalog.text(key)))
         else:
-            outcome.replies.append(rendering.followup_reply(catalog, message_id, step))
+            outcome.replies.append(
+                rendering.followup_reply(catalog, message_id, step, asked, answers.get(step))
+            )
         return outcome
+
+    async def _activity_button(
+        self, state: FollowupState, followup: ScheduledMessage, question_id: str, code: str
+    ) -> Outcome:
+        """A rating, drop or Done on the check-in's activities question, stored at once."""
+        before = parse(state.answers.get(question_id)) or Activities()
+        pressed = press(before, code)
+        if pressed is None:
+            return Outcome(toast=state.catalog.text("errors.already_answered"))
+        edit = rendering.activity_step(state.catalog, before, code)
+        value = None if pressed.answer is None else pressed.answer.to_value()
+        if pressed.finished:
+            outcome = await self._answer(state, followup, question_id, value)
+            outcome.edit = edit
+            return outcome
+        await self._storage.save_followup_answer(followup.id, question_id, value, question_id)
+        answers = {**state.answers, question_id: value}
+        asked = await self._asked(followup, state.patient, answers)
+        reply = rendering.followup_reply(state.catalog, followup.id, question_id, asked, value)
+        return Outcome(edit=edit, replies=[reply])
+
+    async def _activity_text(
+        self, state: FollowupState, followup: ScheduledMessage, question_id: str, typed: str
+    ) -> Outcome:
+        """An activity typed for the check-in's activities question, or why it is not taken."""
+        before = parse(state.answers.get(question_id)) or Activities()
+        added = rendering.add_activity(state.catalog, before, typed)
+        if isinstance(added, Reply):
+            return Outcome(replies=[added, await self._current(state, followup)])
+        value = added.to_value()
+        await self._storage.save_followup_answer(followup.id, question_id, value, question_id)
+        answers = {**state.answers, question_id: value}
+        asked = await self._asked(followup, state.patient, answers)
+        reply = rendering.followup_reply(state.catalog, followup.id, question_id, asked, value)
+        return Outcome(replies=[reply])
 
     async def _alert(
         self, patient: Patient, followup: ScheduledMessage, question_id: str, value: object

@@ -29,6 +29,14 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class Photo:
+    """A PNG image (a chart) with its caption."""
+
+    data: bytes
+    caption: str  # Telegram HTML
+
+
+@dataclass(frozen=True, slots=True)
 class Notification:
     chat_id: int
     reply: Reply
@@ -50,6 +58,8 @@ class Outcome:
     guided_intake: int | None = None
     # Files for the patient or practitioner (an export, /mydata).
     documents: list[Document] = field(default_factory=list)
+    # Images for the patient or practitioner (a chart of a patient's course).
+    photos: list[Photo] = field(default_factory=list)
 
 
 class Relayed(StrEnum):

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from bot.content import Catalog
 from bot.questionnaire import Kind
+from bot.scores.activities import DONE, DROP, MAX_NAME, SKIP, Activities, parse
+from bot.scores.measures import shown
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Button, Keyboard, Reply
 from storage import Patient
@@ -29,6 +31,8 @@ def answer_label(catalog: Catalog, question_id: str, value: object) -> str:
         return ", ".join(catalog.option(question_id, str(code)) for code in value)
     if q.kind in (Kind.CHOICE, Kind.YES_NO) and isinstance(value, str):
         return catalog.option(question_id, value)
+    if q.kind is Kind.ACTIVITIES and (activities := parse(value)) is not None:
+        return activities_label(catalog, activities)
     if value is None:
         return catalog.text("summary.skipped")
     return str(value)
@@ -75,11 +79,101 @@ def question_keyboard(
     return ()
 
 
-def followup_reply(catalog: Catalog, message_id: int, question_id: str) -> Reply:
-    """A follow-up question as sent, its buttons bound to the follow-up message."""
-    ids = catalog.questionnaire.followup_order
+def activities_label(catalog: Catalog, activities: Activities) -> str:
+    """A PSFS answer as plain text: each rated activity and the score."""
+    score = activities.score
+    if score is None:
+        return catalog.text("summary.skipped")
+    listed = "; ".join(f"{a.name}: {a.rating}" for a in activities.rated)
+    return catalog.text("activities.label", activities=listed, score=shown(score))
+
+
+def activities_reply(
+    catalog: Catalog,
+    owner_id: int,
+    question_id: str,
+    value: object,
+    position: tuple[int, int],
+    *,
+    followup: bool = False,
+) -> Reply:
+    """An activities question (the PSFS) at its current step: the activities so far, then
+    the next one to rate (its rating of the visit before quoted), or room to type one."""
+    verb = Verb.FOLLOWUP_ANSWER if followup else Verb.ANSWER
+    answer = parse(value) or Activities()
+
+    def button(label: str, code: str) -> Button:
+        return Button(label, Action(verb, owner_id, question_id, code).encode())
+
+    number, total = position
+    parts = [catalog.text("flow.progress", number=number, total=total), catalog.prompt(question_id)]
+    listed = [catalog.text("activities.listed", name=a.name, rating=a.rating) for a in answer.rated]
+    if listed:
+        parts.append("\n".join(listed))
+    index = answer.waiting
+    if index is not None:
+        activity = answer.items[index]
+        if activity.before is None:
+            parts.append(catalog.text("activities.rate", name=activity.name))
+        else:
+            parts.append(
+                catalog.text("activities.rerate", name=activity.name, before=activity.before)
+            )
+        keyboard: Keyboard = tuple(
+            tuple(button(str(n), f"{index}_{n}") for n in row) for row in SCALE_ROWS
+        )
+        if activity.before is not None:
+            drop = button(catalog.text("activities.drop_button"), f"{index}_{DROP}")
+            keyboard = (*keyboard, (drop,))
+        return Reply("\n\n".join(parts), keyboard)
+    if answer.items:
+        parts.append(catalog.text("activities.another"))
+        finish = button(catalog.text("flow.done_button"), DONE)
+    else:
+        parts.append(catalog.text("activities.first"))
+        finish = button(catalog.text("flow.skip_button"), SKIP)
+    return Reply("\n\n".join(parts), ((finish,),))
+
+
+def add_activity(catalog: Catalog, before: Activities, typed: str) -> Activities | Reply:
+    """The answer with a typed activity added, or the kind words saying why it is not
+    (the activity waiting for its rating comes first)."""
+    waiting = before.waiting
+    if waiting is not None:
+        return Reply(catalog.text("activities.rate_first", name=before.items[waiting].name))
+    added = before.add(typed)
+    if isinstance(added, Activities):
+        return added
+    return Reply(catalog.text(f"activities.{added}", limit=MAX_NAME, name=" ".join(typed.split())))
+
+
+def activity_step(catalog: Catalog, before: Activities, code: str) -> Reply:
+    """A pressed step of an activities question, as the message now reads (no buttons)."""
+    if code in (DONE, SKIP):
+        label = catalog.text("flow.skip_button" if code == SKIP else "flow.done_button")
+        return Reply(catalog.text("flow.chosen", answer=label))
+    index, _, rating = code.partition("_")
+    name = before.items[int(index)].name  # a press that `activities.press` took
+    if rating == DROP:
+        return Reply(catalog.text("activities.dropped", name=name))
+    return Reply(catalog.text("activities.chosen", name=name, rating=rating))
+
+
+def followup_reply(
+    catalog: Catalog,
+    message_id: int,
+    question_id: str,
+    asked: tuple[str, ...] | None = None,
+    value: object = None,
+) -> Reply:
+    """A follow-up question as sent, its buttons bound to the follow-up message; numbered
+    among the questions `asked` in this check-in (all of them by default)."""
+    ids = asked or catalog.questionnaire.followup_order
+    position = (ids.index(question_id) + 1 if question_id in ids else len(ids), len(ids))
+    if catalog.questionnaire.question(question_id).kind is Kind.ACTIVITIES:
+        return activities_reply(catalog, message_id, question_id, value, position, followup=True)
     keyboard = question_keyboard(catalog, message_id, question_id, {}, followup=True)
-    return ask(catalog, question_id, ids.index(question_id) + 1, len(ids), keyboard)
+    return ask(catalog, question_id, *position, keyboard)
 
 
 def ask(catalog: Catalog, question_id: str, number: int, total: int, keyboard: Keyboard) -> Reply:

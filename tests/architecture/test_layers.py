@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LAYERS: list[tuple[str, ...]] = [
     ("storage",),
     ("bot.content", "bot.questionnaire", "bot.telegram_html", "bot.logs"),
+    ("bot.scores",),  # what a score is and how its change is judged: plain data
     ("bot.vocabulary",),
     ("bot.records",),
     ("bot.outcomes",),  # a patient's course: shown by the intake and the practitioner

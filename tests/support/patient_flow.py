@@ -36,11 +36,12 @@ def texts(outcome: Outcome) -> str:
 
 
 async def answer_all(service: Conversation, outcome: Outcome, **overrides: str) -> Outcome:
-    """Answer screening and red-flag questions with No unless overridden, until the notes."""
+    """Answer screening and red-flag questions with No unless overridden, and skip the
+    activities (PSFS), until the notes."""
     while "Anything else the practitioner should know" not in texts(outcome):
         question = re.search(r"Question \d+ of \d+", texts(outcome))
         assert question, texts(outcome)
-        label = "No"
+        label = "Skip" if "What does the pain make hard" in texts(outcome) else "No"
         for key, value in overrides.items():
             if key in texts(outcome):
                 label = value

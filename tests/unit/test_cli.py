@@ -72,7 +72,7 @@ async def test_export_prints_every_answer_as_json_and_csv(
     assert json.loads(nobody.stdout)["intakes"] == []
 
     later = ashi("export", "--since", "2999-01-01", cwd=tmp_path, ASHI_DB_PATH=db)
-    assert json.loads(later.stdout) == {"intakes": [], "followups": []}
+    assert json.loads(later.stdout) == {"intakes": [], "followups": [], "scores": []}
 
 
 async def test_audit_lists_exports_and_views(tmp_path: Path, storage: Storage) -> None:

@@ -71,7 +71,7 @@ def test_a_new_question_needs_its_words_in_every_language(tmp_path: Path) -> Non
     problems = [str(p) for p in check_content(Content.load(folder))]
     assert problems and all(p.startswith("content/ko/") for p in problems), problems
     content = Content.load(folder)
-    assert flow.next_step(content.questionnaire, "lung_disease", {}) == "sleep_pills"
+    assert flow.next_step(content.questionnaire, "psfs", {}) == "sleep_pills"
 
 
 def test_a_red_flag_added_without_its_advice_is_reported(tmp_path: Path) -> None:

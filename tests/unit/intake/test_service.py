@@ -50,7 +50,8 @@ async def test_full_intake_stores_every_answer_and_notifies_the_practitioner(
     assert answers["intensity"] == 6
     assert answers["needle_fear"] == "yes"
     assert answers["notes"] == "I sit a lot <b>really</b>"
-    assert len(answers) == 25  # every question but the "other area" follow-up
+    assert answers["psfs"] is None  # the activities skipped: not given, never a zero
+    assert len(answers) == 26  # every question but the "other area" follow-up
 
 
 async def test_refusing_consent_stores_only_the_refusal(
@@ -196,9 +197,9 @@ async def test_delete_erases_everything_after_confirmation(
 async def test_over_long_text_is_refused_not_truncated(service: Conversation) -> None:
     outcome = await through_pain_questions(service)
     await answer_all(service, outcome)
-    refused = await service.text(PAT, "x" * 1001)
-    assert "under 1000 characters" in texts(refused)
-    accepted = await service.text(PAT, "x" * 1000)
+    refused = await service.text(PAT, "x" * 801)
+    assert "under 800 characters" in texts(refused)
+    accepted = await service.text(PAT, "x" * 800)
     assert "Please check your answers" in texts(accepted)
 
 

@@ -1,5 +1,5 @@
-"""Whether a change in pain is clinically important (2 points or 30 %, Farrar 2001), and a
-patient's course from their answers."""
+"""Whether a change is clinically important (pain 2 points or 30 %, Farrar 2001; function
+on the PSFS 2 points, Abbott & Schmitt 2014), and a patient's course from their answers."""
 
 from __future__ import annotations
 
@@ -7,9 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.outcomes.measures import Judgement, judge_pain, pain_course
+from bot.questionnaire import Measure
+from bot.scores.measures import Judgement, course, judge, readings
 
 DAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+PAIN = Measure.PAIN
+FUNCTION = Measure.FUNCTION
+
+
+def pain_course(pairs: list[tuple[datetime, object]]):  # type: ignore[no-untyped-def]
+    return course(PAIN, readings(PAIN, pairs))
 
 
 @pytest.mark.parametrize(
@@ -31,7 +38,23 @@ DAY = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 def test_change_in_pain_is_judged_against_the_smallest_important_one(
     first: int, latest: int, judgement: Judgement
 ) -> None:
-    assert judge_pain(first, latest) is judgement
+    assert judge(PAIN, first, latest) is judgement
+
+
+@pytest.mark.parametrize(
+    ("first", "latest", "judgement"),
+    [
+        (3.0, 5.0, Judgement.IMPROVED),  # function going up is better
+        (3.0, 4.7, Judgement.NO_CLEAR_CHANGE),  # 1.7 points: under 2
+        (6.3, 4.3, Judgement.WORSE),  # exactly 2 points down
+        (2.0, 2.5, Judgement.NO_CLEAR_CHANGE),  # no percentage rule for function
+        (0.0, 2.0, Judgement.IMPROVED),
+    ],
+)
+def test_change_in_function_is_judged_in_points_higher_being_better(
+    first: float, latest: float, judgement: Judgement
+) -> None:
+    assert judge(FUNCTION, first, latest) is judgement
 
 
 def test_a_course_needs_two_readings_and_names_first_previous_and_latest() -> None:
@@ -48,9 +71,24 @@ def test_a_course_needs_two_readings_and_names_first_previous_and_latest() -> No
 
 
 def test_answers_that_are_not_scores_leave_gaps_never_zeros() -> None:
-    course = pain_course([(DAY, 7), (DAY, None), (DAY, True), (DAY, "5"), (DAY, 11), (DAY, 3)])
-    assert course is not None
-    assert [r.value for r in course.readings] == [7, 3]
+    found = readings(PAIN, [(DAY, 7), (DAY, None), (DAY, True), (DAY, "5"), (DAY, 11), (DAY, 3)])
+    assert [r.value for r in found] == [7, None, None, None, None, 3]
+    given = course(PAIN, found)
+    assert given is not None
+    assert [r.value for r in given.readings] == [7, 3]
     assert pain_course([(DAY, 0), (DAY, 0)]) is not None
     zero = pain_course([(DAY, 0), (DAY, 2)])
     assert zero is not None and zero.percent is None
+
+
+def test_the_function_score_is_the_mean_of_the_ratings_and_a_skip_is_a_gap() -> None:
+    first = {"activities": [{"name": "Run", "rating": 2}, {"name": "Lift", "rating": 5}]}
+    partial = {"activities": [{"name": "Run", "rating": 6}, {"name": "Lift", "rating": None}]}
+    found = readings(
+        FUNCTION,
+        [(DAY, first), (DAY + timedelta(days=1), None), (DAY + timedelta(days=2), partial)],
+    )
+    assert [r.value for r in found] == [3.5, None, 6.0]
+    given = course(FUNCTION, found)
+    assert given is not None
+    assert (given.change, given.percent, given.judgement) == (2.5, None, Judgement.IMPROVED)

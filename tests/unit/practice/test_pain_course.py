@@ -47,33 +47,38 @@ async def test_the_course_is_judged_for_practitioner_and_patient(
     thanks, progress, *_ = [reply.html for reply in confirmed.replies]
     assert thanks.startswith("Thank you!")
     assert re.fullmatch(
-        rf"Your pain: 7 out of 10 at your first visit on {DATE}, 4 today\. Good to see it easing\.",
+        rf"Your pain: 7 out of 10 at your first visit on {DATE}, 4 now\. Good to see it easing\.",
         progress,
     )
     # The practitioner: first and latest, the change and its judgement, after the pain.
     summary = practitioner_summary(confirmed)
-    course = rf"• 7 on {DATE} → 4 now: -3 points \(-43 %\), <b>improved</b>"
-    assert re.search(r"<b>Pain since the first visit</b>\n" + course, summary)
-    assert summary.index("<b>Pain</b>") < summary.index("Pain since the first visit")
+    course = rf"• Pain: 7 on {DATE} → 4 now: -3 points \(-43 %\), <b>improved</b>"
+    assert re.search(r"<b>Since the first visit</b>\n" + course, summary)
+    assert summary.index("<b>Pain</b>") < summary.index("Since the first visit")
     assert "previous:" not in summary  # two visits: the first is the previous
     record = texts(await practice.command(DOC, "patient", [str(ann.user_id)]))
     assert re.search(course, record)
 
     # /progress: the patient's own scores with their dates, and the same kind line.
-    mine = texts(await service.command(ann, "progress"))
+    shown = await service.command(ann, "progress")
+    mine = texts(shown)
     assert re.fullmatch(
-        r"<b>Your pain at each visit</b> \(0 = none, 10 = worst\)\n"
-        rf"• {DATE}: 7 out of 10\n• {DATE}: 4 out of 10\n\nYour pain: 7 out of 10 .*easing\.",
+        r"<b>Your scores at each visit</b> \(0-10\)\n"
+        rf"• {DATE}: pain 7 out of 10 \(0 = none\)\n• {DATE}: pain 4 out of 10 \(0 = none\)"
+        r"\n\nYour pain: 7 out of 10 .*easing\.",
         mine,
     )
-    stranger = texts(await service.command(patient(3999, "Zed"), "progress"))
-    assert stranger.startswith("Your pain over your visits shows here from your second intake on")
+    [chart] = shown.photos  # the chart they helped make
+    assert chart.data.startswith(b"\x89PNG") and chart.caption
+    stranger = await service.command(patient(3999, "Zed"), "progress")
+    assert texts(stranger).startswith("Your progress shows here from your second visit on")
+    assert stranger.photos == []
 
     confirmed = await again(service, ann, pain=6)
     assert "Your practitioner will look at how it is going with you." in texts(confirmed)
     summary = practitioner_summary(confirmed)
     assert "→ 6 now: -1 points (-14 %), <b>no clear change</b>" in summary
-    assert re.search(rf"• previous: 4 on {DATE}", summary)
+    assert re.search(rf"previous: 4 on {DATE}", summary)
 
 
 async def test_a_first_intake_has_no_course_and_flagged_lists_the_clearly_worse(
@@ -83,8 +88,8 @@ async def test_a_first_intake_has_no_course_and_flagged_lists_the_clearly_worse(
     await complete(service, storage, ben, pain=3)
     await complete(service, storage, cai, pain=5)
     record = texts(await practice.command(DOC, "patient", [str(ben.user_id)]))
-    assert "Pain since the first visit" not in record
-    assert "Pain clearly worse" not in texts(await practice.command(DOC, "flagged", []))
+    assert "Since the first visit" not in record
+    assert "Clearly worse" not in texts(await practice.command(DOC, "flagged", []))
 
     to_ben = await again(service, ben, pain=6)
     await again(service, cai, pain=5)
@@ -97,9 +102,9 @@ async def test_a_first_intake_has_no_course_and_flagged_lists_the_clearly_worse(
     assert "<b>⚠️ worse</b>" in practitioner_summary(to_ben)
     flagged = await practice.command(DOC, "flagged", [])
     listing = texts(flagged)
-    assert "<b>Pain clearly worse</b> than at the first visit" in listing
-    worse_part = listing.split("Pain clearly worse")[1]
-    assert re.search(rf"• Ben @ben \(id 3201\): 3 on {DATE} → 6 on {DATE}", worse_part)
+    assert "<b>Clearly worse</b> than at the first visit" in listing
+    worse_part = listing.split("Clearly worse")[1]
+    assert re.search(rf"• Ben @ben \(id 3201\), Pain: 3 on {DATE} → 6 on {DATE}", worse_part)
     assert "Cai" not in worse_part
     last = flagged.replies[-1]
     assert [b.label for row in last.keyboard for b in row] == ["Open record: Ben"]

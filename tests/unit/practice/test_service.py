@@ -71,10 +71,12 @@ async def answer_safety(
     service: Conversation, who: Who, outcome: Outcome, *, yes_to: str | None = None
 ) -> Outcome:
     """No to every screening and red-flag question (Yes to the one containing `yes_to`),
-    up to the notes."""
+    the activities skipped, up to the notes."""
     while "Anything else the practitioner should know" not in texts(outcome):
         assert re.search(r"Question \d+ of \d+", texts(outcome)), texts(outcome)
         label = "Yes" if yes_to and yes_to in texts(outcome) else "No"
+        if "What does the pain make hard" in texts(outcome):
+            label = "Skip"
         outcome = await tap(service, who, outcome, label)
     return outcome
 
@@ -441,8 +443,12 @@ async def test_patient_id_shows_the_record_and_is_audited(
     history = "\n".join(r.html for r in record)
     assert history.startswith("<b>Patient record</b>: Mina @mina (id 42)")
     assert re.search(rf"• #{intake_id} started [\d-]+ [\d:]+: completed$", history, re.M)
-    assert "<b>Pain over time</b>" in history and "pain 6/10 (intake)" in history
+    assert "<b>Scores over time</b>" in history and "pain 6/10 (intake)" in history
     assert "<b>Follow-ups</b>" not in history
+    # The chart: the Telegram id in the caption, no name.
+    [chart] = outcome.photos
+    assert chart.data.startswith(b"\x89PNG")
+    assert "id 42" in chart.caption and "Mina" not in chart.caption
 
     viewed = await last_audit(storage)
     assert (viewed.actor, viewed.action, viewed.subject) == (

@@ -6,7 +6,7 @@ import ast
 import copy
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ VERSION = "c0ffee123456"
 NOW = datetime(2025, 6, 1, 9, 30, tzinfo=UTC)
 OTHER_AREA = "left foot & <ankle>"
 NOTES = "I take <b>aspirin</b> & fear needles"
+ACTIVITIES = [("Lift my child", 3), ("Sit through a <film>", 5)]
 
 MODELS: dict[str, Any] = {
     "Questionnaire": Questionnaire,
@@ -78,12 +79,23 @@ async def press(service: Conversation, who: Who, outcome: Outcome, label: str) -
 
 
 async def answer_safety(
-    service: Conversation, who: Who, outcome: Outcome, yes: str | None = None
+    service: Conversation,
+    who: Who,
+    outcome: Outcome,
+    yes: str | None = None,
+    activities: Sequence[tuple[str, int]] = (),
 ) -> Outcome:
-    """Answer red-flag and screening questions No (Yes where the question has `yes`)."""
+    """Answer red-flag and screening questions No (Yes where the question has `yes`), and
+    name and rate `activities` (else skip them)."""
     while "Anything else the practitioner should know" not in last_keyboard(outcome).html:
         asked = last_keyboard(outcome).html
         assert re.search(r"Question \d+ of \d+", asked), asked
+        if "What does the pain make hard" in asked:
+            for name, rating in activities:
+                outcome = await service.text(who, name)
+                outcome = await press(service, who, outcome, str(rating))
+            outcome = await press(service, who, outcome, "Done" if activities else "Skip")
+            continue
         outcome = await press(service, who, outcome, "Yes" if yes and yes in asked else "No")
     return outcome
 
@@ -96,7 +108,7 @@ async def completed_urgent_intake(service: Conversation) -> None:
     outcome = await service.text(MINA, OTHER_AREA)
     for label in ("An injury", "7", "6 to 12 weeks", "Not sure"):
         outcome = await press(service, MINA, outcome, label)
-    outcome = await answer_safety(service, MINA, outcome, yes="chest pain")
+    outcome = await answer_safety(service, MINA, outcome, yes="chest pain", activities=ACTIVITIES)
     outcome = await service.text(MINA, NOTES)
     await press(service, MINA, outcome, "Confirm")
 
@@ -154,6 +166,33 @@ def empty_values(node: object, path: str = "") -> list[str]:
     return []
 
 
+def leaf_problems(
+    where: str, item: dict[str, Any], answers: list[dict[str, Any]], options: dict[Any, str]
+) -> list[str]:
+    """What is wrong with the answers given to one (non-group) item."""
+    found = []
+    if len(answers) > 1 and not item.get("repeats", False):
+        found.append(f"{where}: several answers, item does not repeat")
+    for answer in answers:
+        keys = [key for key in answer if key.startswith("value")]
+        if keys != [ANSWER_VALUE[item["type"]]]:
+            found.append(f"{where}: {keys} for a {item['type']} item")
+            continue
+        value = answer[keys[0]]
+        if "valueCoding" in answer:
+            key = (value.get("system"), value.get("code"))
+            if key not in options:
+                found.append(f"{where}: coding {key} not an option")
+            elif value.get("display") != options[key]:
+                found.append(f"{where}: display {value.get('display')!r}")
+        if "valueInteger" in answer:
+            bounds = {e["url"]: e.get("valueInteger") for e in item.get("extension", [])}
+            low, high = bounds.get(MIN_VALUE), bounds.get(MAX_VALUE)
+            if low is None or high is None or not low <= value <= high:
+                found.append(f"{where}: {value} outside {low}..{high}")
+    return found
+
+
 def problems(data: dict[str, Any]) -> list[str]:
     """Everything wrong with the bundle's codes, references and answers (empty when fine)."""
     found: list[str] = [f"empty value at {path}" for path in empty_values(data)]
@@ -165,15 +204,26 @@ def problems(data: dict[str, Any]) -> list[str]:
     order = list(items)
     canonical = f"{questionnaire['url']}|{questionnaire['version']}"
     options: dict[str, dict[tuple[str, str], str]] = {}
+    parts: dict[str, dict[str, Any]] = {}  # the items inside groups
     for link_id, item in items.items():
-        if item["type"] not in ANSWER_VALUE:
-            found.append(f"{link_id}: item type {item['type']!r}")
-        options[link_id] = {
-            (o["valueCoding"]["system"], o["valueCoding"]["code"]): o["valueCoding"]["display"]
-            for o in item.get("answerOption", [])
-        }
-        if item["type"] == "choice" and not options[link_id]:
-            found.append(f"{link_id}: choice without options")
+        if item["type"] == "group":
+            # A repeating group (the activities question), its parts leaf items.
+            children = item.get("item", [])
+            if not item.get("repeats") or not children:
+                found.append(f"{link_id}: a group needs repeats and its parts")
+            parts.update({child["linkId"]: child for child in children})
+            leaves = children
+        else:
+            leaves = [item]
+        for leaf in leaves:
+            if leaf["type"] not in ANSWER_VALUE:
+                found.append(f"{leaf['linkId']}: item type {leaf['type']!r}")
+            options[leaf["linkId"]] = {
+                (o["valueCoding"]["system"], o["valueCoding"]["code"]): o["valueCoding"]["display"]
+                for o in leaf.get("answerOption", [])
+            }
+            if leaf["type"] == "choice" and not options[leaf["linkId"]]:
+                found.append(f"{leaf['linkId']}: choice without options")
     for response in responses(data):
         where = response["id"]
         if response["status"] not in R4B_RESPONSE_STATUS:
@@ -194,28 +244,23 @@ def problems(data: dict[str, Any]) -> list[str]:
                 found.append(f"{where}: unknown linkId {link_id!r}")
                 continue
             positions.append(order.index(link_id))
-            answers = given["answer"]
-            answered[link_id] = answers
-            if len(answers) > 1 and not item.get("repeats", False):
-                found.append(f"{where}/{link_id}: several answers, item does not repeat")
-            for answer in answers:
-                keys = [key for key in answer if key.startswith("value")]
-                if keys != [ANSWER_VALUE[item["type"]]]:
-                    found.append(f"{where}/{link_id}: {keys} for a {item['type']} item")
+            if item["type"] == "group":
+                inside = [part["linkId"] for part in given.get("item", [])]
+                if inside != [child["linkId"] for child in item["item"]] or "answer" in given:
+                    found.append(f"{where}/{link_id}: group parts {inside}")
                     continue
-                value = answer[keys[0]]
-                if "valueCoding" in answer:
-                    key = (value.get("system"), value.get("code"))
-                    if key not in options[link_id]:
-                        found.append(f"{where}/{link_id}: coding {key} not an option")
-                    elif value.get("display") != options[link_id][key]:
-                        found.append(f"{where}/{link_id}: display {value.get('display')!r}")
-                if "valueInteger" in answer:
-                    bounds = {e["url"]: e.get("valueInteger") for e in item.get("extension", [])}
-                    low, high = bounds.get(MIN_VALUE), bounds.get(MAX_VALUE)
-                    if low is None or high is None or not low <= value <= high:
-                        found.append(f"{where}/{link_id}: {value} outside {low}..{high}")
-        if positions != sorted(set(positions)):
+                leaves_given = [(part["linkId"], part["answer"]) for part in given["item"]]
+            else:
+                answered[link_id] = given["answer"]
+                leaves_given = [(link_id, given["answer"])]
+            for leaf_id, answers in leaves_given:
+                leaf = items.get(leaf_id) or parts[leaf_id]
+                found += leaf_problems(f"{where}/{leaf_id}", leaf, answers, options[leaf_id])
+        repeated = {p for p in positions if positions.count(p) > 1}
+        if positions != sorted(positions) or any(
+            not (items[order[p]]["type"] == "group" and items[order[p]].get("repeats"))
+            for p in repeated
+        ):
             found.append(f"{where}: items not in questionnaire order")
         for link_id in answered:
             for condition in items[link_id].get("enableWhen", []):
@@ -244,6 +289,7 @@ async def test_every_resource_validates_with_the_r4b_models(data: dict[str, Any]
         "Patient",
         "QuestionnaireResponse",
         "Observation",
+        "Observation",
         "QuestionnaireResponse",
         "QuestionnaireResponse",
     ]
@@ -263,7 +309,14 @@ async def test_each_pain_score_is_an_observation_with_its_loinc_code(
     [questionnaire] = resources(data, "Questionnaire")
     [intensity] = [i for i in questionnaire["item"] if i["linkId"] == "intensity"]
     assert intensity["code"] == [{"system": "http://loinc.org", "code": "72514-3"}]
-    for observation in resources(data, "Observation"):
+    [pain, psfs] = resources(data, "Observation")
+    assert psfs["code"] == {"text": Content.load().catalog("en").raw("export.psfs")}
+    assert psfs["valueQuantity"]["value"] == 4.0  # the mean of 3 and 5
+    assert psfs["component"] == [
+        {"code": {"text": name}, "valueInteger": rating} for name, rating in ACTIVITIES
+    ]
+    assert psfs["derivedFrom"] == pain["derivedFrom"]
+    for observation in [pain]:
         assert observation["code"]["coding"] == intensity["code"]
         assert observation["category"][0]["coding"][0]["code"] == "survey"
         source = by_url[observation["derivedFrom"][0]["reference"]]
@@ -331,13 +384,17 @@ async def test_the_questionnaire_is_the_intake_as_asked(content: Content) -> Non
     assert list(items) == list(ORDER)
     for qid, item in items.items():
         question = QUESTIONS[qid]
-        assert item["required"] is not question.optional
+        # The activities (PSFS) may be skipped: not given is no answer.
+        skippable = question.optional or question.kind is Kind.ACTIVITIES
+        assert item["required"] is not skippable
         assert "<" not in item["text"] and "&" not in item["text"], item["text"]
-        expected_type = {Kind.SCALE: "integer", Kind.TEXT: item["type"]}.get(
-            question.kind, "choice"
-        )
+        expected_type = {
+            Kind.SCALE: "integer",
+            Kind.TEXT: item["type"],
+            Kind.ACTIVITIES: "group",
+        }.get(question.kind, "choice")
         assert item["type"] == expected_type
-        assert item.get("repeats", False) is (question.kind is Kind.MULTI)
+        assert item.get("repeats", False) is (question.kind in (Kind.MULTI, Kind.ACTIVITIES))
         codes = [o["valueCoding"]["code"] for o in item.get("answerOption", [])]
         if question.kind in (Kind.CHOICE, Kind.YES_NO, Kind.MULTI):
             assert codes == list(question.codes)
@@ -392,8 +449,14 @@ async def test_the_completed_urgent_intake(
     assert finished is not None
     assert completed["authored"] == finished.astimezone(CLINIC_TZ).isoformat()
     assert completed["authored"].endswith("+01:00") or completed["authored"].endswith("+00:00")
-    answers = {i["linkId"]: i["answer"] for i in completed["item"]}
-    assert [i["linkId"] for i in completed["item"]] == list(ORDER)  # every question applied
+    answers = {i["linkId"]: i["answer"] for i in completed["item"] if "answer" in i}
+    # Every question applied; the activities a group each.
+    linked = [i["linkId"] for i in completed["item"]]
+    assert list(dict.fromkeys(linked)) == list(ORDER) and linked.count("psfs") == 2
+    groups = [i["item"] for i in completed["item"] if i["linkId"] == "psfs"]
+    assert [[part["answer"][0] for part in group] for group in groups] == [
+        [{"valueString": name}, {"valueInteger": rating}] for name, rating in ACTIVITIES
+    ]
     assert [a["valueCoding"]["code"] for a in answers["areas"]] == [
         "neck_shoulders",
         "lower_back_hips",
@@ -417,7 +480,8 @@ async def test_restarted_and_in_progress_intakes(data: dict[str, Any]) -> None:
     restarted_ids = [i["linkId"] for i in restarted["item"]]
     assert "notes" not in restarted_ids  # skipped
     assert "areas_other" not in restarted_ids  # never asked
-    assert restarted_ids == [q for q in ORDER if q not in ("notes", "areas_other")]
+    # Skipped activities are not given: no group.
+    assert restarted_ids == [q for q in ORDER if q not in ("notes", "areas_other", "psfs")]
     assert [i["linkId"] for i in ongoing["item"]] == ["areas", "cause"]
     assert ongoing["item"][0]["answer"] == [
         {

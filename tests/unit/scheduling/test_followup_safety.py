@@ -96,6 +96,8 @@ def test_the_check_in_asks_each_warning_sign_on_its_own_between_compared_and_not
         "fu_infection",
         "fu_numbness",
         "fu_bleeding",
+        "fu_pain",
+        "fu_psfs",
         "fu_note",
     ]
 
@@ -169,13 +171,15 @@ async def test_closing_words_fit_the_answers_and_the_time_since_treatment(
     assert REASSURANCE in closing
 
     _, week_on = await sent_followup(checkins, storage, PAT, timedelta(days=7))
-    closing = seen((await through(service, PAT, week_on, calm))[-1])[-1]
+    # A week on, pain now as well; no activities to rate again (none were named).
+    week_calm = [*calm[:-1], "3", "Skip"]
+    closing = seen((await through(service, PAT, week_on, week_calm))[-1])[-1]
     assert REASSURANCE not in closing
     assert "If your pain is not improving by now" in closing
     assert "contact the clinic on 020 7946 0000" in closing
 
     _, escalated = await sent_followup(checkins, storage, PAT, timedelta(days=7))
-    sore = ["8", "Better", "No", "No", "No", "No", "Skip"]
+    sore = ["8", "Better", "No", "No", "No", "No", "3", "Skip"]
     closing = seen((await through(service, PAT, escalated, sore))[-1])[-1]
     assert REASSURANCE not in closing and "not improving by now" not in closing
     assert "Please follow the advice above" in closing

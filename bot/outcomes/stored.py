@@ -1,0 +1,46 @@
+"""What a patient's stored scores give: their chart as a photo to send, and the activities
+to rate again at their next visit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo
+
+from bot.content import Catalog
+from bot.outcomes import chart
+from bot.outcomes.views import readings_of
+from bot.questionnaire import Measure, Questionnaire
+from bot.scores.activities import Activities, carried_over, parse
+from bot.vocabulary.outgoing import Photo
+from storage import AppointmentStatus, Patient, Score, Storage, utc_now
+
+
+async def course_photos(
+    storage: Storage,
+    catalog: Catalog,
+    patient: Patient,
+    scores: Sequence[Score],
+    tz: ZoneInfo,
+    caption: str,
+) -> list[Photo]:
+    """The chart of a patient's scores with `caption`; none when they have no score."""
+    now = utc_now()
+    visits = [
+        a.starts_at
+        for a in await storage.patient_appointments(patient.id)
+        if a.status is AppointmentStatus.SCHEDULED and a.starts_at <= now
+    ]
+    drawing = chart.draw(catalog, readings_of(catalog.questionnaire, scores), visits, tz)
+    return [] if drawing is None else [Photo(drawing.png, caption)]
+
+
+async def activities_to_rate(
+    storage: Storage, questions: Questionnaire, telegram_user_id: int
+) -> Activities:
+    """A new visit's activities question, starting from the activities the patient rated
+    at their latest visit that had any (none at a first visit)."""
+    scores = await storage.scores(
+        questions.measured(Measure.FUNCTION), telegram_user_id=telegram_user_id
+    )
+    rated = [a for s in scores if (a := parse(s.value)) is not None and a.rated]
+    return carried_over(rated[-1] if rated else None)
