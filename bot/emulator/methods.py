@@ -170,7 +170,16 @@ class BotApiMethods:
         return self._send_file(params, "document")
 
     async def send_photo(self, params: Params) -> object:
-        """sendPhoto; stored like a document, rendered as a PhotoSize list."""
+        """sendPhoto; stored like a document, rendered as a PhotoSize list. An uploaded
+        photo is held to Telegram's limits: at most 10 MB, width + height at most 10,000
+        pixels, one side at most 20 times the other (read from a PNG's header)."""
+        media = params["photo"]
+        if isinstance(media, UploadedFile):
+            if len(media.content) > MAX_PHOTO_BYTES:
+                raise bad_request("PHOTO_SAVE_FILE_INVALID")
+            size = png_size(media.content)
+            if size is not None and not photo_fits(*size):
+                raise bad_request("PHOTO_INVALID_DIMENSIONS")
         return self._send_file(params, "photo")
 
     def _send_file(self, params: Params, kind: str) -> object:
@@ -273,3 +282,23 @@ class BotApiMethods:
 def unexpected(method: str) -> ApiError:
     """Reply for a real Bot API method the emulator does not implement."""
     return contract_violation(f"emulator: method not implemented: {method}")
+
+
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_PHOTO_SIDES = 10_000  # width + height
+MAX_PHOTO_RATIO = 20
+
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """A PNG's width and height from its header; None for anything else."""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n") or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def photo_fits(width: int, height: int) -> bool:
+    """Whether Telegram takes a photo of this size."""
+    if width <= 0 or height <= 0:
+        return False
+    ratio = max(width, height) / min(width, height)
+    return width + height <= MAX_PHOTO_SIDES and ratio <= MAX_PHOTO_RATIO

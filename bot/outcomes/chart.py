@@ -5,7 +5,9 @@ important. Labels come from the catalog; the image carries no name."""
 from __future__ import annotations
 
 import io
+import logging
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,8 +24,7 @@ from bot.scores.measures import FUNCTION_POINTS, PAIN_FRACTION, PAIN_POINTS, Rea
 
 # Phone screens: 1200 x 800 pixels, large type. Colours told apart with colour blindness
 # (Okabe-Ito), and by marker shape as well.
-SIZE = (8.0, 5.333)
-DPI = 150
+WIDTH, HEIGHT, DPI = 1200, 800, 150
 STYLE = {
     Measure.PAIN: ("#D55E00", "o"),
     Measure.FUNCTION: ("#0072B2", "s"),
@@ -31,6 +32,9 @@ STYLE = {
 # Fonts with Hangul before matplotlib's default: Korean labels need one installed
 # (fonts-noto-cjk on Debian; README, Deploying).
 FONTS = ["Noto Sans CJK KR", "NanumGothic", "Noto Sans KR", "DejaVu Sans"]
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +62,26 @@ def draw(
     None when there is no score to draw."""
     if not any(r.value is not None for readings in found.values() for r in readings):
         return None
-    figure = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        drawing = _draw(catalog, found, visits, tz)
+    if any("missing from font" in str(w.message) for w in caught):
+        # Drawn all the same, with boxes for the letters no installed font has.
+        log.warning(
+            "chart labels in %r need a font with their letters (fonts-noto-cjk for Korean)",
+            catalog.language,
+        )
+    return drawing
+
+
+def _draw(
+    catalog: Catalog,
+    found: Mapping[Measure, Sequence[Reading]],
+    visits: Sequence[datetime],
+    tz: ZoneInfo,
+) -> Drawing:
+    # Half a pixel more, or rounding makes the height 799.
+    figure = Figure(figsize=(WIDTH / DPI, (HEIGHT + 0.5) / DPI), dpi=DPI, layout="constrained")
     canvas = FigureCanvasAgg(figure)
     axes = figure.add_subplot()
     with rc_context({"font.family": "sans-serif", "font.sans-serif": FONTS}):
@@ -95,8 +118,9 @@ def draw(
         axes.xaxis.set_major_formatter(DateFormatter("%m-%d"))  # type: ignore[no-untyped-call]
         axes.tick_params(labelsize=12)
         axes.grid(axis="y", alpha=0.3)
-        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, fontsize=12)
-        figure.text(0.01, 0.005, catalog.raw("chart.band"), fontsize=10, color="#555555")
+        # The bands explained in the legend, as a grey swatch.
+        axes.fill_between([], [], color="#999999", alpha=0.25, label=catalog.raw("chart.band"))
+        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=2, fontsize=11)
         out = io.BytesIO()
         figure.savefig(out, format="png")
     width, height = canvas.get_width_height()

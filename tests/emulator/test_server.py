@@ -373,3 +373,20 @@ async def test_wait_for_times_out_with_context(emu: BotApiEmulator) -> None:
         await emu.wait_for_bot_message(USER, timeout=0.2)
     assert 0.2 <= loop.time() - started < 2
     assert await emu.wait_for(lambda: emu.chat(USER)[0].text) == "hello"
+
+
+def png_header(width: int, height: int, padding: int = 0) -> bytes:
+    """The start of a PNG of this size (all the emulator reads), padded to a file size."""
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes(5)
+    return b"\x89PNG\r\n\x1a\n" + bytes(4) + b"IHDR" + ihdr + bytes(4 + padding)
+
+
+async def test_photos_are_held_to_telegrams_limits(emu: BotApiEmulator, bot: Bot) -> None:
+    sent = await bot.send_photo(USER, png_header(1200, 800), caption="Course")
+    assert sent.photo and emu.chat(USER)[-1].text == "Course"
+    for width, height in ((6000, 4001), (4200, 200)):  # over 10,000 in all; ratio over 20
+        with pytest.raises(BadRequest, match="(?i)photo_invalid_dimensions"):
+            await bot.send_photo(USER, png_header(width, height))
+    with pytest.raises(BadRequest, match="(?i)photo_save_file_invalid"):
+        await bot.send_photo(USER, png_header(100, 100, padding=10 * 1024 * 1024))
+    assert emu.violations == []
