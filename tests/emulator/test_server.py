@@ -385,8 +385,8 @@ async def test_photos_are_held_to_telegrams_limits(emu: BotApiEmulator, bot: Bot
     sent = await bot.send_photo(USER, png_header(1200, 800), caption="Course")
     assert sent.photo and emu.chat(USER)[-1].text == "Course"
     for width, height in ((6000, 4001), (4200, 200)):  # over 10,000 in all; ratio over 20
-        with pytest.raises(BadRequest, match="(?i)photo_invalid_dimensions"):
+        with pytest.raises(BadRequest, match=r"(?i)photo_invalid_dimensions"):
             await bot.send_photo(USER, png_header(width, height))
-    with pytest.raises(BadRequest, match="(?i)photo_save_file_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)photo_save_file_invalid"):
         await bot.send_photo(USER, png_header(100, 100, padding=10 * 1024 * 1024))
     assert emu.violations == []
