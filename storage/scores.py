@@ -47,18 +47,18 @@ class ScoreStore(StoreBase):
             followup_params += [up_to_intake, self._now(), up_to_intake]
         rows = await self._all(
             "SELECT a.question_id, a.intake_id, NULL AS followup_id, a.value,"
-            " a.answered_at, p.telegram_user_id, 0 AS source FROM answers a"
+            " a.answered_at, p.telegram_user_id, i.started_at AS began, 0 AS source FROM answers a"
             " JOIN intakes i ON i.id = a.intake_id JOIN patients p ON p.id = i.patient_id"
             f" WHERE {intake_where}"
             " UNION ALL"
             " SELECT fa.question_id, NULL, fa.outbox_id, fa.value, fa.answered_at,"
-            " p.telegram_user_id, 1 FROM followup_answers fa"
+            " p.telegram_user_id, o.sent_at, 1 FROM followup_answers fa"
             " JOIN outbox o ON o.id = fa.outbox_id"
             " JOIN appointments ap ON ap.id = o.appointment_id"
             " JOIN patients p ON p.id = ap.patient_id"
             f" WHERE {followup_where}"
-            # Stored to the second: at the same second an intake comes first.
-            " ORDER BY answered_at, source, intake_id, followup_id",
+            # Stored to the second: within one, the visit begun first comes first.
+            " ORDER BY answered_at, began, source, intake_id, followup_id",
             [*intake_params, *followup_params],
         )
         return [

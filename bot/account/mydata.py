@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.content import Catalog
-from bot.records.export import followup_dict, intake_dict
+from bot.records.export import followup_dict, intake_dict, score_dict
 from bot.vocabulary import rendering
 from bot.vocabulary.outgoing import Document, Reply
 from storage import Delivery, Patient, Storage
@@ -22,6 +22,9 @@ async def collect(
     appointments = await storage.patient_appointments(patient.id)
     followups = await storage.followup_records(patient.telegram_user_id)
     messages = await storage.thread_messages(patient.id)
+    scores = await storage.scores(
+        catalog.questionnaire.scored, telegram_user_id=patient.telegram_user_id
+    )
     return {
         "patient": {
             "telegram_user_id": patient.telegram_user_id,
@@ -46,6 +49,8 @@ async def collect(
             for a in appointments
         ],
         "followups": [followup_dict(record, catalog, tz) for record in followups],
+        # Pain and activities at each visit, with their dates (/progress draws them).
+        "scores": [score_dict(score, catalog, tz) for score in scores],
         "messages": [
             {
                 "written_at": m.written_at.astimezone(tz).isoformat(),

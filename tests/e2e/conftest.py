@@ -153,6 +153,7 @@ async def stored_records(settings: Settings) -> list[IntakeRecord]:
 
 
 SCREENING_AND_RED_FLAGS = 19
+ACTIVITIES_PROMPT = "What does the pain make hard"
 
 
 async def started(emulator: BotApiEmulator, user_id: int, name: str) -> Person:
@@ -188,10 +189,13 @@ async def pain_questions(p: Person, *areas: str) -> None:
 async def safety_questions(
     p: Person, yes: tuple[str, ...] = (), count: int = SCREENING_AND_RED_FLAGS
 ) -> None:
-    """Answer `count` one-tap safety questions: Yes where the question has one of `yes`."""
+    """Answer `count` one-tap safety questions: Yes where the question has one of `yes`;
+    the activities question after the last one skipped (they are for other tests)."""
     for _ in range(count):
         question = p.messages()[-1].text
         await p.tap("Yes" if any(word in question for word in yes) else "No")
+    if ACTIVITIES_PROMPT in p.messages()[-1].text:
+        await p.tap("Skip", then="Anything else the practitioner should know")
 
 
 async def answer_and_confirm(p: Person, area: str) -> None:
@@ -213,15 +217,21 @@ async def reachable_practitioner(emulator: BotApiEmulator) -> Person:
     return practitioner
 
 
-async def export_json(settings: Settings) -> dict[str, Any]:
-    """What `ashi export --format json` prints for the bot's database."""
+async def export_text(settings: Settings, fmt: str) -> str:
+    """What `ashi export --format FMT` prints for the bot's database."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ASHI_", "TELEGRAM_"))}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
-        *("-m", "bot", "export", "--format", "json"),
+        *("-m", "bot", "export", "--format", fmt),
         env={**env, "ASHI_DB_PATH": str(settings.db_path)},
         stdout=asyncio.subprocess.PIPE,
     )
     stdout, _ = await process.communicate()
-    data: dict[str, Any] = json.loads(stdout)
+    assert process.returncode == 0
+    return stdout.decode("utf-8")
+
+
+async def export_json(settings: Settings) -> dict[str, Any]:
+    """What `ashi export --format json` prints for the bot's database."""
+    data: dict[str, Any] = json.loads(await export_text(settings, "json"))
     return data

@@ -56,7 +56,14 @@ async def test_a_korean_patient_is_served_in_korean_throughout(
         for q in questions_in(Group.RED_FLAG) + questions_in(Group.SCREENING):
             await patient.sees(visible(KO.prompt(q.id)))
             await patient.tap(KO.option(q.id, "no"))
+        # The activities in the patient's own words, in Korean.
+        await patient.sees(visible(KO.prompt("psfs")))
+        patient.send("계단 오르기")
+        await patient.sees(visible(KO.text("activities.rate", name="계단 오르기")))
+        await patient.tap("4", then=visible(KO.text("activities.another")))
+        await patient.tap(KO.text("flow.done_button"), then=visible(KO.prompt("notes")))
         await patient.tap(KO.text("flow.skip_button"), then=visible(KO.text("summary.heading")))
+        await patient.sees("계단 오르기: 4")
         await patient.tap(KO.text("summary.confirm_button"))
         await patient.sees(KO.section("lower_back_hips").title)
         await patient.sees(KO.section("exercise_tightness").title)
