@@ -17,7 +17,7 @@ from typing import Any
 FILE_NAME = "questionnaire.toml"
 # The longest free-text answer kept (intake and follow-up): every message quoting one must
 # still fit Telegram's 4,096 characters.
-MAX_TEXT_ANSWER = 800
+MAX_TEXT_ANSWER = 1000
 YES = "yes"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _LOINC = re.compile(r"[0-9]{1,7}-[0-9]")

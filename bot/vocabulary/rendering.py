@@ -4,6 +4,7 @@ text into messages that Telegram accepts. All escaping of user text happens in `
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -85,7 +86,8 @@ def activities_label(catalog: Catalog, activities: Activities) -> str:
     if score is None:
         return catalog.text("summary.skipped")
     listed = "; ".join(f"{a.name}: {a.rating}" for a in activities.rated)
-    return catalog.text("activities.label", activities=listed, score=shown(score))
+    # The template is plain text: filled (which escapes) and read back as plain text.
+    return html.unescape(catalog.text("activities.label", activities=listed, score=shown(score)))
 
 
 def activities_reply(

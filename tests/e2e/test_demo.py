@@ -76,7 +76,7 @@ def test_the_bot_greets_without_typing_start(demo: Demo) -> None:
     assert greeting.startswith("/start\nbot: Hello! I'm the intake assistant")
     assert "Do you agree to share your answers" in greeting
     assert greeting.endswith("[1] I agree  [2] No thanks\n")
-    assert "Question 1 of 25" in demo.replies["agree"]
+    assert "Question 1 of 26" in demo.replies["agree"]
 
 
 def test_a_pop_up_is_shown_and_does_not_hold_up_the_prompt(demo: Demo) -> None:
@@ -102,7 +102,7 @@ def test_practitioner_and_patient_buttons_are_pressed_apart(demo: Demo) -> None:
     assert "Mark reviewed" not in record
 
     answered = demo.replies["bladder"]
-    assert "Your answer: Yes" in answered and "Question 8 of 25" in answered
+    assert "Your answer: Yes" in answered and "Question 8 of 26" in answered
     assert "Patient record" not in answered
 
     assert demo.replies["no such button"] == "(choose a button from p1 to p2)\n"

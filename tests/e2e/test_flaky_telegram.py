@@ -18,7 +18,7 @@ from tests.e2e.conftest import (
     stored_records,
 )
 
-INTAKE_ANSWERS = 25  # every question but "somewhere else"'s follow-up
+INTAKE_ANSWERS = 26  # every question but "somewhere else"'s follow-up
 
 
 def sent_texts(emulator: BotApiEmulator, chat_id: int) -> list[str]:
@@ -41,7 +41,8 @@ async def intake(patient: Person) -> None:
     await pain_questions(patient, "Upper back")
     for _ in range(SCREENING_AND_RED_FLAGS):
         last = _ == SCREENING_AND_RED_FLAGS - 1
-        await patient.tap("No", then="Anything else" if last else "Question")
+        await patient.tap("No", then="What does the pain make hard" if last else "Question")
+    await patient.tap("Skip", then="Anything else")
     patient.send(f"note from {patient.id}")
     await patient.sees("Please check your answers")
     await patient.tap("Confirm", then="Thank you! Your answers are saved")

@@ -142,6 +142,9 @@ async def test_closing_words_fit_the_day_after_and_a_week_on(
             await patient.sees(FOLLOWUP, within=10)
             for answer in ("2", "Better", "No", "No", "No", "No"):
                 await patient.tap(answer)
+            if patient is week_on:  # a week on, pain now as well (no activities were named)
+                await patient.sees("How strong is the pain you came in with")
+                await patient.tap("3", then="Anything else you would like")
             await patient.tap("Skip", then="Your answers are saved")
         first, later = (p.messages()[-1].text for p in (day_after, week_on))
     assert REASSURANCE in first

@@ -68,7 +68,7 @@ async def test_full_intake_with_several_areas(
 
     [record] = await stored_records(settings)
     answers = record.decoded_answers()
-    assert len(answers) == 25  # every question but the "somewhere else" follow-up
+    assert len(answers) == 26  # every question but the "somewhere else" follow-up
     assert answers["areas"] == ["neck_shoulders", "lower_back_hips", "legs_calves"]
     assert answers["blood_thinners"] == "yes"
     assert answers["notes"] == "Desk job. <b>Left</b> side & worse at night"
@@ -231,7 +231,7 @@ async def test_the_export_shows_every_answer_of_a_completed_intake(
     [intake] = (await export_json(settings))["intakes"]
     assert intake["status"] == "completed"
     labels = {a["question_id"]: a["label"] for a in intake["answers"]}
-    assert len(labels) == 26  # every question, "somewhere else" included
+    assert len(labels) == 27  # every question, "somewhere else" included
     assert labels["areas"] == "Neck & shoulders, Somewhere else"
     assert labels["areas_other"] == "left foot"
     assert labels["epilepsy"] == "Yes"

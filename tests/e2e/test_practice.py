@@ -61,7 +61,7 @@ async def test_a_practitioner_reviews_and_exports_in_telegram(
         practitioner.seen = summary.message_id
         await practitioner.tap("Open record")
         record = await practitioner.sees("Patient record: Ines (id 5001)")
-        assert "Pain over time" in record.text and "pain 7/10 (intake)" in record.text
+        assert "Scores over time" in record.text and "pain 7/10 (intake)" in record.text
         assert "completed, 🚨 urgent" in record.text
 
         practitioner.send("/flagged")

@@ -197,9 +197,9 @@ async def test_delete_erases_everything_after_confirmation(
 async def test_over_long_text_is_refused_not_truncated(service: Conversation) -> None:
     outcome = await through_pain_questions(service)
     await answer_all(service, outcome)
-    refused = await service.text(PAT, "x" * 801)
-    assert "under 800 characters" in texts(refused)
-    accepted = await service.text(PAT, "x" * 800)
+    refused = await service.text(PAT, "x" * 1001)
+    assert "under 1000 characters" in texts(refused)
+    accepted = await service.text(PAT, "x" * 1000)
     assert "Please check your answers" in texts(accepted)
 
 

@@ -77,7 +77,10 @@ async def test_activities_are_typed_rated_and_checked_and_each_step_is_stored(
         ("Sit <b>still</b>", 7),
     ]
     outcome = await tap(service, ANN, outcome, "Skip")
-    assert "Activities made hard (0-10): Carry the shopping: 4; Sit" in texts(outcome)
+    assert (
+        "Activities made hard (0-10): Carry the shopping: 4; Sit &lt;b&gt;still&lt;/b&gt;: 7"
+        in texts(outcome)
+    )
     assert "(score 5.5)" in texts(outcome)
 
 
