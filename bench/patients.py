@@ -163,12 +163,12 @@ class Patient:
 
 AREAS = ("Neck & shoulders", "Lower back & hips", "Upper back", "Arms", "Legs & calves")
 SAFETY_QUESTIONS = 19  # six red flags, thirteen screening questions
-ASHI_UPDATES = 10 + SAFETY_QUESTIONS
+ASHI_UPDATES = 11 + SAFETY_QUESTIONS
 
 
 async def ashi_intake(p: Patient) -> None:
     """A full intake: consent, one area, cause, pain, duration, tender spot, 19 x No, no
-    notes, confirm. 25 updates."""
+    activities, no notes, confirm. 30 updates."""
     await p.send("/start")
     await p.tap("I agree")
     await p.tap(p.rng.choice(AREAS))
@@ -179,7 +179,8 @@ async def ashi_intake(p: Patient) -> None:
     await p.tap("Yes")
     for _ in range(SAFETY_QUESTIONS):
         await p.tap("No")
-    await p.tap("Skip")
+    await p.tap("Skip")  # the activities
+    await p.tap("Skip")  # the notes
     await p.tap("Confirm")
 
 

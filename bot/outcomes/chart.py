@@ -13,11 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from matplotlib import rc_context
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, DateFormatter, date2num
-from matplotlib.figure import Figure
-
 from bot.content import Catalog
 from bot.questionnaire import Measure
 from bot.scores.measures import FUNCTION_POINTS, PAIN_FRACTION, PAIN_POINTS, Reading
@@ -80,6 +75,13 @@ def _draw(
     visits: Sequence[datetime],
     tz: ZoneInfo,
 ) -> Drawing:
+    # Imported when a chart is drawn: matplotlib takes a second to load, which every other
+    # use of the package (the CLI verbs, the bot's start) is spared.
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.dates import AutoDateLocator, DateFormatter
+    from matplotlib.figure import Figure
+
     # Half a pixel more, or rounding makes the height 799.
     figure = Figure(figsize=(WIDTH / DPI, (HEIGHT + 0.5) / DPI), dpi=DPI, layout="constrained")
     canvas = FigureCanvasAgg(figure)
@@ -129,4 +131,6 @@ def _draw(
 
 def _local(moment: datetime, tz: ZoneInfo) -> float:
     """A moment as matplotlib's date number, on the clinic's wall clock."""
+    from matplotlib.dates import date2num
+
     return float(date2num(moment.astimezone(tz).replace(tzinfo=None)))  # type: ignore[no-untyped-call]
