@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.content import Catalog, Content
 from bot.intake import views
+from bot.outcomes import views as outcome_views
 from bot.outcomes.stored import activities_to_rate
 from bot.questionnaire import MAX_TEXT_ANSWER, Group, Kind, Questionnaire
 from bot.scheduling.plan import MessageKind
@@ -396,11 +397,27 @@ class CheckIns:
         if step == DONE:
             key = closing_key(self._questions, answers, followup.offset_seconds)
             outcome.replies.append(Reply(catalog.text(key)))
+            outcome.replies += await self._progress(state, answers)
         else:
             outcome.replies.append(
                 rendering.followup_reply(catalog, message_id, step, asked, answers.get(step))
             )
         return outcome
+
+    async def _progress(self, state: FollowupState, answers: Mapping[str, object]) -> list[Reply]:
+        """The patient's own progress after a check-in that gave a score, in kind words;
+        nothing after one that needed attention (its advice comes first and alone)."""
+        scored = set(self._questions.scored)
+        if escalated(self._questions, answers) or not any(
+            answers.get(q) is not None for q in scored
+        ):
+            return []
+        scores = await self._storage.scores(
+            self._questions.scored, telegram_user_id=state.patient.telegram_user_id
+        )
+        courses = outcome_views.courses_of(self._questions, scores)
+        progress = outcome_views.patient_progress(state.catalog, courses, self._tz)
+        return [] if progress is None else [progress]
 
     async def _activity_button(
         self, state: FollowupState, followup: ScheduledMessage, question_id: str, code: str

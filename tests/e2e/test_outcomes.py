@@ -53,6 +53,13 @@ async def pain_and_safety(p: Person, pain: int) -> None:
     await p.sees("What does the pain make hard")
 
 
+async def new_intake(p: Person) -> None:
+    """A later visit's intake, up to its first question."""
+    p.send("/start")
+    await p.sees("You already completed an intake")
+    await p.tap("Start a new intake", then="Question 1 of")
+
+
 async def name(p: Person, activity: str) -> None:
     """Type an activity and wait to be asked for its rating."""
     p.send(activity)
@@ -136,9 +143,7 @@ async def test_three_visits_and_two_follow_ups_make_a_judged_and_charted_course(
 
         await a_second_later(emulator)
         # Visit 2: pain 4 (improved); the activities 6 and 7 (PSFS 6.5, improved).
-        hana.send("/start")
-        await hana.sees("You already completed an intake")
-        await hana.tap("Start a new intake", then="Question 1 of")
+        await new_intake(hana)
         await pain_and_safety(hana, 4)
         await hana.sees("Carry the shopping: 5 out of 10 last time")
         await rate(hana, 6, then="Lift my child: 6 out of 10 last time")
@@ -165,9 +170,7 @@ async def test_three_visits_and_two_follow_ups_make_a_judged_and_charted_course(
 
         await a_second_later(emulator)
         # Visit 3: pain 6 (no clear change); one activity dropped, one added (PSFS 1.5, worse).
-        hana.send("/start")
-        await hana.sees("You already completed an intake")
-        await hana.tap("Start a new intake", then="Question 1 of")
+        await new_intake(hana)
         await pain_and_safety(hana, 6)
         await hana.tap("No longer relevant", then="Lift my child: 7 out of 10 last time")
         await rate(hana, 1, then="type another activity")

@@ -150,6 +150,14 @@ async def test_the_week_on_check_in_asks_pain_and_rates_the_activities_again(
     assert "is on your list already" in texts(outcome)
     outcome = await tap(service, ANN, outcome, "Done")
     assert "Question 9 of 9" in last_keyboard(outcome).html
+    closed = await tap(service, ANN, outcome, "Skip")
+    # The closing words, then the patient's own progress in kind words.
+    assert "Thank you! Your answers are saved" in closed.replies[0].html
+    assert closed.replies[1].html == (
+        "Your pain: 6 out of 10 at your first visit on "
+        f"{closed.replies[1].html.split(' on ')[1][:10]}, 3 now. Good to see it easing.\n"
+        "Your activities: 3 out of 10 at your first visit, 6 now. Good to see them getting easier."
+    )
     scores = await storage.scores(["fu_pain", "fu_psfs"], telegram_user_id=ANN.user_id)
     assert [(s.question_id, s.followup_id is not None) for s in scores] == [
         ("fu_pain", True),
@@ -159,3 +167,19 @@ async def test_the_week_on_check_in_asks_pain_and_rates_the_activities_again(
     assert "Your pain: 6 out of 10 at your first visit" in texts(progress)
     assert "3 now" in texts(progress)
     assert "Your activities: 3 out of 10 at your first visit, 6 now." in texts(progress)
+
+
+async def test_a_check_in_that_needed_attention_closes_without_a_progress_line(
+    service: Conversation, storage: Storage, checkins: CheckIns
+) -> None:
+    outcome = await to_activities(service, ANN)
+    outcome = await tap(service, ANN, outcome, "Skip")
+    outcome = await tap(service, ANN, outcome, "Skip")
+    await tap(service, ANN, outcome, "Confirm")
+    _, week_on = await sent_followup(checkins, storage, ANN, timedelta(days=7))
+    outcome = week_on
+    for label in ("8", "Better", "No", "No", "No", "No", "3", "Skip"):
+        outcome = await tap(service, ANN, outcome, label)
+    closing = texts(outcome)
+    assert "Please follow the advice above" in closing
+    assert "Your pain" not in closing  # 6 -> 3 would read as good news after an alert
