@@ -541,7 +541,7 @@ class IntakeService:
         pressed = press(before, action.code)
         if pressed is None:
             return Outcome(toast=catalog.text("errors.already_answered"))
-        edit = rendering.activity_step(catalog, before, action.code)
+        edit = rendering.activity_step(catalog, question_id, before, action.code)
         value = None if pressed.answer is None else pressed.answer.to_value()
         if pressed.finished:
             outcome = await self._answer(

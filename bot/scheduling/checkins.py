@@ -427,7 +427,7 @@ class CheckIns:
         pressed = press(before, code)
         if pressed is None:
             return Outcome(toast=state.catalog.text("errors.already_answered"))
-        edit = rendering.activity_step(state.catalog, before, code)
+        edit = rendering.activity_step(state.catalog, question_id, before, code)
         value = None if pressed.answer is None else pressed.answer.to_value()
         if pressed.finished:
             outcome = await self._answer(state, followup, question_id, value)

@@ -108,7 +108,10 @@ def activities_reply(
         return Button(label, Action(verb, owner_id, question_id, code).encode())
 
     number, total = position
-    parts = [catalog.text("flow.progress", number=number, total=total), catalog.prompt(question_id)]
+    parts = [
+        catalog.text("flow.progress", number=number, total=total),
+        _activities_heading(catalog, question_id, answer),
+    ]
     listed = [catalog.text("activities.listed", name=a.name, rating=a.rating) for a in answer.rated]
     if listed:
         parts.append("\n".join(listed))
@@ -149,16 +152,29 @@ def add_activity(catalog: Catalog, before: Activities, typed: str) -> Activities
     return Reply(catalog.text(f"activities.{added}", limit=MAX_NAME, name=" ".join(typed.split())))
 
 
-def activity_step(catalog: Catalog, before: Activities, code: str) -> Reply:
-    """A pressed step of an activities question, as the message now reads (no buttons)."""
+def _activities_heading(catalog: Catalog, question_id: str, answer: Activities) -> str:
+    """The question's full instructions while nothing is given yet at this visit; after
+    that its short name, so that each step of it is not a wall of text on a phone."""
+    fresh = not answer.rated and all(a.before is not None for a in answer.items)
+    if fresh:
+        return catalog.prompt(question_id)
+    return f"<b>{html.escape(catalog.short(question_id), quote=False)}</b>"
+
+
+def activity_step(catalog: Catalog, question_id: str, before: Activities, code: str) -> Reply:
+    """A pressed step of an activities question, as its message now reads (its heading and
+    what was chosen, no buttons)."""
     if code in (DONE, SKIP):
         label = catalog.text("flow.skip_button" if code == SKIP else "flow.done_button")
-        return Reply(catalog.text("flow.chosen", answer=label))
-    index, _, rating = code.partition("_")
-    name = before.items[int(index)].name  # a press that `activities.press` took
-    if rating == DROP:
-        return Reply(catalog.text("activities.dropped", name=name))
-    return Reply(catalog.text("activities.chosen", name=name, rating=rating))
+        chosen = catalog.text("flow.chosen", answer=label)
+    else:
+        index, _, rating = code.partition("_")
+        name = before.items[int(index)].name  # a press that `activities.press` took
+        if rating == DROP:
+            chosen = catalog.text("activities.dropped", name=name)
+        else:
+            chosen = catalog.text("activities.chosen", name=name, rating=rating)
+    return Reply(f"{_activities_heading(catalog, question_id, before)}\n\n{chosen}")
 
 
 def followup_reply(
