@@ -12,7 +12,7 @@ from bot.outcomes.views import readings_of
 from bot.questionnaire import Measure, Questionnaire
 from bot.scores.activities import Activities, carried_over, parse
 from bot.vocabulary.outgoing import Photo
-from storage import AppointmentStatus, Patient, Score, Storage, utc_now
+from storage import AppointmentStatus, Patient, Score, Storage, Visit, utc_now
 
 
 async def course_photos(
@@ -28,7 +28,10 @@ async def course_photos(
     visits = [
         a.starts_at
         for a in await storage.patient_appointments(patient.id)
-        if a.status is AppointmentStatus.SCHEDULED and a.starts_at <= now
+        # Visits that took place (or are not recorded otherwise): no-shows are left out.
+        if a.status is AppointmentStatus.SCHEDULED
+        and a.starts_at <= now
+        and a.visit is not Visit.NO_SHOW
     ]
     drawing = chart.draw(catalog, readings_of(catalog.questionnaire, scores), visits, tz)
     return [] if drawing is None else [Photo(drawing.png, caption)]

@@ -56,6 +56,7 @@ def practitioner_lines(catalog: Catalog, courses: Sequence[Course], tz: ZoneInfo
                 first=shown(given(first)),
                 first_date=_day(first.at, tz),
                 latest=shown(given(latest)),
+                latest_date=_day(latest.at, tz),
                 change=_change(catalog, c),
                 judgement=catalog.text(f"practitioner.judgement_{c.judgement}"),
             )

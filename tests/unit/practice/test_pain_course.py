@@ -52,7 +52,7 @@ async def test_the_course_is_judged_for_practitioner_and_patient(
     )
     # The practitioner: first and latest, the change and its judgement, after the pain.
     summary = practitioner_summary(confirmed)
-    course = rf"• Pain: 7 on {DATE} → 4 now: -3 points \(-43 %\), <b>improved</b>"
+    course = rf"• Pain: 7 on {DATE} → 4 on {DATE}: -3 points \(-43 %\), <b>improved</b>"
     assert re.search(r"<b>Since the first visit</b>\n" + course, summary)
     assert summary.index("<b>Pain</b>") < summary.index("Since the first visit")
     assert "previous:" not in summary  # two visits: the first is the previous
@@ -71,13 +71,13 @@ async def test_the_course_is_judged_for_practitioner_and_patient(
     [chart] = shown.photos  # the chart they helped make
     assert chart.data.startswith(b"\x89PNG") and chart.caption
     stranger = await service.command(patient(3999, "Zed"), "progress")
-    assert texts(stranger).startswith("Your progress shows here from your second visit on")
+    assert texts(stranger).startswith("Your progress shows here once there are two scores to compare")
     assert stranger.photos == []
 
     confirmed = await again(service, ann, pain=6)
     assert "Your practitioner will look at how it is going with you." in texts(confirmed)
     summary = practitioner_summary(confirmed)
-    assert "→ 6 now: -1 points (-14 %), <b>no clear change</b>" in summary
+    assert re.search(rf"→ 6 on {DATE}: -1 points \(-14 %\), <b>no clear change</b>", summary)
     assert re.search(rf"previous: 4 on {DATE}", summary)
 
 
