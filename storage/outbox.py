@@ -199,7 +199,9 @@ class OutboxStore(StoreBase):
     async def followup_answers(self, message_id: int) -> dict[str, object]:
         """A follow-up's answers, decoded, by question id."""
         rows = await self._all(
-            "SELECT question_id, value FROM followup_answers WHERE outbox_id = ?", (message_id,)
+            # In the order they were first given: the order they were asked.
+            "SELECT question_id, value FROM followup_answers WHERE outbox_id = ? ORDER BY rowid",
+            (message_id,),
         )
         return {row["question_id"]: json.loads(row["value"]) for row in rows}
 

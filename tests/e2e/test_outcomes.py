@@ -213,6 +213,11 @@ async def test_three_visits_and_two_follow_ups_make_a_judged_and_charted_course(
 
         # /mydata: the scores with their dates, in the patient's own file.
         hana.send("/mydata")
+        readable = (await hana.sees("Everything stored about you")).text
+        follow_up = readable[readable.index("Follow-up on") :]
+        # A check-in's answers in the order they were asked.
+        asked = ["Soreness now", "Pain compared", "Breathing problems", "Pain now", "Activities"]
+        assert sorted(asked, key=follow_up.index) == asked
         document = await emulator.wait_for(
             lambda: next((m for m in hana.messages() if m.kind == "document"), None)
         )

@@ -71,7 +71,9 @@ async def test_the_course_is_judged_for_practitioner_and_patient(
     [chart] = shown.photos  # the chart they helped make
     assert chart.data.startswith(b"\x89PNG") and chart.caption
     stranger = await service.command(patient(3999, "Zed"), "progress")
-    assert texts(stranger).startswith("Your progress shows here once there are two scores to compare")
+    assert texts(stranger).startswith(
+        "Your progress shows here once there are two scores to compare"
+    )
     assert stranger.photos == []
 
     confirmed = await again(service, ann, pain=6)
