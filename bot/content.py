@@ -122,6 +122,17 @@ class Catalog:
         numbers included."""
         return fill(self.raw(key), {**self._numbers, **params})
 
+    def words(self, key: str) -> tuple[str, ...]:
+        """A list of words at a dotted key such as 'typed.yes' (plain text, none empty)."""
+        node: Any = self._data
+        for part in key.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                raise ContentError(f"{self.language}: missing words {key!r}")
+            node = node[part]
+        if not isinstance(node, list) or not all(isinstance(w, str) and w.strip() for w in node):
+            raise ContentError(f"{self.language}: {key!r} is not a list of words")
+        return tuple(node)
+
     def prompt(self, question_id: str) -> str:
         """A question as asked."""
         return self.text(f"questions.{question_id}.prompt")

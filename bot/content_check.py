@@ -24,6 +24,7 @@ from bot.content import (
 from bot.intake import views
 from bot.intake.guide import guide_sections
 from bot.intake.screening import notice
+from bot.intake.typed import normal
 from bot.questionnaire import MAX_TEXT_ANSWER, Group, Kind, Question, Questionnaire
 from bot.scores.activities import MAX_ACTIVITIES, MAX_NAME, Activities, Activity
 from bot.telegram_html import HtmlParseError, clean, is_empty_text, parse_html
@@ -202,6 +203,9 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
     questions = catalog.questionnaire
     answers = _longest_answers(questions)
     big_id = 2**31  # the longest callback data a real id will give for years
+    _check_reply(
+        lang, "which answer to change", views.change_choice(catalog, big_id, answers), problems
+    )
     for qid in questions.order:
         _check_reply(
             lang,
@@ -273,6 +277,17 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
     _check_reply(lang, "practitioner red flag alert", alert, problems)
 
 
+def _check_typed_words(catalog: Catalog, problems: list[Problem]) -> None:
+    """The words typed for yes and no: present, and none meaning both."""
+    try:
+        said = {code: {normal(w) for w in catalog.words(f"typed.{code}")} for code in ("yes", "no")}
+    except ContentError as exc:
+        problems.append(Problem(catalog.language, "typed", str(exc)))
+        return
+    if both := said["yes"] & said["no"]:
+        problems.append(Problem(catalog.language, "typed", f"both yes and no: {sorted(both)}"))
+
+
 def check_content(content: Content, shipped: Content | None = None) -> list[Problem]:
     """Every problem found in every language, compared with the reference language.
 
@@ -284,6 +299,7 @@ def check_content(content: Content, shipped: Content | None = None) -> list[Prob
     for language in content.languages:
         catalog = content.catalog(language)
         _check_texts(reference, catalog, problems, hint=shipped is not None)
+        _check_typed_words(catalog, problems)
         try:
             _check_rendered(catalog, problems)
         except ContentError as exc:

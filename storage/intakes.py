@@ -134,6 +134,34 @@ class IntakeStore(StoreBase):
             ),
         )
 
+    async def change_answer(self, intake_id: int, question_id: str, *, clear: bool) -> None:
+        """Go back to one answered question from the summary: its answer so far is kept in
+        answer_changes, removed when `clear` (asked afresh), and the intake waits at it."""
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT INTO answer_changes"
+                " (intake_id, question_id, value, answered_at, changed_at)"
+                " SELECT intake_id, question_id, value, answered_at, ? FROM answers"
+                " WHERE intake_id = ? AND question_id = ?",
+                (self._now(), intake_id, question_id),
+            )
+            if clear:
+                await db.execute(
+                    "DELETE FROM answers WHERE intake_id = ? AND question_id = ?",
+                    (intake_id, question_id),
+                )
+            await db.execute(
+                "UPDATE intakes SET step = ?, paused = 0 WHERE id = ?", (question_id, intake_id)
+            )
+
+    async def answer_changes(self, intake_id: int) -> list[tuple[str, object]]:
+        """The answers an intake replaced from its summary, oldest first: (question, value)."""
+        rows = await self._all(
+            "SELECT question_id, value FROM answer_changes WHERE intake_id = ? ORDER BY id",
+            (intake_id,),
+        )
+        return [(row["question_id"], json.loads(row["value"])) for row in rows]
+
     async def delete_answer(self, intake_id: int, question_id: str) -> None:
         """Remove one answer (a follow-up question that no longer applies)."""
         await self._db.execute(

@@ -22,6 +22,11 @@ async def collect(
     appointments = await storage.patient_appointments(patient.id)
     followups = await storage.followup_records(patient.telegram_user_id)
     messages = await storage.thread_messages(patient.id)
+    changed = [
+        (record.intake.id, question_id, value)
+        for record in intakes
+        for question_id, value in await storage.answer_changes(record.intake.id)
+    ]
     scores = await storage.scores(
         catalog.questionnaire.scored, telegram_user_id=patient.telegram_user_id
     )
@@ -49,6 +54,16 @@ async def collect(
             for a in appointments
         ],
         "followups": [followup_dict(record, catalog, tz) for record in followups],
+        # Answers replaced from the summary ("Change an answer"): kept for the record.
+        "changed_answers": [
+            {
+                "intake_id": intake_id,
+                "question_id": question_id,
+                "value": value,
+                "label": rendering.answer_label(catalog, question_id, value),
+            }
+            for intake_id, question_id, value in changed
+        ],
         # Pain and activities at each visit, with their dates (/progress draws them).
         "scores": [score_dict(score, catalog, tz) for score in scores],
         "messages": [

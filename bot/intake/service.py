@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.content import Catalog, Content
 from bot.intake import views
 from bot.intake.screening import cautions, is_red_flag, notice
+from bot.intake.typed import TYPED_KINDS, typed_answer
 from bot.outcomes import views as outcome_views
 from bot.outcomes.stored import activities_to_rate
 from bot.questionnaire import MAX_TEXT_ANSWER, Kind
@@ -245,6 +246,8 @@ class IntakeService:
         answer = text.strip()
         if kind is Kind.ACTIVITIES and answer:
             return await self._activity_text(catalog, intake, answers, intake.step, answer)
+        if kind in TYPED_KINDS:
+            return await self._typed(catalog, patient, intake, answers, answer)
         if kind is not Kind.TEXT:
             nudge = Reply(catalog.text("flow.use_buttons"))
             return Outcome(replies=[nudge, await self.prompt(catalog, intake)])
@@ -256,6 +259,27 @@ class IntakeService:
         return await self._answer(
             catalog, patient, intake, answers, intake.step, answer, edit=False
         )
+
+    async def _typed(
+        self,
+        catalog: Catalog,
+        patient: Patient,
+        intake: Intake,
+        answers: dict[str, object],
+        text: str,
+    ) -> Outcome:
+        """Text where buttons were offered: the answer when it is unambiguous (said back to
+        the patient), else the buttons again with a hint."""
+        q = self._questions.question(intake.step)
+        typed = typed_answer(catalog, q, text)
+        if typed.code is None:
+            key = "flow.typed_which" if typed.candidates else "flow.use_buttons"
+            return Outcome(replies=[Reply(catalog.text(key)), await self.prompt(catalog, intake)])
+        value = q.value_of(typed.code)
+        outcome = await self._answer(catalog, patient, intake, answers, q.id, value, edit=False)
+        label = rendering.answer_label(catalog, q.id, value)
+        outcome.replies.insert(0, Reply(catalog.text("flow.chosen", answer=label)))
+        return outcome
 
     async def awaits_text(self, patient: Patient) -> bool:
         """Whether the patient's intake in progress is waiting for a typed answer (what they
@@ -288,6 +312,7 @@ class IntakeService:
             Verb.NEW,
             Verb.RESUME,
             Verb.SUMMARY,
+            Verb.CHANGE,
             Verb.ANSWER,
             Verb.SKIP,
             Verb.TOGGLE,
@@ -347,6 +372,8 @@ class IntakeService:
             if action.code == "again":
                 return await self._begin(catalog, patient, intake.start_payload)
             return await self._complete(catalog, patient, intake, answers)
+        if action.verb is Verb.CHANGE and intake.step == flow.SUMMARY:
+            return await self._change(catalog, patient, intake, answers, action)
         if not self._questions.asks(action.question):
             return await self._stale(catalog, intake)
         if action.question != intake.step:
@@ -500,17 +527,58 @@ class IntakeService:
         chosen = answers.get(question_id)
         if not isinstance(chosen, list) or not chosen:
             return Outcome(toast=catalog.text("flow.pick_one_first"))
+        removed = []
         for q in self._questions.intake:
             if q.id in answers and not q.applies(answers):
                 # Asked only after an option that is now unticked ("somewhere else").
                 await self._storage.delete_answer(intake.id, q.id)
                 del answers[q.id]
+                removed.append(Reply(catalog.text("summary.removed", question=catalog.short(q.id))))
         step = flow.next_step(self._questions, question_id, answers)
         await self._storage.set_step(intake.id, step)
         await self._enter(patient, intake, step, answers)
+        asked = (
+            views.summary(catalog, intake.id, answers)
+            if step == flow.SUMMARY
+            else views.question_reply(catalog, intake.id, step, answers)
+        )
         return Outcome(
-            edit=rendering.answered(catalog, question_id, chosen),
-            replies=[views.question_reply(catalog, intake.id, step, answers)],
+            edit=rendering.answered(catalog, question_id, chosen), replies=[*removed, asked]
+        )
+
+    async def _change(
+        self,
+        catalog: Catalog,
+        patient: Patient,
+        intake: Intake,
+        answers: dict[str, object],
+        action: Action,
+    ) -> Outcome:
+        """From the summary: which answer to change, back to the summary, or that one
+        question asked again (its old answer kept for the record); answering it leads back
+        to the summary, through any question it newly opens."""
+        qid = action.question
+        if not qid:
+            if action.code == "back":
+                return Outcome(
+                    edit=Reply(catalog.text("summary.change_which")),
+                    replies=[views.summary(catalog, intake.id, answers)],
+                )
+            return Outcome(replies=[views.change_choice(catalog, intake.id, answers)])
+        if not self._questions.asks(qid) or qid not in answers:
+            return await self._stale(catalog, intake)
+        q = self._questions.question(qid)
+        was = rendering.answer_label(catalog, qid, answers[qid])
+        # An activities answer is given afresh, from the activities of the visit before.
+        fresh = q.kind is Kind.ACTIVITIES
+        await self._storage.change_answer(intake.id, qid, clear=fresh)
+        if fresh:
+            del answers[qid]
+            await self._enter(patient, intake, qid, answers)
+        asked = views.question_reply(catalog, intake.id, qid, answers)
+        return Outcome(
+            edit=Reply(catalog.text("flow.chosen", answer=catalog.short(qid))),
+            replies=[Reply(catalog.text("summary.changing", answer=was)), asked],
         )
 
     async def _enter(

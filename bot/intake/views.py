@@ -14,7 +14,7 @@ from bot.questionnaire import Group, Kind
 from bot.scores.measures import Course
 from bot.vocabulary import flow, rendering
 from bot.vocabulary.actions import Action, Verb
-from bot.vocabulary.outgoing import Reply
+from bot.vocabulary.outgoing import Button, Reply
 from storage import Intake, IntakeStatus, Patient, RedFlag
 
 
@@ -53,7 +53,21 @@ def summary(catalog: Catalog, intake_id: int, answers: Mapping[str, object]) -> 
         ("summary.confirm_button", Action(Verb.SUMMARY, intake_id, "", "ok")),
         ("summary.restart_button", Action(Verb.SUMMARY, intake_id, "", "again")),
     ]
-    return Reply("\n".join(lines), rendering.button_row(catalog, buttons))
+    change = [("summary.change_button", Action(Verb.CHANGE, intake_id))]
+    keyboard = rendering.button_row(catalog, buttons) + rendering.button_row(catalog, change)
+    return Reply("\n".join(lines), keyboard)
+
+
+def change_choice(catalog: Catalog, intake_id: int, answers: Mapping[str, object]) -> Reply:
+    """Which answer to change: a button per answered question, and back to the summary."""
+    ids = [q.id for q in catalog.questionnaire.intake if q.applies(answers) and q.id in answers]
+    rows = tuple(
+        (Button(catalog.short(qid), Action(Verb.CHANGE, intake_id, qid).encode()),) for qid in ids
+    )
+    back = Button(
+        catalog.text("summary.change_back"), Action(Verb.CHANGE, intake_id, "", "back").encode()
+    )
+    return Reply(catalog.text("summary.change_which"), (*rows, (back,)))
 
 
 def guide_replies(catalog: Catalog, answers: Mapping[str, object], *, urgent: bool) -> list[Reply]:

@@ -48,6 +48,7 @@ class Verb(StrEnum):
     VISIT = "k"  # practitioners: code attended / no_show for an appointment
     MESSAGE = "m"  # practitioners: write to a patient through the bot
     END_THREAD = "h"  # practitioners: end a conversation with a patient
+    CHANGE = "u"  # from the summary: `question` to change (none: which one?; code back)
 
     @property
     def subject(self) -> Subject:
@@ -61,6 +62,7 @@ SUBJECTS = {
     Verb.DONE: Subject.INTAKE,
     Verb.SKIP: Subject.INTAKE,
     Verb.SUMMARY: Subject.INTAKE,
+    Verb.CHANGE: Subject.INTAKE,
     Verb.RESUME: Subject.INTAKE,
     Verb.REVIEW: Subject.INTAKE,
     Verb.OPEN_INTAKE: Subject.INTAKE,

@@ -17,7 +17,9 @@ def first_question(questionnaire: Questionnaire) -> str:
 
 
 def next_step(questionnaire: Questionnaire, after: str, answers: Mapping[str, object]) -> str:
-    """The step that follows `after` (consent, a question id or the summary)."""
+    """The step that follows `after` (consent, a question id or the summary): the next
+    question that applies and is not answered yet, else the summary (so that an answer
+    changed from the summary leads back to it, through any question it newly opens)."""
     if after == CONSENT:
         start = 0
     elif after == SUMMARY:
@@ -25,7 +27,7 @@ def next_step(questionnaire: Questionnaire, after: str, answers: Mapping[str, ob
     else:
         start = questionnaire.order.index(after) + 1
     for q in questionnaire.intake[start:]:
-        if q.applies(answers):
+        if q.applies(answers) and q.id not in answers:
             return q.id
     return SUMMARY
 
