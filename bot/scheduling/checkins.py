@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.content import Catalog, Content
 from bot.intake import views
+from bot.intake.typed import TYPED_KINDS, typed_answer
 from bot.outcomes import views as outcome_views
 from bot.outcomes.stored import activities_to_rate
 from bot.questionnaire import MAX_TEXT_ANSWER, Group, Kind, Questionnaire
@@ -337,6 +338,8 @@ class CheckIns:
         kind = self._questions.question(followup.step).kind
         if kind is Kind.ACTIVITIES and text.strip():
             return await self._activity_text(state, followup, followup.step, text.strip())
+        if kind in TYPED_KINDS:
+            return await self._typed(state, followup, text)
         if kind is not Kind.TEXT:
             return None
         note = text.strip()
@@ -346,6 +349,29 @@ class CheckIns:
                 replies=[Reply(catalog.text("flow.text_too_long", limit=MAX_TEXT_ANSWER))]
             )
         return await self._answer(state, followup, followup.step, note or None)
+
+    async def _typed(
+        self, state: FollowupState, followup: ScheduledMessage, text: str
+    ) -> Outcome | None:
+        """Text where the check-in offers buttons: the answer when it is unambiguous (said
+        back), else the buttons again. None while a conversation with the clinic is open:
+        the text is for the practitioner, never taken for a warning sign's answer."""
+        if await self._storage.open_thread_of(state.patient.telegram_user_id) is not None:
+            return None
+        assert followup.step is not None
+        q = self._questions.question(followup.step)
+        typed = typed_answer(state.catalog, q, text)
+        if typed.code is None:
+            key = "flow.typed_which" if typed.candidates else "flow.use_buttons"
+            return Outcome(
+                replies=[Reply(state.catalog.text(key)), await self._current(state, followup)]
+            )
+        value = q.value_of(typed.code)
+        outcome = await self._answer(state, followup, q.id, value)
+        label = rendering.answer_label(state.catalog, q.id, value)
+        outcome.edit = None  # the message with the buttons stays as it is
+        outcome.replies.insert(0, Reply(state.catalog.text("flow.chosen", answer=label)))
+        return outcome
 
     async def followup_button(self, state: FollowupState, action: Action) -> Outcome | None:
         """A follow-up answer button; None if it is stale or not theirs."""

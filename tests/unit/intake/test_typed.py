@@ -10,9 +10,12 @@ import pytest
 
 from bot.content import Catalog, Content
 from bot.intake.typed import Typed, typed_answer
+from bot.scheduling.checkins import CheckIns
 from bot.vocabulary.outgoing import Outcome
 from storage import Storage
+from tests.conftest import PRACTITIONER
 from tests.support.conversation import Conversation
+from tests.support.followups import sent_followup
 from tests.support.patient_flow import PAT, agreed, press, texts
 
 CONTENT = Content.load()
@@ -109,3 +112,26 @@ async def test_a_red_flag_typed_yes_gets_its_advice_and_alert_at_once(
     outcome = await service.text(PAT, "Yes")
     assert "emergency" in texts(outcome).lower()
     assert outcome.notifications  # the practitioners are alerted at once
+
+
+async def test_a_check_in_takes_typed_answers_unless_a_conversation_is_open(
+    service: Conversation, storage: Storage, checkins: CheckIns
+) -> None:
+    message_id, outcome = await sent_followup(checkins, storage, PAT)
+    outcome = await service.text(PAT, "2")
+    assert outcome.replies[0].html == "Your answer: 2"
+    assert "Compared with before the treatment" in texts(outcome)
+    outcome = await service.text(PAT, "about")  # the beginning of "About the same"
+    assert outcome.replies[0].html == "Your answer: About the same"
+    outcome = await service.text(PAT, "hmm")
+    assert "Please answer with the buttons" in texts(outcome)
+    assert await storage.followup_answers(message_id) == {"fu_soreness": 2, "fu_compared": "same"}
+
+    # With a conversation with the clinic open, "no" is for the practitioner, not taken for
+    # a warning sign's answer.
+    patient = await storage.patient_by_telegram_id(PAT.user_id)
+    assert patient is not None
+    await storage.open_thread(patient.id, PRACTITIONER)
+    await service.text(PAT, "no")
+    assert "fu_breathing" not in await storage.followup_answers(message_id)
+    assert service.relays.to(PRACTITIONER)
