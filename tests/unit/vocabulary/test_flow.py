@@ -4,14 +4,25 @@ from tests.support.questionnaire import ORDER, QUESTIONS, SHIPPED, questions_in
 
 
 def test_questions_follow_consent_in_order_and_end_at_summary() -> None:
-    answers: dict[str, object] = {"areas": ["neck_shoulders"]}
+    answers: dict[str, object] = {}
     steps = [flow.next_step(SHIPPED, flow.CONSENT, answers)]
     while steps[-1] != flow.SUMMARY:
+        # Each question answered as it comes: areas without "somewhere else".
+        answers[steps[-1]] = ["neck_shoulders"] if steps[-1] == "areas" else "no"
         steps.append(flow.next_step(SHIPPED, steps[-1], answers))
     assert steps[0] == "areas"
     assert "areas_other" not in steps
     assert steps[-2] == "notes"
     assert flow.next_step(SHIPPED, flow.SUMMARY, answers) == flow.DONE
+
+
+def test_an_answer_changed_from_the_summary_leads_back_to_it() -> None:
+    answered = {q.id: "no" for q in SHIPPED.intake if q.id != "areas_other"}
+    answered["areas"] = ["neck_shoulders"]
+    assert flow.next_step(SHIPPED, "intensity", answered) == flow.SUMMARY
+    # A change that opens a question asks it on the way.
+    answered["areas"] = ["neck_shoulders", "other"]
+    assert flow.next_step(SHIPPED, "areas", answered) == "areas_other"
 
 
 def test_other_area_brings_its_follow_up_question() -> None:
