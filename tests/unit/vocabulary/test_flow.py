@@ -17,7 +17,7 @@ def test_questions_follow_consent_in_order_and_end_at_summary() -> None:
 
 
 def test_an_answer_changed_from_the_summary_leads_back_to_it() -> None:
-    answered = {q.id: "no" for q in SHIPPED.intake if q.id != "areas_other"}
+    answered: dict[str, object] = {q.id: "no" for q in SHIPPED.intake if q.id != "areas_other"}
     answered["areas"] = ["neck_shoulders"]
     assert flow.next_step(SHIPPED, "intensity", answered) == flow.SUMMARY
     # A change that opens a question asks it on the way.
