@@ -87,8 +87,8 @@ class AccountService:
         found = outcome_views.readings_of(catalog.questionnaire, scores)
         caption = catalog.text("chart.caption_patient")
         photos = await course_photos(self._storage, catalog, patient, scores, self._tz, caption)
-        reply = outcome_views.patient_course(catalog, found, courses, self._tz)
-        return Outcome(replies=[reply], photos=photos)
+        replies = outcome_views.patient_course(catalog, found, courses, self._tz)
+        return Outcome(replies=replies, photos=photos)
 
     async def delete(self, who: Who, _: list[str]) -> Outcome:
         """/delete: ask for confirmation first."""

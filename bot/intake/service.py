@@ -33,8 +33,6 @@ from storage import Intake, Patient, Storage
 # A check-in that waited for consent, resumed once the patient agrees (scheduling's).
 START_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # what Telegram allows in a deep link
 ResumeAfterConsent = Callable[[Catalog, Patient], Awaitable[Reply | None]]
-# Questions whose answer (or part of it) is typed: what the patient types is for them.
-TYPED = frozenset({Kind.TEXT, Kind.ACTIVITIES})
 
 
 class IntakeService:
@@ -288,7 +286,15 @@ class IntakeService:
         if intake is None or intake.paused:
             return False
         step = flow.current_step(self._questions, intake.step, answers)
-        return self._questions.asks(step) and self._questions.question(step).kind in TYPED
+        if not self._questions.asks(step):
+            return False
+        kind = self._questions.question(step).kind
+        if kind is Kind.ACTIVITIES:
+            # Only while an activity can be named: a rating is given by button, and what
+            # the patient types then is for the clinic.
+            answer = parse(answers.get(step)) or Activities()
+            return answer.waiting is None and not answer.full
+        return kind is Kind.TEXT
 
     async def unexpected(self, who: Who, *, edited: bool) -> Outcome:
         """A sticker, photo, edited message or anything else the bot cannot use."""
@@ -479,8 +485,11 @@ class IntakeService:
         await self._storage.save_answer(
             intake.id, question_id, value, next_step=step, red_flag=question_id if flagged else None
         )
+        # A choice changed from the summary may close a question asked after it.
+        removed = await self._drop_closed(catalog, intake, answers)
         await self._enter(patient, intake, step, answers)
         outcome = Outcome(edit=rendering.answered(catalog, question_id, value) if edit else None)
+        outcome.replies += removed
         if flagged:
             outcome.replies.append(views.red_flag_advice(catalog, question_id))
             outcome.notifications += self._red_flag_alerts(patient, intake, question_id)
@@ -527,13 +536,7 @@ class IntakeService:
         chosen = answers.get(question_id)
         if not isinstance(chosen, list) or not chosen:
             return Outcome(toast=catalog.text("flow.pick_one_first"))
-        removed = []
-        for q in self._questions.intake:
-            if q.id in answers and not q.applies(answers):
-                # Asked only after an option that is now unticked ("somewhere else").
-                await self._storage.delete_answer(intake.id, q.id)
-                del answers[q.id]
-                removed.append(Reply(catalog.text("summary.removed", question=catalog.short(q.id))))
+        removed = await self._drop_closed(catalog, intake, answers)
         step = flow.next_step(self._questions, question_id, answers)
         await self._storage.set_step(intake.id, step)
         await self._enter(patient, intake, step, answers)
@@ -580,6 +583,19 @@ class IntakeService:
             edit=Reply(catalog.text("flow.chosen", answer=catalog.short(qid))),
             replies=[Reply(catalog.text("summary.changing", answer=was)), asked],
         )
+
+    async def _drop_closed(
+        self, catalog: Catalog, intake: Intake, answers: dict[str, object]
+    ) -> list[Reply]:
+        """Remove the answers to questions that no longer apply (asked only after an option
+        since unticked or changed, such as "somewhere else"), saying so."""
+        removed = []
+        for q in self._questions.intake:
+            if q.id in answers and not q.applies(answers):
+                await self._storage.delete_answer(intake.id, q.id)
+                del answers[q.id]
+                removed.append(Reply(catalog.text("summary.removed", question=catalog.short(q.id))))
+        return removed
 
     async def _enter(
         self, patient: Patient, intake: Intake, step: str, answers: dict[str, object]

@@ -52,5 +52,6 @@ async def activities_to_rate(
     scores = await storage.scores(
         questions.measured(Measure.FUNCTION), telegram_user_id=telegram_user_id
     )
-    rated = [a for s in scores if (a := parse(s.value)) is not None and a.rated]
+    # The latest visit that rated them all: one left half-way is passed over.
+    rated = [a for s in scores if (a := parse(s.value)) and a.rated and a.waiting is None]
     return carried_over(rated[-1] if rated else None)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.content import Catalog
 from bot.questionnaire import Measure, Questionnaire
 from bot.scores.measures import Course, Judgement, Reading, course, given, readings, shown
+from bot.vocabulary import rendering
 from bot.vocabulary.outgoing import Reply
 from storage import Score
 
@@ -74,9 +75,9 @@ def practitioner_lines(catalog: Catalog, courses: Sequence[Course], tz: ZoneInfo
 
 def patient_course(
     catalog: Catalog, found: dict[Measure, list[Reading]], courses: Sequence[Course], tz: ZoneInfo
-) -> Reply:
+) -> list[Reply]:
     """/progress: each given score with its date, then the same kind lines as after a
-    visit."""
+    visit (in as many messages as a long course needs)."""
     lines = [catalog.text("progress.heading")]
     for measure in Measure:
         lines += [
@@ -87,7 +88,7 @@ def patient_course(
     kind = patient_progress(catalog, courses, tz)
     if kind is not None:
         lines += ["", kind.html]
-    return Reply("\n".join(lines))
+    return rendering.pack(lines, separator="\n")
 
 
 def patient_progress(catalog: Catalog, courses: Sequence[Course], tz: ZoneInfo) -> Reply | None:

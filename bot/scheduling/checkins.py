@@ -332,16 +332,32 @@ class CheckIns:
     async def open_followup_text(self, state: FollowupState, text: str) -> Outcome | None:
         """A text message answers the follow-up note, or names an activity, if one is
         waiting for it."""
-        catalog, followup = state.catalog, state.followup
+        followup = state.followup
         if followup is None or followup.step is None or not state.consented:
             return None
         kind = self._questions.question(followup.step).kind
-        if kind is Kind.ACTIVITIES and text.strip():
-            return await self._activity_text(state, followup, followup.step, text.strip())
-        if kind in TYPED_KINDS:
-            return await self._typed(state, followup, text)
-        if kind is not Kind.TEXT:
+        if kind is Kind.TEXT:
+            return await self._note(state, followup, text)
+        if (kind is not Kind.ACTIVITIES and kind not in TYPED_KINDS) or not text.strip():
             return None
+        if followup.step not in self._order or await self._elsewhere(state.patient):
+            return None
+        if kind is Kind.ACTIVITIES:
+            return await self._activity_text(state, followup, followup.step, text.strip())
+        return await self._typed(state, followup, text)
+
+    async def _elsewhere(self, patient: Patient) -> bool:
+        """Whether typed text is for something else than a check-in's buttons: an intake in
+        progress, or a conversation with the clinic (never taken for a warning sign's
+        answer). A check-in stays open until it is answered, so it may be an old one."""
+        if await self._storage.open_thread_of(patient.telegram_user_id) is not None:
+            return True
+        return await self._storage.open_intake(patient.id) is not None
+
+    async def _note(self, state: FollowupState, followup: ScheduledMessage, text: str) -> Outcome:
+        """The check-in's note, typed."""
+        assert followup.step is not None
+        catalog = state.catalog
         note = text.strip()
         if len(note) > MAX_TEXT_ANSWER:
             # Kept whole, it could make every later view of the record too long to send.
@@ -354,10 +370,7 @@ class CheckIns:
         self, state: FollowupState, followup: ScheduledMessage, text: str
     ) -> Outcome | None:
         """Text where the check-in offers buttons: the answer when it is unambiguous (said
-        back), else the buttons again. None while a conversation with the clinic is open:
-        the text is for the practitioner, never taken for a warning sign's answer."""
-        if await self._storage.open_thread_of(state.patient.telegram_user_id) is not None:
-            return None
+        back), else the buttons again."""
         assert followup.step is not None
         q = self._questions.question(followup.step)
         typed = typed_answer(state.catalog, q, text)

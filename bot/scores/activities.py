@@ -167,6 +167,9 @@ def _rating(value: object) -> int | None:
 
 
 def score_of(value: object) -> float | None:
-    """The PSFS score of a stored answer; None when not given."""
+    """The PSFS score of a stored answer; None when not given (skipped, or left with an
+    activity still to rate: a visit's score is of all its activities)."""
     answer = parse(value)
-    return answer.score if answer is not None else None
+    if answer is None or answer.waiting is not None:
+        return None
+    return answer.score

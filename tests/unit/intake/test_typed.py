@@ -135,3 +135,18 @@ async def test_a_check_in_takes_typed_answers_unless_a_conversation_is_open(
     await service.text(PAT, "no")
     assert "fu_breathing" not in await storage.followup_answers(message_id)
     assert service.relays.to(PRACTITIONER)
+
+
+async def test_an_old_unanswered_check_in_does_not_take_an_intake_s_typed_answers(
+    service: Conversation, storage: Storage, checkins: CheckIns
+) -> None:
+    message_id, _ = await sent_followup(checkins, storage, PAT)  # never answered
+    outcome = await through_cause(service)
+    outcome = await service.text(PAT, "exercise")
+    assert outcome.replies[0].html == "Your answer: Exercise or sport"
+    outcome = await service.text(PAT, "7")
+    assert "How long have you had this pain?" in texts(outcome)
+    assert outcome.notifications == []  # no check-in escalation
+    assert await storage.followup_answers(message_id) == {}
+    [record] = await storage.intake_records()
+    assert record.decoded_answers()["intensity"] == 7

@@ -8,9 +8,11 @@ import re
 from datetime import timedelta
 
 from bot.scheduling.checkins import CheckIns
+from bot.scores.activities import score_of
 from bot.vocabulary.outgoing import Outcome
 from bot.vocabulary.people import Who
 from storage import Storage
+from tests.conftest import PRACTITIONER
 from tests.support.conversation import Conversation
 from tests.support.followups import sent_followup, tap
 from tests.support.patient_flow import last_keyboard, texts
@@ -190,3 +192,43 @@ async def test_a_check_in_that_needed_attention_closes_without_a_progress_line(
     closing = texts(outcome)
     assert "Please follow the advice above" in closing
     assert "Your pain" not in closing  # 6 -> 3 would read as good news after an alert
+
+
+async def test_a_check_in_left_half_way_neither_counts_nor_is_carried_over(
+    service: Conversation, storage: Storage, checkins: CheckIns
+) -> None:
+    outcome = await to_activities(service, ANN)
+    for step in ("Run", "3", "Lift", "5"):
+        outcome = (
+            await tap(service, ANN, outcome, step)
+            if step.isdigit()
+            else await service.text(ANN, step)
+        )
+    outcome = await tap(service, ANN, outcome, "Done")
+    outcome = await tap(service, ANN, outcome, "Skip")
+    await tap(service, ANN, outcome, "Confirm")
+    _, week_on = await sent_followup(checkins, storage, ANN, timedelta(days=7))
+    outcome = week_on
+    for label in ("2", "Better", "No", "No", "No", "No", "4", "6"):  # Run 6, then no more
+        outcome = await tap(service, ANN, outcome, label)
+    assert "<b>Lift</b>: 5 out of 10 last time" in last_keyboard(outcome).html
+
+    # (The check-in's test set-up recorded an older consent text: agreed to again.)
+    outcome = await to_activities(service, ANN)
+    # Both activities come back, from the intake (the check-in never rated Lift).
+    assert "<b>Run</b>: 3 out of 10 last time" in last_keyboard(outcome).html
+    scores = await storage.scores(["psfs", "fu_psfs"], telegram_user_id=ANN.user_id)
+    half = next(s for s in scores if s.question_id == "fu_psfs")
+    assert score_of(half.value) is None  # a gap, not 6
+
+
+async def test_while_a_rating_waits_text_goes_to_an_open_conversation(
+    service: Conversation, storage: Storage
+) -> None:
+    await to_activities(service, ANN)
+    await service.text(ANN, "Run")  # now waiting for Run's rating
+    patient = await storage.patient_by_telegram_id(ANN.user_id)
+    assert patient is not None
+    await storage.open_thread(patient.id, PRACTITIONER)
+    await service.text(ANN, "I will be ten minutes late today, sorry")
+    assert any("ten minutes late" in text for text in service.relays.to(PRACTITIONER))

@@ -84,11 +84,13 @@ def test_answers_that_are_not_scores_leave_gaps_never_zeros() -> None:
 def test_the_function_score_is_the_mean_of_the_ratings_and_a_skip_is_a_gap() -> None:
     first = {"activities": [{"name": "Run", "rating": 2}, {"name": "Lift", "rating": 5}]}
     partial = {"activities": [{"name": "Run", "rating": 6}, {"name": "Lift", "rating": None}]}
+    done = {"activities": [{"name": "Run", "rating": 6}, {"name": "Lift", "rating": 7}]}
+    days = [DAY + timedelta(days=n) for n in range(4)]
     found = readings(
-        FUNCTION,
-        [(DAY, first), (DAY + timedelta(days=1), None), (DAY + timedelta(days=2), partial)],
+        FUNCTION, [(days[0], first), (days[1], None), (days[2], partial), (days[3], done)]
     )
-    assert [r.value for r in found] == [3.5, None, 6.0]
+    # Skipped, or left with an activity to rate: not given, a gap.
+    assert [r.value for r in found] == [3.5, None, None, 6.5]
     given = course(FUNCTION, found)
     assert given is not None
-    assert (given.change, given.percent, given.judgement) == (2.5, None, Judgement.IMPROVED)
+    assert (given.change, given.percent, given.judgement) == (3.0, None, Judgement.IMPROVED)
