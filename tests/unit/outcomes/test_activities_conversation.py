@@ -35,6 +35,17 @@ async def to_activities(service: Conversation, who: Who, *, new: bool = False) -
     return outcome
 
 
+async def first_visit(service: Conversation, *rated: tuple[str, int]) -> None:
+    """A confirmed intake naming and rating these activities (none: the question skipped)."""
+    outcome = await to_activities(service, ANN)
+    for name, rating in rated:
+        outcome = await service.text(ANN, name)
+        outcome = await tap(service, ANN, outcome, str(rating))
+    outcome = await tap(service, ANN, outcome, "Done" if rated else "Skip")
+    outcome = await tap(service, ANN, outcome, "Skip")
+    await tap(service, ANN, outcome, "Confirm")
+
+
 async def psfs_answer(storage: Storage, who: Who) -> object:
     [*_, record] = await storage.intake_records(telegram_user_id=who.user_id)
     return record.decoded_answers().get("psfs")
@@ -91,16 +102,7 @@ async def test_activities_are_typed_rated_and_checked_and_each_step_is_stored(
 async def test_the_next_visit_quotes_the_activities_back_to_rate_drop_and_add(
     service: Conversation, storage: Storage
 ) -> None:
-    outcome = await to_activities(service, ANN)
-    for step in ("Run", "2", "Lift my child", "5"):
-        outcome = (
-            await service.text(ANN, step)
-            if not step.isdigit()
-            else await tap(service, ANN, outcome, step)
-        )
-    outcome = await tap(service, ANN, outcome, "Done")
-    outcome = await tap(service, ANN, outcome, "Skip")
-    await tap(service, ANN, outcome, "Confirm")
+    await first_visit(service, ("Run", 2), ("Lift my child", 5))
 
     outcome = await to_activities(service, ANN, new=True)
     asked = last_keyboard(outcome)
@@ -132,12 +134,7 @@ async def test_the_next_visit_quotes_the_activities_back_to_rate_drop_and_add(
 async def test_the_week_on_check_in_asks_pain_and_rates_the_activities_again(
     service: Conversation, storage: Storage, checkins: CheckIns
 ) -> None:
-    outcome = await to_activities(service, ANN)
-    outcome = await service.text(ANN, "Run")
-    outcome = await tap(service, ANN, outcome, "3")
-    outcome = await tap(service, ANN, outcome, "Done")
-    outcome = await tap(service, ANN, outcome, "Skip")
-    await tap(service, ANN, outcome, "Confirm")
+    await first_visit(service, ("Run", 3))
 
     # The day after: neither pain nor the activities (they are for a week on).
     _, day_after = await sent_followup(checkins, storage, ANN, timedelta(hours=24))
@@ -181,10 +178,7 @@ async def test_the_week_on_check_in_asks_pain_and_rates_the_activities_again(
 async def test_a_check_in_that_needed_attention_closes_without_a_progress_line(
     service: Conversation, storage: Storage, checkins: CheckIns
 ) -> None:
-    outcome = await to_activities(service, ANN)
-    outcome = await tap(service, ANN, outcome, "Skip")
-    outcome = await tap(service, ANN, outcome, "Skip")
-    await tap(service, ANN, outcome, "Confirm")
+    await first_visit(service)
     _, week_on = await sent_followup(checkins, storage, ANN, timedelta(days=7))
     outcome = week_on
     for label in ("8", "Better", "No", "No", "No", "No", "3", "Skip"):
@@ -197,16 +191,7 @@ async def test_a_check_in_that_needed_attention_closes_without_a_progress_line(
 async def test_a_check_in_left_half_way_neither_counts_nor_is_carried_over(
     service: Conversation, storage: Storage, checkins: CheckIns
 ) -> None:
-    outcome = await to_activities(service, ANN)
-    for step in ("Run", "3", "Lift", "5"):
-        outcome = (
-            await tap(service, ANN, outcome, step)
-            if step.isdigit()
-            else await service.text(ANN, step)
-        )
-    outcome = await tap(service, ANN, outcome, "Done")
-    outcome = await tap(service, ANN, outcome, "Skip")
-    await tap(service, ANN, outcome, "Confirm")
+    await first_visit(service, ("Run", 3), ("Lift", 5))
     _, week_on = await sent_followup(checkins, storage, ANN, timedelta(days=7))
     outcome = week_on
     for label in ("2", "Better", "No", "No", "No", "No", "4", "6"):  # Run 6, then no more
