@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.content import Catalog, Content
 from bot.intake import views
 from bot.intake.screening import cautions, is_red_flag, notice
-from bot.intake.typed import TYPED_KINDS, typed_answer
+from bot.intake.typed import TYPED_KINDS, hint, said_back, typed_answer
 from bot.outcomes import views as outcome_views
 from bot.outcomes.stored import activities_to_rate
 from bot.questionnaire import MAX_TEXT_ANSWER, Kind
@@ -271,12 +271,10 @@ class IntakeService:
         q = self._questions.question(intake.step)
         typed = typed_answer(catalog, q, text)
         if typed.code is None:
-            key = "flow.typed_which" if typed.candidates else "flow.use_buttons"
-            return Outcome(replies=[Reply(catalog.text(key)), await self.prompt(catalog, intake)])
+            return Outcome(replies=[hint(catalog, typed), await self.prompt(catalog, intake)])
         value = q.value_of(typed.code)
         outcome = await self._answer(catalog, patient, intake, answers, q.id, value, edit=False)
-        label = rendering.answer_label(catalog, q.id, value)
-        outcome.replies.insert(0, Reply(catalog.text("flow.chosen", answer=label)))
+        outcome.replies.insert(0, said_back(catalog, q.id, value))
         return outcome
 
     async def awaits_text(self, patient: Patient) -> bool:

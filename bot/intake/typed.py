@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from bot.content import Catalog
 from bot.questionnaire import Kind, Question
+from bot.vocabulary import rendering
+from bot.vocabulary.outgoing import Reply
 
 # "7", "7/10", "7 / 10"
 _SCALE = re.compile(r"^(\d{1,2})(?:\s*/\s*10)?$")
@@ -61,3 +63,14 @@ def typed_answer(catalog: Catalog, question: Question, text: str) -> Typed:
     if len(starting) == 1:
         return Typed(starting[0])
     return Typed(None, starting)
+
+
+def hint(catalog: Catalog, typed: Typed) -> Reply:
+    """What a patient is told when their text gave no answer (the buttons follow)."""
+    return Reply(catalog.text("flow.typed_which" if typed.candidates else "flow.use_buttons"))
+
+
+def said_back(catalog: Catalog, question_id: str, value: object) -> Reply:
+    """How a typed answer was read, told before the next question."""
+    label = rendering.answer_label(catalog, question_id, value)
+    return Reply(catalog.text("flow.chosen", answer=label))

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.content import Catalog, Content
 from bot.intake import views
-from bot.intake.typed import TYPED_KINDS, typed_answer
+from bot.intake.typed import TYPED_KINDS, hint, said_back, typed_answer
 from bot.outcomes import views as outcome_views
 from bot.outcomes.stored import activities_to_rate
 from bot.questionnaire import MAX_TEXT_ANSWER, Group, Kind, Questionnaire
@@ -375,15 +375,13 @@ class CheckIns:
         q = self._questions.question(followup.step)
         typed = typed_answer(state.catalog, q, text)
         if typed.code is None:
-            key = "flow.typed_which" if typed.candidates else "flow.use_buttons"
             return Outcome(
-                replies=[Reply(state.catalog.text(key)), await self._current(state, followup)]
+                replies=[hint(state.catalog, typed), await self._current(state, followup)]
             )
         value = q.value_of(typed.code)
         outcome = await self._answer(state, followup, q.id, value)
-        label = rendering.answer_label(state.catalog, q.id, value)
         outcome.edit = None  # the message with the buttons stays as it is
-        outcome.replies.insert(0, Reply(state.catalog.text("flow.chosen", answer=label)))
+        outcome.replies.insert(0, said_back(state.catalog, q.id, value))
         return outcome
 
     async def followup_button(self, state: FollowupState, action: Action) -> Outcome | None:
