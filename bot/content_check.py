@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from bot.content import (
     ContentError,
     placeholders,
 )
-from bot.intake import views
+from bot.intake import returning, views
 from bot.intake.guide import guide_sections
 from bot.intake.screening import notice
 from bot.intake.typed import normal
@@ -30,8 +30,9 @@ from bot.scores.activities import MAX_ACTIVITIES, MAX_NAME, Activities, Activity
 from bot.telegram_html import HtmlParseError, clean, is_empty_text, parse_html
 from bot.vocabulary import rendering
 from bot.vocabulary.actions import MAX_CALLBACK_BYTES, Action, Verb
+from bot.vocabulary.flow import Block
 from bot.vocabulary.outgoing import Reply
-from storage import Answer, Intake, IntakeRecord, IntakeStatus, Patient, RedFlag
+from storage import Answer, Carried, Intake, IntakeRecord, IntakeStatus, Patient, RedFlag
 
 MAX_BUTTON_LABEL = 64
 MAX_COMMAND_DESCRIPTION = 256
@@ -61,7 +62,7 @@ def file_of(key: str) -> str:
 def is_plain(key: str) -> bool:
     """Whether a key holds plain text (a label) rather than Telegram HTML."""
     last = key.rsplit(".", 1)[-1]
-    if last.endswith("_button") or last == "short" or ".options." in key:
+    if last.endswith("_button") or last in ("short", "in_full") or ".options." in key:
         return True
     if key.startswith(("commands.", "questions.yes_no.", "export.")):
         return True
@@ -132,7 +133,7 @@ def _check_texts(
             problems.append(Problem(lang, key, "text is empty"))
         elif is_plain(key):
             limit = MAX_COMMAND_DESCRIPTION if key.startswith("commands.") else MAX_BUTTON_LABEL
-            if len(template) > limit:
+            if len(template) > limit and not key.endswith(".in_full"):  # a line, no label
                 problems.append(Problem(lang, key, f"{len(template)} characters, over {limit}"))
             if _TAG.search(template):
                 problems.append(Problem(lang, key, "plain text: a tag here would show literally"))
@@ -149,7 +150,7 @@ def question_keys(q: Question, *, asked: bool = True) -> list[str]:
     if not asked:
         return keys
     if q.group is Group.RED_FLAG:
-        keys.append(f"safety.red_flags.{q.id}")
+        keys += [f"questions.{q.id}.in_full", f"safety.red_flags.{q.id}"]
     if q.notice:
         keys.append(f"safety.notices.{q.id}")
     if q.group is Group.WARNING_SIGN:
@@ -224,6 +225,14 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
         advice = views.red_flag_advice(catalog, q.id)
         _check_reply(lang, f"red flag advice {q.id}", advice, problems)
     _check_reply(lang, "summary", views.summary(catalog, big_id, answers), problems)
+    summary = views.summary(catalog, big_id, answers, note_here=True)
+    _check_reply(lang, "summary of a returning intake", summary, problems)
+    for block in Block:
+        for changing in (False, True):
+            reply = returning.check_reply(
+                catalog, big_id, block, answers, date="2026-12-31", changing=changing
+            )
+            _check_reply(lang, f"returning {block}{' changing' * changing}", reply, problems)
     for q in questions.in_group(Group.SCREENING):
         if notice(questions, q.id, "yes"):
             _check_reply(
@@ -266,12 +275,21 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
         answers=tuple(Answer(qid, json.dumps(value), now) for qid, value in answers.items()),
         red_flags=(),
     )
-    # Every red flag raised in an earlier intake as well: the longest summary there can be.
-    earlier = [(2**31 - 1, RedFlag(q.id, now)) for q in questions.in_group(Group.RED_FLAG)]
-    summary = views.practitioner_summary(
-        catalog, record.patient, record.intake, record.decoded_answers(), ZoneInfo("UTC"), earlier
-    )
-    _check_reply(lang, "practitioner summary", summary, problems)
+    # Every red flag raised now, or every one in an earlier intake (a flag raised again now
+    # is not recalled), first or returning (every answer but the measured ones carried
+    # forward): the longest summaries there can be.
+    flags = [q.id for q in questions.in_group(Group.RED_FLAG)]
+    earlier = [(2**31 - 1, RedFlag(flag, now)) for flag in flags]
+    returned = replace(record.intake, returning_from=2**31 - 1, checks={"red_flags": "none"})
+    carried = {qid: Carried(2**31 - 1, now) for qid in answers if qid not in questions.scored}
+    for flagged in (True, False):
+        given = {**answers, **({} if flagged else dict.fromkeys(flags, "no"))}
+        for intake, marks in ((record.intake, {}), (returned, carried)):
+            summary = views.practitioner_summary(
+                catalog, record.patient, intake, given, ZoneInfo("UTC"), earlier, carried=marks
+            )
+            where = f"practitioner summary{' of a returning intake' * bool(marks)}"
+            _check_reply(lang, where, summary, problems)
     first_flag = questions.in_group(Group.RED_FLAG)[0].id
     alert = views.red_flag_alert(catalog, record.patient, record.intake.id, first_flag)
     _check_reply(lang, "practitioner red flag alert", alert, problems)

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dotenv import dotenv_values
 
 from bot.content import SHIPPED_CONTENT, Content
+from bot.intake.returning import DEFAULT_RETURNING_DAYS
 from bot.scheduling.plan import (
     DEFAULT_PLAN,
     DEFAULT_QUIET_HOURS,
@@ -63,6 +64,7 @@ class Settings:
     import_exclude: re.Pattern[str] | None = None  # calendar events that are not patients
     calendar_url: str | None = None  # an iCalendar feed: a secret address, never logged
     calendar_poll: timedelta = timedelta(minutes=DEFAULT_CALENDAR_POLL_MINUTES)
+    returning_days: int = DEFAULT_RETURNING_DAYS  # 0: every intake asks everything
 
     def load_content(self, directory: Path | None = None) -> Content:
         """The texts in use (`directory`, else ASHI_CONTENT_DIR or the shipped ones), with
@@ -213,6 +215,15 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
     else:
         calendar_poll = timedelta(minutes=int(poll_text))
 
+    returning_text = env.get("ASHI_RETURNING_DAYS", "").strip() or str(DEFAULT_RETURNING_DAYS)
+    returning_days = DEFAULT_RETURNING_DAYS
+    if returning_text.isascii() and returning_text.isdigit():
+        returning_days = int(returning_text)
+    else:
+        problems.append(
+            f"ASHI_RETURNING_DAYS must be a whole number of days (0: off), got {returning_text!r}."
+        )
+
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -234,4 +245,5 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
         import_exclude=import_exclude,
         calendar_url=calendar_url,
         calendar_poll=calendar_poll,
+        returning_days=returning_days,
     )

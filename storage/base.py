@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -78,6 +79,8 @@ def intake_row(row: aiosqlite.Row, id_column: str = "id") -> Intake:
         notified_at=dt(row["notified_at"]),
         appointment_id=row["appointment_id"],
         reviewed_at=dt(row["reviewed_at"]),
+        returning_from=row["returning_from"],
+        checks=json.loads(row["checks"]),
     )
 
 

@@ -237,11 +237,12 @@ class Storage(
         first_name: str | None,
         username: str | None,
         *,
-        begin: tuple[str, str, str | None, int | None] | None,
+        begin: tuple[str, str, str | None, int | None, int | None] | None,
     ) -> Intake | None:
         """In one transaction: record consent and the patient's Telegram name, and, with
-        `begin` = (first step, content version, payload, appointment id), open their new
-        intake (any in progress is marked restarted) and clear the pending payload."""
+        `begin` = (first step, content version, payload, appointment id, the intake it
+        returns from), open their new intake (any in progress is marked restarted) and clear
+        the pending payload."""
         now = self._now()
         statements: list[tuple[str, Sequence[Any]]] = [
             (
@@ -257,7 +258,7 @@ class Storage(
         if begin is None:
             await self._db.apply(statements)
             return None
-        step, content_version, payload, appointment_id = begin
+        step, content_version, payload, appointment_id, returning_from = begin
         statements += [
             (
                 "UPDATE intakes SET status = ? WHERE patient_id = ? AND status = ?",
@@ -270,7 +271,8 @@ class Storage(
             statements,
             (
                 "INSERT INTO intakes (patient_id, status, step, start_payload, content_version,"
-                " started_at, appointment_id) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
+                " started_at, appointment_id, returning_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                " RETURNING *",
                 (
                     patient_id,
                     IntakeStatus.IN_PROGRESS,
@@ -279,6 +281,7 @@ class Storage(
                     content_version,
                     now,
                     appointment_id,
+                    returning_from,
                 ),
             ),
         )

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
 from storage.base import StoreBase, intake_row, patient_row, ts
-from storage.records import Answer, Intake, IntakeRecord, IntakeStatus, RedFlag
+from storage.records import Answer, Carried, Intake, IntakeRecord, IntakeStatus, RedFlag
 
 
 class IntakeStore(StoreBase):
@@ -22,8 +22,10 @@ class IntakeStore(StoreBase):
         content_version: str,
         start_payload: str | None,
         appointment_id: int | None = None,
+        returning_from: int | None = None,
     ) -> Intake:
-        """Open a new intake at `step`; any intake still in progress is marked restarted."""
+        """Open a new intake at `step` (a returning patient's, starting from the completed
+        intake `returning_from`); any intake still in progress is marked restarted."""
         now = self._now()
         async with self._transaction() as db:
             await db.execute(
@@ -32,7 +34,7 @@ class IntakeStore(StoreBase):
             )
             cursor = await db.execute(
                 "INSERT INTO intakes (patient_id, status, step, start_payload, content_version,"
-                " started_at, appointment_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " started_at, appointment_id, returning_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     patient_id,
                     IntakeStatus.IN_PROGRESS,
@@ -41,6 +43,7 @@ class IntakeStore(StoreBase):
                     content_version,
                     now,
                     appointment_id,
+                    returning_from,
                 ),
             )
             intake_id = cursor.lastrowid
@@ -145,6 +148,10 @@ class IntakeStore(StoreBase):
                 " WHERE intake_id = ? AND question_id = ?",
                 (self._now(), intake_id, question_id),
             )
+            await db.execute(
+                "DELETE FROM carried_answers WHERE intake_id = ? AND question_id = ?",
+                (intake_id, question_id),
+            )
             if clear:
                 await db.execute(
                     "DELETE FROM answers WHERE intake_id = ? AND question_id = ?",
@@ -164,10 +171,76 @@ class IntakeStore(StoreBase):
 
     async def delete_answer(self, intake_id: int, question_id: str) -> None:
         """Remove one answer (a follow-up question that no longer applies)."""
-        await self._db.execute(
-            "DELETE FROM answers WHERE intake_id = ? AND question_id = ?",
-            (intake_id, question_id),
+        async with self._transaction() as db:
+            for table in ("answers", "carried_answers"):
+                await db.execute(
+                    f"DELETE FROM {table} WHERE intake_id = ? AND question_id = ?",
+                    (intake_id, question_id),
+                )
+
+    async def decide(
+        self,
+        intake_id: int,
+        block: str,
+        decision: str,
+        *,
+        next_step: str,
+        carry: Collection[str] = (),
+        answer: Mapping[str, object] | None = None,
+    ) -> None:
+        """Record a returning intake's decision on one block of questions and move to
+        `next_step`, in one transaction: the answers to `carry` are copied from the intake
+        it returns from (those not answered here yet) and marked confirmed unchanged now;
+        `answer` is stored as answers given now."""
+        now = self._now()
+        async with self._transaction() as db:
+            rows = await db.execute_fetchall(
+                "SELECT returning_from, checks FROM intakes WHERE id = ?", (intake_id,)
+            )
+            earlier, checks = rows[0]["returning_from"], json.loads(rows[0]["checks"])
+            if carry and earlier is not None:
+                marks = ",".join("?" * len(carry))
+                chosen = (
+                    f" FROM answers WHERE intake_id = ? AND question_id IN ({marks})"
+                    " AND question_id NOT IN (SELECT question_id FROM answers WHERE intake_id = ?)"
+                )
+                params = (earlier, *carry, intake_id)
+                await db.execute(
+                    "INSERT INTO carried_answers (intake_id, question_id, from_intake_id,"
+                    f" confirmed_at) SELECT ?, question_id, ?, ?{chosen}",
+                    (intake_id, earlier, now, *params),
+                )
+                await db.execute(
+                    "INSERT INTO answers (intake_id, question_id, value, answered_at)"
+                    f" SELECT ?, question_id, value, ?{chosen}",
+                    (intake_id, now, *params),
+                )
+            for question_id, value in (answer or {}).items():
+                await db.execute(
+                    "INSERT INTO answers (intake_id, question_id, value, answered_at)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (intake_id, question_id)"
+                    " DO UPDATE SET value = excluded.value, answered_at = excluded.answered_at",
+                    (intake_id, question_id, json.dumps(value, ensure_ascii=False), now),
+                )
+            checks[block] = decision
+            await db.execute(
+                "UPDATE intakes SET checks = ?, step = ?, paused = 0 WHERE id = ?",
+                (json.dumps(checks), next_step, intake_id),
+            )
+
+    async def carried(self, intake_id: int) -> dict[str, Carried]:
+        """The intake's answers carried forward unchanged, by question id."""
+        rows = await self._all(
+            "SELECT question_id, from_intake_id, confirmed_at FROM carried_answers"
+            " WHERE intake_id = ?",
+            (intake_id,),
         )
+        return {
+            row["question_id"]: Carried(
+                row["from_intake_id"], datetime.fromisoformat(row["confirmed_at"])
+            )
+            for row in rows
+        }
 
     async def answers(self, intake_id: int) -> dict[str, object]:
         """The intake's answers, decoded, by question id."""
@@ -304,15 +377,22 @@ class IntakeStore(StoreBase):
         marks = ",".join("?" * len(ids))
         answers: dict[int, list[Answer]] = {i: [] for i in ids}
         for row in await self._all(
-            "SELECT intake_id, question_id, value, answered_at FROM answers"
-            f" WHERE intake_id IN ({marks}) ORDER BY answered_at, rowid",
+            "SELECT a.intake_id, a.question_id, a.value, a.answered_at, c.from_intake_id,"
+            " c.confirmed_at FROM answers a LEFT JOIN carried_answers c"
+            " ON c.intake_id = a.intake_id AND c.question_id = a.question_id"
+            f" WHERE a.intake_id IN ({marks}) ORDER BY a.answered_at, a.rowid",
             ids,
         ):
+            carried = None
+            if row["confirmed_at"] is not None:
+                confirmed = datetime.fromisoformat(row["confirmed_at"])
+                carried = Carried(row["from_intake_id"], confirmed)
             answers[row["intake_id"]].append(
                 Answer(
                     question_id=row["question_id"],
                     value=row["value"],
                     answered_at=datetime.fromisoformat(row["answered_at"]),
+                    carried=carried,
                 )
             )
         flags: dict[int, list[RedFlag]] = {i: [] for i in ids}

@@ -38,7 +38,7 @@ class PatientStore(StoreBase):
         row = await self._one(
             "SELECT p.*, i.id AS i_id, i.patient_id, i.status, i.step, i.urgent,"
             " i.start_payload, i.content_version, i.started_at, i.completed_at, i.paused,"
-            " i.notified_at, i.appointment_id, i.reviewed_at,"
+            " i.notified_at, i.appointment_id, i.reviewed_at, i.returning_from, i.checks,"
             " (SELECT json_group_object(a.question_id, json(a.value)) FROM answers a"
             "  WHERE a.intake_id = i.id) AS answers_json"
             " FROM patients p LEFT JOIN intakes i ON i.patient_id = p.id AND i.status = ?"

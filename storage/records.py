@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -85,6 +86,18 @@ class Intake:
     notified_at: datetime | None = None
     appointment_id: int | None = None
     reviewed_at: datetime | None = None
+    # A returning patient's intake: the completed one it starts from, and its decisions
+    # so far by block (flow's HISTORY, RED_FLAGS, SCREENING).
+    returning_from: int | None = None
+    checks: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Carried:
+    """An answer carried forward from an earlier intake, confirmed unchanged."""
+
+    from_intake_id: int | None  # None once that intake is erased by retention
+    confirmed_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +105,7 @@ class Answer:
     question_id: str
     value: str
     answered_at: datetime
+    carried: Carried | None = None  # carried forward from an earlier intake
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +126,11 @@ class IntakeRecord:
     def decoded_answers(self) -> dict[str, object]:
         """The answers' values decoded from JSON, by question id."""
         return {answer.question_id: json.loads(answer.value) for answer in self.answers}
+
+    @property
+    def carried(self) -> dict[str, Carried]:
+        """The answers carried forward unchanged from an earlier intake, by question id."""
+        return {a.question_id: a.carried for a in self.answers if a.carried is not None}
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,6 +145,7 @@ class Runtime:
             clinic_address=settings.clinic_address,
             practitioner_ids=settings.practitioner_ids,
             timezone=settings.timezone,
+            returning_days=settings.returning_days,
         )
         self._service, messaging, self._router = patient_side(
             self._storage,
@@ -154,6 +155,7 @@ class Runtime:
             practitioner_ids=settings.practitioner_ids,
             timezone=settings.timezone,
             relay=functools.partial(relay, bot),
+            returning_days=settings.returning_days,
         )
         self._practice = PracticeService(
             self._storage,

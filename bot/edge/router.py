@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.account.service import AccountService
 from bot.content import Content
+from bot.intake.returning import DEFAULT_RETURNING_DAYS
 from bot.intake.service import IntakeService
 from bot.practice.messaging import Messaging
 from bot.scheduling.checkins import CheckIns
@@ -90,6 +91,7 @@ def patient_side(
     practitioner_ids: Collection[int],
     timezone: ZoneInfo,
     relay: Relay,
+    returning_days: int = DEFAULT_RETURNING_DAYS,
 ) -> tuple[IntakeService, Messaging, Router]:
     """The patients' features (intake, account, check-ins, conversations with the clinic)
     and the router over them; `relay` passes a conversation's messages to the other side."""
@@ -100,6 +102,7 @@ def patient_side(
         practitioner_ids=practitioner_ids,
         timezone=timezone,
         resume_after_consent=checkins.resume_after_consent,
+        returning_days=returning_days,
     )
     account = AccountService(
         storage,

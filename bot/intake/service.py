@@ -14,16 +14,17 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.content import Catalog, Content
-from bot.intake import views
+from bot.intake import returning, views
 from bot.intake.screening import cautions, is_red_flag, notice
 from bot.intake.typed import TYPED_KINDS, hint, said_back, typed_answer
 from bot.outcomes import views as outcome_views
 from bot.outcomes.stored import activities_to_rate
-from bot.questionnaire import MAX_TEXT_ANSWER, Kind
+from bot.questionnaire import MAX_TEXT_ANSWER, Group, Kind
 from bot.scores.activities import Activities, parse, press
 from bot.scores.measures import Course
 from bot.vocabulary import flow, rendering
 from bot.vocabulary.actions import Action, Subject, Verb
+from bot.vocabulary.flow import Block, Checks, Decision
 from bot.vocabulary.links import LINK_PREFIX
 from bot.vocabulary.outgoing import Notification, Outcome, Reply
 from bot.vocabulary.people import Who, came_back
@@ -47,8 +48,10 @@ class IntakeService:
         practitioner_ids: Collection[int],
         timezone: ZoneInfo,
         resume_after_consent: ResumeAfterConsent | None = None,
+        returning_days: int = returning.DEFAULT_RETURNING_DAYS,
     ) -> None:
         self._storage = storage
+        self._returning_days = returning_days
         self._resume_after_consent = resume_after_consent
         self._content = content
         self._questions = content.questionnaire
@@ -83,7 +86,7 @@ class IntakeService:
         patient, intake, answers = await self._storage.patient_state(who.user_id)
         await came_back(self._storage, patient)
         if intake is not None:
-            step = flow.current_step(self._questions, intake.step, answers)
+            step = flow.current_step(self._questions, intake.step, answers, _checks(intake))
             intake = replace(intake, step=step)
         return patient, intake, answers
 
@@ -106,28 +109,71 @@ class IntakeService:
             consent and consent.given and consent.text_version == self.consent_version(catalog)
         )
 
-    def _welcome(self, catalog: Catalog) -> Reply:
-        return views.welcome(catalog, self._clinic)
+    async def _welcome(self, catalog: Catalog, patient: Patient) -> Reply:
+        earlier = await returning.returning_from(self._storage, patient.id, self._returning_days)
+        return views.welcome(catalog, self._clinic, returning=earlier is not None)
 
     async def prompt(self, catalog: Catalog, intake: Intake) -> Reply:
         """The message for the intake's current step."""
         answers = await self._storage.answers(intake.id)
-        step = flow.current_step(self._questions, intake.step, answers)
+        step = flow.current_step(self._questions, intake.step, answers, _checks(intake))
+        return await self._ask(catalog, intake, step, answers)
+
+    async def _ask(
+        self, catalog: Catalog, intake: Intake, step: str, answers: Mapping[str, object]
+    ) -> Reply:
+        """The message of one step: a question, a returning intake's block, the summary."""
+        checks = _checks(intake)
         if step == flow.SUMMARY:
-            return views.summary(catalog, intake.id, answers)
-        return views.question_reply(catalog, intake.id, step, answers)
+            return views.summary(catalog, intake.id, answers, note_here=checks is not None)
+        block = flow.check_block(step)
+        if block is None or checks is None:
+            return views.question_reply(
+                catalog, intake.id, step, answers, returning=checks is not None
+            )
+        changing = checks.get(block) == Decision.CHANGING
+        date = ""
+        if block is not Block.RED_FLAGS and not changing:
+            earlier_id = intake.returning_from
+            earlier = await self._storage.intake(earlier_id) if earlier_id else None
+            if earlier is not None:
+                date = rendering.local_time(earlier.completed_at, self._tz)[:10]
+                shown = await self._storage.answers(earlier.id)
+                answers = returning.carried_forward(self._questions, block, shown, {})
+        return returning.check_reply(
+            catalog, intake.id, block, answers, date=date, changing=changing
+        )
+
+    async def _following(
+        self,
+        catalog: Catalog,
+        patient: Patient,
+        intake: Intake,
+        step: str,
+        answers: dict[str, object],
+    ) -> list[Reply]:
+        """What the patient is sent once the intake has moved on to `step`."""
+        await self._enter(patient, intake, step, answers)
+        replies = []
+        if step == flow.SUMMARY and cautions(self._questions, answers):
+            replies.append(Reply(catalog.text("safety.cautions")))
+        replies.append(await self._ask(catalog, intake, step, answers))
+        return replies
 
     async def _begin(self, catalog: Catalog, patient: Patient, payload: str | None) -> Outcome:
-        """Open a new intake at its first question (consent is on record), for the
-        appointment whose link the payload is, if it is one."""
+        """Open a new intake at its first step (consent is on record), for the appointment
+        whose link the payload is, if it is one: the short one when the patient's last
+        intake is recent."""
+        earlier = await returning.returning_from(self._storage, patient.id, self._returning_days)
         intake = await self._storage.start_intake(
             patient.id,
-            step=flow.first_question(self._questions),
+            step=flow.first_question(self._questions, {} if earlier else None),
             content_version=self._content.version,
             start_payload=payload,
             appointment_id=await self._own_appointment(patient, payload),
+            returning_from=earlier.id if earlier else None,
         )
-        return Outcome(replies=[views.question_reply(catalog, intake.id, intake.step, {})])
+        return Outcome(replies=[await self._ask(catalog, intake, intake.step, {})])
 
     async def _own_appointment(self, patient: Patient, payload: str | None) -> int | None:
         """The appointment whose personal link `payload` is, if it is this patient's: an
@@ -183,7 +229,7 @@ class IntakeService:
         if not await self._consented(patient, catalog):
             # Only the payload waits for the answer; the intake is created on consent.
             await self._storage.set_pending_payload(patient.id, payload)
-            return Outcome(replies=[self._welcome(catalog)])
+            return Outcome(replies=[await self._welcome(catalog, patient)])
         done = await self._storage.latest_completed_intake(patient.id)
         if done is not None and payload is None:
             offer = rendering.choice(
@@ -240,8 +286,11 @@ class IntakeService:
             return Outcome(replies=[Reply(catalog.text("flow.idle"))])
         if intake.paused:
             return Outcome(replies=[Reply(catalog.text("flow.paused_text"))])
-        kind = None if intake.step == flow.SUMMARY else self._questions.question(intake.step).kind
         answer = text.strip()
+        if intake.step == flow.SUMMARY and _checks(intake) is not None and answer:
+            return await self._summary_note(catalog, intake, answers, answer)
+        asked = self._questions.asks(intake.step)
+        kind = self._questions.question(intake.step).kind if asked else None
         if kind is Kind.ACTIVITIES and answer:
             return await self._activity_text(catalog, intake, answers, intake.step, answer)
         if kind in TYPED_KINDS:
@@ -277,13 +326,34 @@ class IntakeService:
         outcome.replies.insert(0, said_back(catalog, q.id, value))
         return outcome
 
+    async def _summary_note(
+        self, catalog: Catalog, intake: Intake, answers: dict[str, object], note: str
+    ) -> Outcome:
+        """A note typed at a returning intake's summary: the notes answer (an earlier one
+        is kept in the record's history), then the summary again."""
+        notes = [q.id for q in self._questions.intake if q.group is Group.NOTES]
+        if not notes or self._questions.question(notes[0]).kind is not Kind.TEXT:
+            nudge = Reply(catalog.text("flow.use_buttons"))
+            return Outcome(replies=[nudge, await self.prompt(catalog, intake)])
+        if len(note) > MAX_TEXT_ANSWER:
+            limit = Reply(catalog.text("flow.text_too_long", limit=MAX_TEXT_ANSWER))
+            return Outcome(replies=[limit])
+        if answers.get(notes[0]):
+            await self._storage.change_answer(intake.id, notes[0], clear=False)
+        await self._storage.save_answer(intake.id, notes[0], note, next_step=flow.SUMMARY)
+        answers[notes[0]] = note
+        saved = Reply(catalog.text("summary.note_saved"))
+        return Outcome(replies=[saved, await self._ask(catalog, intake, flow.SUMMARY, answers)])
+
     async def awaits_text(self, patient: Patient) -> bool:
         """Whether the patient's intake in progress is waiting for a typed answer (what they
         type next is that answer, not a message to the clinic)."""
         _, intake, answers = await self._storage.patient_state(patient.telegram_user_id)
         if intake is None or intake.paused:
             return False
-        step = flow.current_step(self._questions, intake.step, answers)
+        step = flow.current_step(self._questions, intake.step, answers, _checks(intake))
+        if step == flow.SUMMARY:
+            return _checks(intake) is not None  # a note may be typed there
         if not self._questions.asks(step):
             return False
         kind = self._questions.question(step).kind
@@ -317,6 +387,7 @@ class IntakeService:
             Verb.RESUME,
             Verb.SUMMARY,
             Verb.CHANGE,
+            Verb.CHECK,
             Verb.ANSWER,
             Verb.SKIP,
             Verb.TOGGLE,
@@ -376,8 +447,10 @@ class IntakeService:
             if action.code == "again":
                 return await self._begin(catalog, patient, intake.start_payload)
             return await self._complete(catalog, patient, intake, answers)
-        if action.verb is Verb.CHANGE and intake.step == flow.SUMMARY:
+        if action.verb is Verb.CHANGE and (intake.step == flow.SUMMARY or _changing(intake)):
             return await self._change(catalog, patient, intake, answers, action)
+        if action.verb is Verb.CHECK:
+            return await self._check(catalog, patient, intake, answers, action)
         if not self._questions.asks(action.question):
             return await self._stale(catalog, intake)
         if action.question != intake.step:
@@ -426,7 +499,9 @@ class IntakeService:
     ) -> Outcome:
         label = catalog.text("consent.agree_button" if given else "consent.decline_button")
         chosen = catalog.text("flow.chosen", answer=label)
-        edit = Reply(f"{self._welcome(catalog).html}\n\n{chosen}")
+        last = await returning.returning_from(self._storage, patient.id, self._returning_days)
+        welcome = views.welcome(catalog, self._clinic, returning=last is not None)
+        edit = Reply(f"{welcome.html}\n\n{chosen}")
         if not given and await self._storage.has_patient_data(patient.id):
             # Withdrawing consent erases what /delete erases, after the same question; the
             # refusal is recorded once they confirm.
@@ -454,16 +529,17 @@ class IntakeService:
         payload = patient.pending_payload
         appointment_id = await self._own_appointment(patient, payload)
         begin = (
-            flow.first_question(self._questions),
+            flow.first_question(self._questions, {} if last else None),
             self._content.version,
             payload,
             appointment_id,
+            last.id if last else None,
         )
         intake = await self._storage.agree(
             patient.id, version, who.first_name, who.username, begin=begin
         )
         assert intake is not None
-        first = views.question_reply(catalog, intake.id, intake.step, {})
+        first = await self._ask(catalog, intake, intake.step, {})
         return Outcome(edit=edit, replies=[agreed, first])
 
     async def _answer(
@@ -478,14 +554,13 @@ class IntakeService:
         edit: bool,
     ) -> Outcome:
         answers[question_id] = value
-        step = flow.next_step(self._questions, question_id, answers)
+        step = flow.next_step(self._questions, question_id, answers, _checks(intake))
         flagged = is_red_flag(self._questions, question_id, value)
         await self._storage.save_answer(
             intake.id, question_id, value, next_step=step, red_flag=question_id if flagged else None
         )
         # A choice changed from the summary may close a question asked after it.
         removed = await self._drop_closed(catalog, intake, answers)
-        await self._enter(patient, intake, step, answers)
         outcome = Outcome(edit=rendering.answered(catalog, question_id, value) if edit else None)
         outcome.replies += removed
         if flagged:
@@ -493,12 +568,7 @@ class IntakeService:
             outcome.notifications += self._red_flag_alerts(patient, intake, question_id)
         elif notice(self._questions, question_id, value):
             outcome.replies.append(Reply(catalog.text(f"safety.notices.{question_id}")))
-        if step == flow.SUMMARY:
-            if cautions(self._questions, answers):
-                outcome.replies.append(Reply(catalog.text("safety.cautions")))
-            outcome.replies.append(views.summary(catalog, intake.id, answers))
-        else:
-            outcome.replies.append(views.question_reply(catalog, intake.id, step, answers))
+        outcome.replies += await self._following(catalog, patient, intake, step, answers)
         return outcome
 
     def _red_flag_alerts(
@@ -521,7 +591,7 @@ class IntakeService:
         ordered = [c for c in self._questions.question(question_id).codes if c in chosen]
         await self._storage.save_answer(intake.id, question_id, ordered, next_step=question_id)
         answers[question_id] = ordered
-        return Outcome(edit=views.question_reply(catalog, intake.id, question_id, answers))
+        return Outcome(edit=await self._ask(catalog, intake, question_id, answers))
 
     async def _finish_multi(
         self,
@@ -535,16 +605,11 @@ class IntakeService:
         if not isinstance(chosen, list) or not chosen:
             return Outcome(toast=catalog.text("flow.pick_one_first"))
         removed = await self._drop_closed(catalog, intake, answers)
-        step = flow.next_step(self._questions, question_id, answers)
+        step = flow.next_step(self._questions, question_id, answers, _checks(intake))
         await self._storage.set_step(intake.id, step)
-        await self._enter(patient, intake, step, answers)
-        asked = (
-            views.summary(catalog, intake.id, answers)
-            if step == flow.SUMMARY
-            else views.question_reply(catalog, intake.id, step, answers)
-        )
+        asked = await self._following(catalog, patient, intake, step, answers)
         return Outcome(
-            edit=rendering.answered(catalog, question_id, chosen), replies=[*removed, asked]
+            edit=rendering.answered(catalog, question_id, chosen), replies=[*removed, *asked]
         )
 
     async def _change(
@@ -563,10 +628,13 @@ class IntakeService:
             if action.code == "back":
                 return Outcome(
                     edit=Reply(catalog.text("summary.change_which")),
-                    replies=[views.summary(catalog, intake.id, answers)],
+                    replies=[await self._ask(catalog, intake, flow.SUMMARY, answers)],
                 )
             return Outcome(replies=[views.change_choice(catalog, intake.id, answers)])
+        block = flow.check_block(intake.step)
         if not self._questions.asks(qid) or qid not in answers:
+            return await self._stale(catalog, intake)
+        if block is not None and flow.block_of(self._questions.question(qid)) is not block:
             return await self._stale(catalog, intake)
         q = self._questions.question(qid)
         was = rendering.answer_label(catalog, qid, answers[qid])
@@ -576,10 +644,61 @@ class IntakeService:
         if fresh:
             del answers[qid]
             await self._enter(patient, intake, qid, answers)
-        asked = views.question_reply(catalog, intake.id, qid, answers)
+        asked = await self._ask(catalog, intake, qid, answers)
         return Outcome(
             edit=Reply(catalog.text("flow.chosen", answer=catalog.short(qid))),
             replies=[Reply(catalog.text("summary.changing", answer=was)), asked],
+        )
+
+    async def _check(
+        self,
+        catalog: Catalog,
+        patient: Patient,
+        intake: Intake,
+        answers: dict[str, object],
+        action: Action,
+    ) -> Outcome:
+        """A returning intake's block step answered: the block's earlier answers carried
+        forward (confirmed, or to be gone through), every red flag answered no at once, or
+        each red flag to be asked; stored in one transaction, then the next step."""
+        checks = _checks(intake)
+        try:
+            block, decision = Block(action.question), Decision(action.code)
+        except ValueError:
+            return await self._stale(catalog, intake)
+        if checks is None or intake.step != flow.CHECK_STEPS[block]:
+            if checks is not None and flow.settled(checks, block):
+                return Outcome(toast=catalog.text("errors.already_answered"))
+            return await self._stale(catalog, intake)
+        now_changing = checks.get(block) == Decision.CHANGING
+        allowed = (
+            {Decision.NONE, Decision.SOME}
+            if block is Block.RED_FLAGS
+            else ({Decision.CHANGED} if now_changing else {Decision.SAME, Decision.CHANGING})
+        )
+        if decision not in allowed:
+            return Outcome(toast=catalog.text("errors.already_answered"))
+        shown = await self._ask(catalog, intake, intake.step, answers)
+        carry: dict[str, object] = {}
+        given: dict[str, object] = {}
+        if decision in (Decision.SAME, Decision.CHANGING) and intake.returning_from:
+            earlier = await self._storage.answers(intake.returning_from)
+            carry = returning.carried_forward(self._questions, block, earlier, answers)
+        if decision is Decision.NONE:
+            flags = flow.block_questions(self._questions, Block.RED_FLAGS)
+            given = {q.id: q.value_of("no") for q in flags if q.id not in answers}
+        answers.update(carry)
+        answers.update(given)
+        intake = replace(intake, checks={**checks, block: decision})
+        step = flow.next_step(self._questions, intake.step, answers, _checks(intake))
+        await self._storage.decide(
+            intake.id, block, decision, next_step=step, carry=list(carry), answer=given
+        )
+        intake = replace(intake, step=step)
+        label = returning.decision_label(block, decision)
+        return Outcome(
+            edit=returning.decided(catalog, shown, label),
+            replies=await self._following(catalog, patient, intake, step, answers),
         )
 
     async def _drop_closed(
@@ -633,9 +752,7 @@ class IntakeService:
             return outcome
         answers[question_id] = value
         await self._storage.save_answer(intake.id, question_id, value, next_step=question_id)
-        return Outcome(
-            edit=edit, replies=[views.question_reply(catalog, intake.id, question_id, answers)]
-        )
+        return Outcome(edit=edit, replies=[await self._ask(catalog, intake, question_id, answers)])
 
     async def _activity_text(
         self,
@@ -649,14 +766,12 @@ class IntakeService:
         before = parse(answers.get(question_id)) or Activities()
         added = rendering.add_activity(catalog, before, typed)
         if isinstance(added, Reply):
-            return Outcome(
-                replies=[added, views.question_reply(catalog, intake.id, question_id, answers)]
-            )
+            return Outcome(replies=[added, await self._ask(catalog, intake, question_id, answers)])
         answers[question_id] = added.to_value()
         await self._storage.save_answer(
             intake.id, question_id, answers[question_id], next_step=question_id
         )
-        return Outcome(replies=[views.question_reply(catalog, intake.id, question_id, answers)])
+        return Outcome(replies=[await self._ask(catalog, intake, question_id, answers)])
 
     async def _complete(
         self, catalog: Catalog, patient: Patient, intake: Intake, answers: Mapping[str, object]
@@ -672,7 +787,14 @@ class IntakeService:
         # Just completed: no practitioner has it yet.
         earlier = await self._storage.earlier_red_flags(intake.id) if self._practitioners else []
         note = views.practitioner_summary(
-            self.staff_catalog, patient, done, answers, self._tz, earlier, courses=courses
+            self.staff_catalog,
+            patient,
+            done,
+            answers,
+            self._tz,
+            earlier,
+            courses=courses,
+            carried=await self._storage.carried(intake.id),
         )
         outcome.notifications = [Notification(chat_id, note) for chat_id in self._practitioners]
         outcome.notified_intake = intake.id if self._practitioners else None
@@ -722,6 +844,7 @@ class IntakeService:
             self._tz,
             await self._storage.earlier_red_flags(intake_id),
             courses=await self._courses(intake_id),
+            carried=record.carried,
         )
         told = await self._storage.notified_practitioners(intake_id)
         return [
@@ -737,3 +860,15 @@ class IntakeService:
         """Record that these practitioners have been told of a completed intake (it counts
         as notified once all of them have)."""
         await self._storage.mark_notified(intake_id, chat_ids, self._practitioners)
+
+
+def _checks(intake: Intake) -> Checks | None:
+    """A returning intake's decisions by block; None for an intake that asks everything."""
+    return intake.checks if intake.returning_from is not None else None
+
+
+def _changing(intake: Intake) -> bool:
+    """Whether the patient is picking answers of a block to change (the block's step)."""
+    block = flow.check_block(intake.step)
+    checks = _checks(intake)
+    return block is not None and checks is not None and checks.get(block) == Decision.CHANGING

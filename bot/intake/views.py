@@ -14,15 +14,22 @@ from bot.questionnaire import Group, Kind
 from bot.scores.measures import Course
 from bot.vocabulary import flow, rendering
 from bot.vocabulary.actions import Action, Verb
+from bot.vocabulary.flow import Block, Decision
 from bot.vocabulary.outgoing import Button, Reply
-from storage import Intake, IntakeStatus, Patient, RedFlag
+from storage import Carried, Intake, IntakeStatus, Patient, RedFlag
 
 
 def question_reply(
-    catalog: Catalog, intake_id: int, question_id: str, answers: Mapping[str, object]
+    catalog: Catalog,
+    intake_id: int,
+    question_id: str,
+    answers: Mapping[str, object],
+    *,
+    returning: bool = False,
 ) -> Reply:
-    """An intake question as sent: progress, prompt, hint and its buttons."""
-    number, total = flow.position(catalog.questionnaire, question_id)
+    """An intake question as sent: progress (counted as in a returning intake, if it is
+    one), prompt, hint and its buttons."""
+    number, total = flow.position(catalog.questionnaire, question_id, returning=returning)
     if catalog.questionnaire.question(question_id).kind is Kind.ACTIVITIES:
         value = answers.get(question_id)
         return rendering.activities_reply(catalog, intake_id, question_id, value, (number, total))
@@ -30,25 +37,33 @@ def question_reply(
     return rendering.ask(catalog, question_id, number, total, keyboard)
 
 
-def welcome(catalog: Catalog, clinic: str) -> Reply:
-    """The greeting with the consent question."""
+def welcome(catalog: Catalog, clinic: str, *, returning: bool = False) -> Reply:
+    """The greeting with the consent question, and how long the intake takes (the short
+    one when `returning`)."""
     buttons = [
         ("consent.agree_button", Action(Verb.CONSENT, code="yes")),
         ("consent.decline_button", Action(Verb.CONSENT, code="no")),
     ]
+    minutes = flow.minutes(catalog.questionnaire, returning=returning)
     return Reply(
-        catalog.text("consent.welcome", clinic=clinic), rendering.button_row(catalog, buttons)
+        catalog.text("consent.welcome", clinic=clinic, minutes=minutes),
+        rendering.button_row(catalog, buttons),
     )
 
 
-def summary(catalog: Catalog, intake_id: int, answers: Mapping[str, object]) -> Reply:
-    """Every answer for the patient to check, with confirm / start over."""
+def summary(
+    catalog: Catalog, intake_id: int, answers: Mapping[str, object], *, note_here: bool = False
+) -> Reply:
+    """Every answer for the patient to check, with confirm / start over; `note_here`: the
+    notes are not asked as a question (a returning intake), so a note may be typed here."""
     ids = [q.id for q in catalog.questionnaire.intake if q.applies(answers)]
     lines = [
         catalog.text("summary.heading"),
         "",
         *rendering.answer_lines(catalog, "summary.line", answers, ids),
     ]
+    if note_here:
+        lines += ["", catalog.text("summary.note_here")]
     buttons = [
         ("summary.confirm_button", Action(Verb.SUMMARY, intake_id, "", "ok")),
         ("summary.restart_button", Action(Verb.SUMMARY, intake_id, "", "again")),
@@ -153,23 +168,40 @@ def practitioner_summary(
     *,
     heading: str | None = None,
     courses: Sequence[Course] = (),
+    carried: Mapping[str, Carried] | None = None,
 ) -> Reply:
-    """An intake as the practitioner reads it: urgent red flags first, then the red flags
-    of the patient's earlier intakes (`earlier`: intake id and flag), and after the pain
+    """An intake as the practitioner reads it: urgent red flags first, then the other red
+    flags of the patient's earlier intakes (`earlier`: intake id and flag), and after the pain
     answers the patient's `courses` (pain, function) since their first visit. Headed "New intake"
-    unless `heading` (HTML) says otherwise; "Mark reviewed" only while it applies."""
+    unless `heading` (HTML) says otherwise; "Mark reviewed" only while it applies. A
+    returning patient's answers `carried` forward unchanged are marked ↺, with when and from
+    which intake, how many safety answers were confirmed, and red flags asked at once."""
     if heading is None:
         name = rendering.patient_name(catalog, patient)
         heading = catalog.text("practitioner.intake_heading", patient=name)
     lines = [heading]
+    carried = carried or {}
 
     def block(heading: str, ids: list[str]) -> None:
-        rows = rendering.answer_lines(catalog, "practitioner.line", answers, ids)
+        rows = [
+            line
+            for qid in ids
+            for line in rendering.answer_lines(
+                catalog,
+                "practitioner.carried_line" if qid in carried else "practitioner.line",
+                answers,
+                [qid],
+            )
+        ]
         if rows:
             lines.extend(["", catalog.text(heading), *rows])
 
     questions = catalog.questionnaire
-    block("practitioner.urgent_heading", screening.red_flags(questions, answers))
+    lines += _returning_lines(catalog, intake, carried, tz)
+    now_flagged = screening.red_flags(questions, answers)
+    block("practitioner.urgent_heading", now_flagged)
+    # A flag raised again now is under the urgent ones: only the others are recalled.
+    earlier = [(i, flag) for i, flag in earlier if flag.flag not in now_flagged]
     if earlier:
         lines.extend(["", catalog.text("practitioner.earlier_flags_heading")])
         lines += [
@@ -204,6 +236,34 @@ def practitioner_summary(
         catalog, patient.telegram_user_id, intake.id if reviewable else None
     )
     return Reply("\n".join(lines), keyboard)
+
+
+def _returning_lines(
+    catalog: Catalog, intake: Intake, carried: Mapping[str, Carried], tz: ZoneInfo
+) -> list[str]:
+    """What a returning patient confirmed: from which intake and when, how many safety
+    answers stood unchanged, and the red flags asked afresh at once."""
+    lines = []
+    if carried:
+        first = min(carried.values(), key=lambda c: c.confirmed_at)
+        lines.append(
+            catalog.text(
+                "practitioner.returning",
+                intake=first.from_intake_id or "?",
+                date=rendering.local_time(first.confirmed_at, tz),
+            )
+        )
+        safety = [q.id for q in flow.block_questions(catalog.questionnaire, Block.SCREENING)]
+        lines.append(
+            catalog.text(
+                "practitioner.screening_carried",
+                count=sum(qid in carried for qid in safety),
+                total=len(safety),
+            )
+        )
+    if intake.returning_from and intake.checks.get(Block.RED_FLAGS) == Decision.NONE:
+        lines.append(catalog.text("practitioner.red_flags_none"))
+    return ["", *lines] if lines else []
 
 
 # The two ways to confirm an erasure: /delete, or declining consent after giving it.

@@ -112,6 +112,7 @@ def patient_record(
         tz,
         heading=heading,
         courses=courses,
+        carried=full.carried,
     )
     replies = [summary]
     lines = [catalog.text("practitioner.record_heading", patient=patient), ""]

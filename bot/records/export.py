@@ -33,6 +33,8 @@ _RECORD_COLUMNS = (
     "start_payload",
     "appointment_id",
     "content_version",
+    "returning_from",
+    "confirmed_unchanged",
 )
 
 
@@ -60,6 +62,10 @@ def intake_dict(record: IntakeRecord, catalog: Catalog, tz: ZoneInfo) -> dict[st
         "start_payload": intake.start_payload,
         "appointment_id": intake.appointment_id,
         "content_version": intake.content_version,
+        # A returning patient's intake: the one it started from, and what they answered for
+        # each block (history, red_flags, screening).
+        "returning_from": intake.returning_from,
+        "returning_checks": dict(intake.checks) if intake.returning_from else {},
         "red_flags": [
             {"flag": flag.flag, "raised_at": _iso(flag.raised_at, tz)} for flag in record.red_flags
         ],
@@ -71,6 +77,11 @@ def intake_dict(record: IntakeRecord, catalog: Catalog, tz: ZoneInfo) -> dict[st
                     catalog, answer.question_id, answers[answer.question_id]
                 ),
                 "answered_at": _iso(answer.answered_at, tz),
+                # Carried forward from an earlier intake and confirmed unchanged: when.
+                "carried_from": answer.carried.from_intake_id if answer.carried else None,
+                "confirmed_unchanged_at": (
+                    _iso(answer.carried.confirmed_at, tz) if answer.carried else None
+                ),
             }
             for answer in record.answers
         ],
@@ -162,6 +173,9 @@ def to_csv(records: Iterable[IntakeRecord], catalog: Catalog, tz: ZoneInfo) -> s
             **{k: data[k] for k in _RECORD_COLUMNS if k in data},
             "urgent": "yes" if data["urgent"] else "no",
             "red_flags": "; ".join(flag["flag"] for flag in data["red_flags"]),
+            "confirmed_unchanged": "; ".join(
+                a["question_id"] for a in data["answers"] if a["confirmed_unchanged_at"]
+            ),
         }
         for answer in data["answers"]:
             row[answer["question_id"]] = answer["label"]

@@ -10,13 +10,14 @@ from zoneinfo import ZoneInfo
 
 from bot.content import Catalog, Content
 from bot.intake import views
+from bot.intake.returning import DEFAULT_RETURNING_DAYS, returning_from
 from bot.intake.typed import TYPED_KINDS, hint, said_back, typed_answer
 from bot.outcomes import views as outcome_views
 from bot.outcomes.stored import activities_to_rate
 from bot.questionnaire import MAX_TEXT_ANSWER, Group, Kind, Questionnaire
 from bot.scheduling.plan import MessageKind
 from bot.scores.activities import Activities, parse, press
-from bot.vocabulary import rendering
+from bot.vocabulary import flow, rendering
 from bot.vocabulary.actions import Action, Verb
 from bot.vocabulary.outgoing import Keyboard, Notification, Outcome, Reply
 from bot.vocabulary.people import Who, came_back
@@ -119,9 +120,11 @@ class CheckIns:
         clinic_address: str,
         practitioner_ids: Collection[int],
         timezone: ZoneInfo,
+        returning_days: int = DEFAULT_RETURNING_DAYS,
     ) -> None:
         self._storage = storage
         self._content = content
+        self._returning_days = returning_days
         self._questions = content.questionnaire
         self._order = content.questionnaire.followup_order
         self._clinic = clinic_name
@@ -194,9 +197,10 @@ class CheckIns:
             if await self._storage.open_intake(due.patient.id):
                 # Started already: a second invitation would only interrupt it.
                 return Reply(catalog.text("appointments.invitation_in_progress", **when))
+            last = await returning_from(self._storage, due.patient.id, self._returning_days)
             return rendering.choice(
                 catalog,
-                "appointments.invitation",
+                "appointments.invitation_returning" if last else "appointments.invitation",
                 [
                     (
                         "appointments.invitation_button",
@@ -204,6 +208,7 @@ class CheckIns:
                     )
                 ],
                 clinic=self._clinic,
+                minutes=flow.minutes(self._questions, returning=last is not None),
                 **when,
             )
         attend = _attend_buttons(appointment)

@@ -49,6 +49,7 @@ class Verb(StrEnum):
     MESSAGE = "m"  # practitioners: write to a patient through the bot
     END_THREAD = "h"  # practitioners: end a conversation with a patient
     CHANGE = "u"  # from the summary: `question` to change (none: which one?; code back)
+    CHECK = "b"  # a returning intake: `question` a block (flow.Block), code its decision
 
     @property
     def subject(self) -> Subject:
@@ -63,6 +64,7 @@ SUBJECTS = {
     Verb.SKIP: Subject.INTAKE,
     Verb.SUMMARY: Subject.INTAKE,
     Verb.CHANGE: Subject.INTAKE,
+    Verb.CHECK: Subject.INTAKE,
     Verb.RESUME: Subject.INTAKE,
     Verb.REVIEW: Subject.INTAKE,
     Verb.OPEN_INTAKE: Subject.INTAKE,

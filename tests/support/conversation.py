@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from bot.content import Content
 from bot.edge.router import patient_side
+from bot.intake.returning import DEFAULT_RETURNING_DAYS
 from bot.scheduling.checkins import CheckIns
 from bot.vocabulary.outgoing import Outcome, Relayed, Reply
 from bot.vocabulary.people import Who
@@ -44,6 +45,7 @@ class Conversation:
         clinic_name: str,
         practitioner_ids: Collection[int],
         timezone: ZoneInfo,
+        returning_days: int = DEFAULT_RETURNING_DAYS,
     ) -> None:
         self.relays = Relays()
         self.intake, self.messaging, self.router = patient_side(
@@ -54,6 +56,7 @@ class Conversation:
             practitioner_ids=practitioner_ids,
             timezone=timezone,
             relay=self.relays,
+            returning_days=returning_days,
         )
 
     async def command(self, who: Who, name: str, *args: str) -> Outcome:

@@ -73,3 +73,14 @@ async def completed_intake(service: Conversation) -> Outcome:
     outcome = await answer_all(service, outcome)
     outcome = await press(service, outcome, "Skip")
     return await press(service, outcome, "Confirm")
+
+
+async def unchanged_since(
+    service: Conversation, outcome: Outcome, pain: int, who: Who = PAT
+) -> Outcome:
+    """A returning patient's short intake from its first step: nothing changed, pain now
+    `pain`, none of the red flags, the screening unchanged. The outcome holds what comes
+    next: the activities, or the summary."""
+    for label in ("Nothing changed", str(pain), "None of these", "No changes"):
+        outcome = await service.button(who, data_for(last_keyboard(outcome), label))
+    return outcome

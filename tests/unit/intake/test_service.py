@@ -14,6 +14,7 @@ from tests.support.patient_flow import (
     press,
     texts,
     through_pain_questions,
+    unchanged_since,
 )
 
 
@@ -107,12 +108,8 @@ async def test_the_next_summary_recalls_the_red_flags_of_earlier_intakes(
 
     restart = await service.start(PAT)
     outcome = await press(service, restart, "Start a new intake")
-    outcome = await press(service, outcome, "Lower back & hips")
-    outcome = await press(service, outcome, "Done")
-    for label in ("Long sitting or desk work", "3", "1 to 5 weeks"):
-        outcome = await press(service, outcome, label)
-    outcome = await answer_all(service, outcome)
-    outcome = await press(service, outcome, "Skip")
+    outcome = await unchanged_since(service, outcome, 3)
+    outcome = await press(service, outcome, "Skip")  # no activities
     second = await press(service, outcome, "Confirm")
 
     note = second.notifications[0].reply.html
@@ -224,7 +221,8 @@ async def test_guide_is_available_again_after_completion(service: Conversation) 
     restart = await service.start(PAT)
     assert "already completed an intake" in texts(restart)
     new = await press(service, restart, "Start a new intake")
-    assert "Where do you feel pain" in texts(new)  # consent on record: straight to questions
+    # Consent on record: straight to the questions, the short way for a returning patient.
+    assert "Has any of this changed since then?" in texts(new)
 
 
 async def test_text_after_cancel_is_not_taken_as_an_answer(

@@ -11,8 +11,8 @@ from bot.vocabulary.outgoing import Outcome
 from bot.vocabulary.people import Who
 from storage import Storage
 from tests.support.conversation import Conversation
-from tests.support.patient_flow import texts
-from tests.unit.practice.test_service import DOC, answer_safety, complete, patient, tap
+from tests.support.patient_flow import texts, unchanged_since
+from tests.unit.practice.test_service import DOC, complete, patient, tap
 
 DATE = r"\d{4}-\d\d-\d\d"
 
@@ -21,12 +21,8 @@ async def again(service: Conversation, who: Who, pain: int) -> Outcome:
     """A later intake of `who` with this pain, confirmed: what its Confirm produced."""
     outcome = await service.start(who)
     outcome = await tap(service, who, outcome, "Start a new intake")
-    for label in ("Neck & shoulders", "Done", "Long sitting or desk work", str(pain)):
-        outcome = await tap(service, who, outcome, label)
-    for label in ("More than 12 weeks", "Yes"):
-        outcome = await tap(service, who, outcome, label)
-    outcome = await answer_safety(service, who, outcome)
-    outcome = await tap(service, who, outcome, "Skip")
+    outcome = await unchanged_since(service, outcome, pain, who)
+    outcome = await tap(service, who, outcome, "Skip")  # no activities
     return await tap(service, who, outcome, "Confirm")
 
 
