@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.content import Content
+from bot.intake.returning import DEFAULT_RETURNING_DAYS
 from bot.scheduling.checkins import CheckIns
 from storage import Storage
 from tests.support.conversation import Conversation
@@ -39,8 +40,13 @@ def checkins(storage: Storage, content: Content) -> CheckIns:
     )
 
 
-@pytest.fixture
-def service(storage: Storage, content: Content, checkins: CheckIns) -> Conversation:
+def conversation(
+    storage: Storage,
+    content: Content,
+    checkins: CheckIns,
+    returning_days: int = DEFAULT_RETURNING_DAYS,
+) -> Conversation:
+    """The patients' side of the test clinic."""
     return Conversation(
         storage,
         content,
@@ -48,4 +54,10 @@ def service(storage: Storage, content: Content, checkins: CheckIns) -> Conversat
         clinic_name="Test Clinic",
         practitioner_ids=[PRACTITIONER],
         timezone=CLINIC_TZ,
+        returning_days=returning_days,
     )
+
+
+@pytest.fixture
+def service(storage: Storage, content: Content, checkins: CheckIns) -> Conversation:
+    return conversation(storage, content, checkins)

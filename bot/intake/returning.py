@@ -75,13 +75,21 @@ def check_reply(
             for qid in questions
         )
         done = _button(catalog, "returning.done_button", intake_id, block, Decision.CHANGED)
-        text = [progress, catalog.text(f"{key}_changing"), "", *lines]
+        text = [progress, "", catalog.text(f"{key}_changing"), "", *lines]
         return Reply("\n".join(text), (*rows, (done,)))
     buttons = (
         _button(catalog, f"{key}_same_button", intake_id, block, Decision.SAME),
         _button(catalog, f"{key}_some_button", intake_id, block, Decision.CHANGING),
     )
-    text = [progress, catalog.text(key, date=date), "", *lines, "", catalog.text(f"{key}_ask")]
+    text = [
+        progress,
+        "",
+        catalog.text(key, date=date),
+        "",
+        *lines,
+        "",
+        catalog.text(f"{key}_ask"),
+    ]
     return Reply("\n".join(text), (buttons,))
 
 
@@ -100,6 +108,7 @@ def _red_flags(catalog: Catalog, intake_id: int, progress: str) -> Reply:
     )
     text = [
         progress,
+        "",
         catalog.text("returning.red_flags"),
         "",
         *flags,
@@ -122,8 +131,10 @@ def _button(
 
 
 def decided(catalog: Catalog, reply: Reply, label: str) -> Reply:
-    """A block's step after the patient answered it: its text and their answer, no buttons."""
-    return Reply(f"{reply.html}\n\n{catalog.text('flow.chosen', answer=catalog.text(label))}")
+    """A block's step after the patient answered it: its text without the progress line,
+    and their answer, no buttons (as an answered question is shown)."""
+    text = reply.html.split("\n\n", 1)[-1]
+    return Reply(f"{text}\n\n{catalog.text('flow.chosen', answer=catalog.text(label))}")
 
 
 def decision_label(block: Block, decision: Decision) -> str:

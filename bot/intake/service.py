@@ -622,16 +622,19 @@ class IntakeService:
     ) -> Outcome:
         """From the summary: which answer to change, back to the summary, or that one
         question asked again (its old answer kept for the record); answering it leads back
-        to the summary, through any question it newly opens."""
+        to the summary, through any question it newly opens. From a returning intake's
+        block being changed: one of its answers, asked again, then the block's list."""
         qid = action.question
+        block = flow.check_block(intake.step)
         if not qid:
+            if block is not None:  # a block's list has no "which?" and no way back
+                return await self._stale(catalog, intake)
             if action.code == "back":
                 return Outcome(
                     edit=Reply(catalog.text("summary.change_which")),
                     replies=[await self._ask(catalog, intake, flow.SUMMARY, answers)],
                 )
             return Outcome(replies=[views.change_choice(catalog, intake.id, answers)])
-        block = flow.check_block(intake.step)
         if not self._questions.asks(qid) or qid not in answers:
             return await self._stale(catalog, intake)
         if block is not None and flow.block_of(self._questions.question(qid)) is not block:
@@ -794,7 +797,7 @@ class IntakeService:
             self._tz,
             earlier,
             courses=courses,
-            carried=await self._storage.carried(intake.id),
+            carried=await self._storage.carried(intake.id) if intake.returning_from else None,
         )
         outcome.notifications = [Notification(chat_id, note) for chat_id in self._practitioners]
         outcome.notified_intake = intake.id if self._practitioners else None

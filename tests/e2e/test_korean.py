@@ -9,6 +9,7 @@ import pytest
 
 from bot.content import Content
 from bot.emulator.server import BotApiEmulator
+from bot.intake import views
 from bot.questionnaire import Group
 from bot.scheduling.appointments import AppointmentBook, NewAppointment
 from bot.scheduling.plan import parse_plan
@@ -45,7 +46,7 @@ async def test_a_korean_patient_is_served_in_korean_throughout(
         )
 
         patient.send("/start")
-        await patient.sees(visible(KO.text("consent.welcome", clinic="Ashi Test Clinic")))
+        await patient.sees(visible(views.welcome(KO, "Ashi Test Clinic").html))
         await patient.tap(KO.text("consent.agree_button"), then=visible(KO.prompt("areas")))
         await patient.toggles(KO.option("areas", "lower_back_hips"))
         await patient.tap(KO.text("flow.done_button"), then=visible(KO.prompt("cause")))

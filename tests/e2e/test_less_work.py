@@ -54,6 +54,12 @@ async def test_typed_answers_and_one_answer_changed_from_the_summary(
         await patient.tap("Pain now (0-10)", then="Your answer was: 7")
         await patient.tap("3", then="Please check your answers")
         summary = await patient.sees("Pain now (0-10): 3")
+        # The areas: one more ticked, Done, and the summary again.
+        await patient.tap("Change an answer", then="Which answer would you like to change?")
+        await patient.tap("Where it hurts", then="Your answer was: Neck & shoulders")
+        await patient.toggles("Arms")
+        await patient.tap("Done", then="Please check your answers")
+        await patient.sees("Where it hurts: Neck & shoulders, Arms")
         # A red flag changed to yes: its advice and the practitioner's alert at once.
         await patient.tap("Change an answer", then="Which answer would you like to change?")
         await patient.tap("Chest pain", then="Your answer was: No")
@@ -73,3 +79,4 @@ async def test_typed_answers_and_one_answer_changed_from_the_summary(
         "yes",
     )
     assert intake["urgent"] is True
+    assert answers["areas"] == ["neck_shoulders", "arms"]

@@ -39,7 +39,7 @@ PATIENTS = (
 )
 DOCTOR = Who(PRACTITIONER, PRACTITIONER, "Dr", None, "en")
 CONTENT = Content.load()
-STEPS = {*ORDER, flow.SUMMARY, flow.DONE}
+STEPS = {*ORDER, *flow.CHECK_STEPS.values(), flow.SUMMARY, flow.DONE}
 
 
 def marker(who: Who) -> str:
@@ -207,13 +207,29 @@ async def check_database(storage: Storage) -> None:
         " GROUP BY patient_id HAVING COUNT(*) > 1"
     )
     assert rows == []
-    intakes = await db.execute_fetchall("SELECT id, status, step, completed_at FROM intakes")
-    for intake_id, status, step, completed_at in intakes:
+    intakes = await db.execute_fetchall(
+        "SELECT id, status, step, completed_at, returning_from FROM intakes"
+    )
+    for intake_id, status, step, completed_at, returning_from in intakes:
         assert step in STEPS, step
         assert (status == "completed") == (step == flow.DONE) == (completed_at is not None)
         answers = await storage.answers(intake_id)
         assert set(answers) <= set(QUESTIONS), answers
-        if step in ORDER:
+        if returning_from is not None and step not in (flow.SUMMARY, flow.DONE):
+            # A returning intake: nothing is missing before the block the step belongs to
+            # (its notes are taken at the summary); its blocks are carried forward whole.
+            block = flow.check_block(step) or flow.block_of(QUESTIONS[step])
+            first = next(
+                (ORDER.index(q) for q in ORDER if block and flow.block_of(QUESTIONS[q]) is block),
+                ORDER.index(step) if step in ORDER else 0,
+            )
+            before = [
+                q
+                for q in ORDER[:first]
+                if QUESTIONS[q].applies(answers) and QUESTIONS[q].group != "notes"
+            ]
+            assert all(q in answers for q in before), (step, answers)
+        elif step in ORDER:
             # Nothing before the current step is missing. Beyond it, either nothing is
             # answered (on the way through), or, while one answer is changed from the
             # summary, everything that applies but what the step itself opens.

@@ -11,7 +11,7 @@ from bot.content import Content
 from bot.scheduling.checkins import CheckIns
 from bot.vocabulary.outgoing import Outcome
 from storage import DueMessage, PlannedMessage, Storage, utc_now
-from tests.conftest import CLINIC_TZ, PRACTITIONER
+from tests.conftest import PRACTITIONER, conversation
 from tests.support.conversation import Conversation
 from tests.support.patient_flow import (
     PAT,
@@ -38,7 +38,7 @@ async def test_nothing_changed_carries_the_history_and_screening_forward_and_mar
 ) -> None:
     first = await again(service)
     asked = last_keyboard(first).html
-    assert asked.startswith("Question 1 of 5\nWelcome back! This is what you told me")
+    assert asked.startswith("Question 1 of 5\n\nWelcome back! This is what you told me")
     assert "• Where it hurts: Neck &amp; shoulders, Lower back &amp; hips" in asked
     assert "• For how long: More than 12 weeks" in asked and "Pain now" not in asked
     outcome = await press(service, first, "Nothing changed")
@@ -220,20 +220,6 @@ async def test_with_the_window_off_every_intake_asks_everything(
     await completed_intake(service)
     outcome = await press(service, await service.start(PAT), "Start a new intake")
     assert "Where do you feel pain?" in texts(outcome) and "of 26" in texts(outcome)
-
-
-def conversation(
-    storage: Storage, content: Content, checkins: CheckIns, days: int = 180
-) -> Conversation:
-    return Conversation(
-        storage,
-        content,
-        checkins,
-        clinic_name="Test Clinic",
-        practitioner_ids=[PRACTITIONER],
-        timezone=CLINIC_TZ,
-        returning_days=days,
-    )
 
 
 async def test_start_over_and_a_restart_after_a_pause_come_back_to_the_first_step(
