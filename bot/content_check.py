@@ -293,6 +293,8 @@ def _check_rendered(catalog: Catalog, problems: list[Problem]) -> None:
     first_flag = questions.in_group(Group.RED_FLAG)[0].id
     alert = views.red_flag_alert(catalog, record.patient, record.intake.id, first_flag)
     _check_reply(lang, "practitioner red flag alert", alert, problems)
+    listed = views.red_flag_alert(catalog, record.patient, record.intake.id, None)
+    _check_reply(lang, "practitioner alert of red flags listed together", listed, problems)
 
 
 def _check_typed_words(catalog: Catalog, problems: list[Problem]) -> None:

@@ -572,7 +572,7 @@ class IntakeService:
         return outcome
 
     def _red_flag_alerts(
-        self, patient: Patient, intake: Intake, question_id: str
+        self, patient: Patient, intake: Intake, question_id: str | None
     ) -> list[Notification]:
         alert = views.red_flag_alert(self.staff_catalog, patient, intake.id, question_id)
         return [Notification(chat_id, alert) for chat_id in self._practitioners]
@@ -699,10 +699,14 @@ class IntakeService:
         )
         intake = replace(intake, step=step)
         label = returning.decision_label(block, decision)
-        return Outcome(
+        outcome = Outcome(
             edit=returning.decided(catalog, shown, label),
             replies=await self._following(catalog, patient, intake, step, answers),
         )
+        if decision is Decision.SOME:
+            # Told at once, in case the patient stops before saying which.
+            outcome.notifications = self._red_flag_alerts(patient, intake, None)
+        return outcome
 
     async def _drop_closed(
         self, catalog: Catalog, intake: Intake, answers: dict[str, object]

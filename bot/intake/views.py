@@ -147,14 +147,21 @@ def flagged_reminder(catalog: Catalog, reminder: Reply, flags: list[str]) -> Rep
     return Reply("\n\n".join(parts), reminder.keyboard)
 
 
-def red_flag_alert(catalog: Catalog, patient: Patient, intake_id: int, question_id: str) -> Reply:
-    """The practitioner's alert the moment a patient reports a red flag."""
-    text = catalog.text(
-        "practitioner.red_flag_alert",
-        patient=rendering.patient_name(catalog, patient),
-        flag=catalog.short(question_id),
-        intake=intake_id,
-    )
+def red_flag_alert(
+    catalog: Catalog, patient: Patient, intake_id: int, question_id: str | None
+) -> Reply:
+    """The practitioner's alert the moment a patient reports a red flag (None: a returning
+    patient said yes to the list of them, and is being asked which)."""
+    name = rendering.patient_name(catalog, patient)
+    if question_id is None:
+        text = catalog.text("practitioner.red_flags_listed_alert", patient=name, intake=intake_id)
+    else:
+        text = catalog.text(
+            "practitioner.red_flag_alert",
+            patient=name,
+            flag=catalog.short(question_id),
+            intake=intake_id,
+        )
     return Reply(text, rendering.record_keyboard(catalog, patient.telegram_user_id, None))
 
 

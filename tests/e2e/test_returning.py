@@ -138,10 +138,11 @@ async def test_a_red_flag_reported_by_a_returning_patient_is_advised_and_alerted
         await patient.tap("That's all", then="How strong is the pain right now?")
         await patient.tap("8", then="Do you have any of these now?")
         await patient.tap("Yes, one or more", then="spreading in an arm or a leg")
+        await practitioner.sees("Red flag from Woo", "listed together")
         await patient.tap("No", then="difficulty passing urine")
         await patient.tap("Yes", then="This is an emergency")
-        alert = await practitioner.sees("Red flag from Woo")
-        assert "Bladder or bowel problems" in alert.text
+        alert = await practitioner.sees("Red flag from Woo", "Bladder or bowel problems")
+        assert "advised to seek medical care" in alert.text
         for _ in range(4):
             await patient.tap("No")
         await patient.sees("Is all of this still the same?")

@@ -181,6 +181,9 @@ async def test_yes_one_or_more_asks_each_red_flag_and_advises_at_once(
     outcome = await press(service, outcome, "6")
     outcome = await press(service, outcome, "Yes, one or more")
     assert "Question 3 of 5" in texts(outcome) and "spreading in an arm or a leg" in texts(outcome)
+    # Told at once, in case the patient stops before saying which.
+    [listed] = outcome.notifications
+    assert "yes to one or more of the red flags listed together" in listed.reply.html
     outcome = await press(service, outcome, "No")
     outcome = await press(service, outcome, "Yes")  # bladder or bowel
     assert "This needs emergency care now" in texts(outcome)
