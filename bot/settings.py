@@ -217,11 +217,12 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
 
     returning_text = env.get("ASHI_RETURNING_DAYS", "").strip() or str(DEFAULT_RETURNING_DAYS)
     returning_days = DEFAULT_RETURNING_DAYS
-    if returning_text.isascii() and returning_text.isdigit():
+    if returning_text.isascii() and returning_text.isdigit() and int(returning_text) <= 36500:
         returning_days = int(returning_text)
     else:
         problems.append(
-            f"ASHI_RETURNING_DAYS must be a whole number of days (0: off), got {returning_text!r}."
+            "ASHI_RETURNING_DAYS must be a whole number of days up to 36500 (0: off),"
+            f" got {returning_text!r}."
         )
 
     if problems:

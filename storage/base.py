@@ -80,7 +80,7 @@ def intake_row(row: aiosqlite.Row, id_column: str = "id") -> Intake:
         appointment_id=row["appointment_id"],
         reviewed_at=dt(row["reviewed_at"]),
         returning_from=row["returning_from"],
-        checks=json.loads(row["checks"]),
+        checks=json.loads(row["checks"]) if row["checks"] is not None else None,
     )
 
 

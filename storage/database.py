@@ -271,8 +271,8 @@ class Storage(
             statements,
             (
                 "INSERT INTO intakes (patient_id, status, step, start_payload, content_version,"
-                " started_at, appointment_id, returning_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " RETURNING *",
+                " started_at, appointment_id, returning_from, checks)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
                 (
                     patient_id,
                     IntakeStatus.IN_PROGRESS,
@@ -282,6 +282,7 @@ class Storage(
                     now,
                     appointment_id,
                     returning_from,
+                    None if returning_from is None else "{}",
                 ),
             ),
         )

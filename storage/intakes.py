@@ -10,6 +10,19 @@ from typing import Any
 from storage.base import StoreBase, intake_row, patient_row, ts
 from storage.records import Answer, Carried, Intake, IntakeRecord, IntakeStatus, RedFlag
 
+# One answer stored, or replacing the one given before.
+_UPSERT_ANSWER = (
+    "INSERT INTO answers (intake_id, question_id, value, answered_at) VALUES (?, ?, ?, ?)"
+    " ON CONFLICT (intake_id, question_id)"
+    " DO UPDATE SET value = excluded.value, answered_at = excluded.answered_at"
+)
+# The answer about to be replaced, kept for the record (changed_at, intake, question).
+_KEEP_REPLACED = (
+    "INSERT INTO answer_changes (intake_id, question_id, value, answered_at, changed_at)"
+    " SELECT intake_id, question_id, value, answered_at, ? FROM answers"
+    " WHERE intake_id = ? AND question_id = ?"
+)
+
 
 class IntakeStore(StoreBase):
     """Intakes and their answers, red flags, notices and review marks."""
@@ -34,7 +47,8 @@ class IntakeStore(StoreBase):
             )
             cursor = await db.execute(
                 "INSERT INTO intakes (patient_id, status, step, start_payload, content_version,"
-                " started_at, appointment_id, returning_from) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " started_at, appointment_id, returning_from, checks)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     patient_id,
                     IntakeStatus.IN_PROGRESS,
@@ -44,6 +58,7 @@ class IntakeStore(StoreBase):
                     now,
                     appointment_id,
                     returning_from,
+                    None if returning_from is None else "{}",
                 ),
             )
             intake_id = cursor.lastrowid
@@ -142,10 +157,7 @@ class IntakeStore(StoreBase):
         answer_changes, removed when `clear` (asked afresh), and the intake waits at it."""
         async with self._transaction() as db:
             await db.execute(
-                "INSERT INTO answer_changes"
-                " (intake_id, question_id, value, answered_at, changed_at)"
-                " SELECT intake_id, question_id, value, answered_at, ? FROM answers"
-                " WHERE intake_id = ? AND question_id = ?",
+                _KEEP_REPLACED,
                 (self._now(), intake_id, question_id),
             )
             await db.execute(
@@ -185,47 +197,61 @@ class IntakeStore(StoreBase):
         decision: str,
         *,
         next_step: str,
-        carry: Collection[str] = (),
+        carried: Mapping[str, object] | None = None,
+        from_intake: int | None = None,
         answer: Mapping[str, object] | None = None,
     ) -> None:
         """Record a returning intake's decision on one block of questions and move to
-        `next_step`, in one transaction: the answers to `carry` are copied from the intake
-        it returns from (those not answered here yet) and marked confirmed unchanged now;
-        `answer` is stored as answers given now."""
+        `next_step`, in one transaction: the `carried` answers (as read from the intake
+        `from_intake`) stored and marked confirmed unchanged now, `answer` stored as given
+        now."""
         now = self._now()
         async with self._transaction() as db:
             rows = await db.execute_fetchall(
-                "SELECT returning_from, checks FROM intakes WHERE id = ?", (intake_id,)
+                "SELECT checks FROM intakes WHERE id = ?", (intake_id,)
             )
-            earlier, checks = rows[0]["returning_from"], json.loads(rows[0]["checks"])
-            if carry and earlier is not None:
-                marks = ",".join("?" * len(carry))
-                chosen = (
-                    f" FROM answers WHERE intake_id = ? AND question_id IN ({marks})"
-                    " AND question_id NOT IN (SELECT question_id FROM answers WHERE intake_id = ?)"
-                )
-                params = (earlier, *carry, intake_id)
+            checks = json.loads(rows[0]["checks"] or "{}")
+            for question_id in carried or {}:
                 await db.execute(
                     "INSERT INTO carried_answers (intake_id, question_id, from_intake_id,"
-                    f" confirmed_at) SELECT ?, question_id, ?, ?{chosen}",
-                    (intake_id, earlier, now, *params),
+                    " confirmed_at) VALUES (?, ?, (SELECT id FROM intakes WHERE id = ?), ?)"
+                    " ON CONFLICT (intake_id, question_id) DO UPDATE SET"
+                    " from_intake_id = excluded.from_intake_id,"
+                    " confirmed_at = excluded.confirmed_at",
+                    (intake_id, question_id, from_intake, now),
                 )
+            for question_id, value in {**(carried or {}), **(answer or {})}.items():
                 await db.execute(
-                    "INSERT INTO answers (intake_id, question_id, value, answered_at)"
-                    f" SELECT ?, question_id, value, ?{chosen}",
-                    (intake_id, now, *params),
-                )
-            for question_id, value in (answer or {}).items():
-                await db.execute(
-                    "INSERT INTO answers (intake_id, question_id, value, answered_at)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (intake_id, question_id)"
-                    " DO UPDATE SET value = excluded.value, answered_at = excluded.answered_at",
+                    _UPSERT_ANSWER,
                     (intake_id, question_id, json.dumps(value, ensure_ascii=False), now),
                 )
             checks[block] = decision
             await db.execute(
                 "UPDATE intakes SET checks = ?, step = ?, paused = 0 WHERE id = ?",
                 (json.dumps(checks), next_step, intake_id),
+            )
+
+    async def revise_answer(
+        self, intake_id: int, question_id: str, value: object, *, next_step: str
+    ) -> None:
+        """Replace one answer, the one it replaces kept in answer_changes, and move to
+        `next_step`, in one transaction."""
+        now = self._now()
+        async with self._transaction() as db:
+            await db.execute(
+                _KEEP_REPLACED,
+                (now, intake_id, question_id),
+            )
+            await db.execute(
+                "DELETE FROM carried_answers WHERE intake_id = ? AND question_id = ?",
+                (intake_id, question_id),
+            )
+            await db.execute(
+                _UPSERT_ANSWER,
+                (intake_id, question_id, json.dumps(value, ensure_ascii=False), now),
+            )
+            await db.execute(
+                "UPDATE intakes SET step = ?, paused = 0 WHERE id = ?", (next_step, intake_id)
             )
 
     async def carried(self, intake_id: int) -> dict[str, Carried]:
@@ -340,8 +366,9 @@ class IntakeStore(StoreBase):
     ) -> list[IntakeRecord]:
         """Intakes with their patients, answers and red flags, oldest first by default.
 
-        Filters: started in [since, until), one patient, or `flagged` (urgent, or completed
-        and not yet reviewed); `limit`/`offset` page through them.
+        Filters: started in [since, until), one patient, or `flagged` (urgent, completed and
+        not yet reviewed, or in progress after a "yes" to the red flags listed together);
+        `limit`/`offset` page through them.
         """
         conditions: list[str] = []
         params: list[Any] = []
@@ -355,9 +382,13 @@ class IntakeStore(StoreBase):
             conditions.append("p.telegram_user_id = ?")
             params.append(telegram_user_id)
         if flagged:
+            # A returning patient's "yes" to the red flags listed together counts while
+            # they are being asked which (json.dumps writes the checks this way).
             conditions.append(
-                "(i.urgent = 1 OR (i.status = 'completed' AND i.reviewed_at IS NULL))"
+                "(i.urgent = 1 OR (i.status = 'completed' AND i.reviewed_at IS NULL)"
+                " OR (i.status = 'in_progress' AND i.checks LIKE ?))"
             )
+            params.append('%"red_flags": "some"%')
         where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
         direction = "DESC" if newest_first else "ASC"
         page = " LIMIT ? OFFSET ?" if limit is not None else ""

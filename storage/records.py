@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -86,10 +86,11 @@ class Intake:
     notified_at: datetime | None = None
     appointment_id: int | None = None
     reviewed_at: datetime | None = None
-    # A returning patient's intake: the completed one it starts from, and its decisions
-    # so far by block (flow's HISTORY, RED_FLAGS, SCREENING).
+    # A returning patient's intake: its decisions so far by block (flow's HISTORY,
+    # RED_FLAGS, SCREENING; None for an intake that asks everything), and the completed
+    # intake it starts from (None once retention erased it).
     returning_from: int | None = None
-    checks: Mapping[str, str] = field(default_factory=dict)
+    checks: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,13 +26,17 @@ def carried_forward(
     answers: Mapping[str, object],
 ) -> dict[str, object]:
     """The earlier intake's answers to the block's questions that can stand for this one:
-    not answered here yet, and still a valid answer (an option the clinic has since
-    removed is asked afresh)."""
-    return {
-        q.id: earlier[q.id]
-        for q in flow.block_questions(questionnaire, block)
-        if q.id in earlier and q.id not in answers and _valid(q, earlier[q.id])
-    }
+    not answered here yet, still a valid answer (an option the clinic has since removed is
+    asked afresh), and of a question that applies given what is carried (a "where else"
+    whose areas are asked afresh is asked afresh too)."""
+    carried: dict[str, object] = {}
+    for q in flow.block_questions(questionnaire, block):
+        value = earlier.get(q.id)
+        if q.id in answers or not _valid(q, value):
+            continue
+        if q.applies({**answers, **carried}):
+            carried[q.id] = value
+    return carried
 
 
 def _valid(q: Question, value: object) -> bool:

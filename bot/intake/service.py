@@ -117,7 +117,29 @@ class IntakeService:
         """The message for the intake's current step."""
         answers = await self._storage.answers(intake.id)
         step = flow.current_step(self._questions, intake.step, answers, _checks(intake))
+        intake, step = await self._past_empty(intake, step, answers)
         return await self._ask(catalog, intake, step, answers)
+
+    async def _past_empty(
+        self, intake: Intake, step: str, answers: dict[str, object]
+    ) -> tuple[Intake, str]:
+        """Past a returning intake's block step that would show nothing (the earlier intake
+        erased since, or none of its answers valid now): its questions are asked one by
+        one instead. The intake and the step it is at."""
+        block = flow.check_block(step)
+        while block in (Block.HISTORY, Block.SCREENING) and intake.checks is not None:
+            if block in intake.checks:
+                break
+            earlier_id = intake.returning_from
+            earlier = await self._storage.answers(earlier_id) if earlier_id else {}
+            if returning.carried_forward(self._questions, block, earlier, answers):
+                break
+            checks = {**intake.checks, block: Decision.NOTHING}
+            step = flow.next_step(self._questions, step, answers, checks)
+            await self._storage.decide(intake.id, block, Decision.NOTHING, next_step=step)
+            intake = replace(intake, checks=checks, step=step)
+            block = flow.check_block(step)
+        return intake, step
 
     async def _ask(
         self, catalog: Catalog, intake: Intake, step: str, answers: Mapping[str, object]
@@ -125,7 +147,8 @@ class IntakeService:
         """The message of one step: a question, a returning intake's block, the summary."""
         checks = _checks(intake)
         if step == flow.SUMMARY:
-            return views.summary(catalog, intake.id, answers, note_here=checks is not None)
+            note_here = checks is not None and self._note_question() is not None
+            return views.summary(catalog, intake.id, answers, note_here=note_here)
         block = flow.check_block(step)
         if block is None or checks is None:
             return views.question_reply(
@@ -153,6 +176,7 @@ class IntakeService:
         answers: dict[str, object],
     ) -> list[Reply]:
         """What the patient is sent once the intake has moved on to `step`."""
+        intake, step = await self._past_empty(intake, step, answers)
         await self._enter(patient, intake, step, answers)
         replies = []
         if step == flow.SUMMARY and cautions(self._questions, answers):
@@ -173,7 +197,7 @@ class IntakeService:
             appointment_id=await self._own_appointment(patient, payload),
             returning_from=earlier.id if earlier else None,
         )
-        return Outcome(replies=[await self._ask(catalog, intake, intake.step, {})])
+        return Outcome(replies=await self._following(catalog, patient, intake, intake.step, {}))
 
     async def _own_appointment(self, patient: Patient, payload: str | None) -> int | None:
         """The appointment whose personal link `payload` is, if it is this patient's: an
@@ -331,19 +355,25 @@ class IntakeService:
     ) -> Outcome:
         """A note typed at a returning intake's summary: the notes answer (an earlier one
         is kept in the record's history), then the summary again."""
-        notes = [q.id for q in self._questions.intake if q.group is Group.NOTES]
-        if not notes or self._questions.question(notes[0]).kind is not Kind.TEXT:
+        qid = self._note_question()
+        if qid is None:
             nudge = Reply(catalog.text("flow.use_buttons"))
             return Outcome(replies=[nudge, await self.prompt(catalog, intake)])
         if len(note) > MAX_TEXT_ANSWER:
             limit = Reply(catalog.text("flow.text_too_long", limit=MAX_TEXT_ANSWER))
             return Outcome(replies=[limit])
-        if answers.get(notes[0]):
-            await self._storage.change_answer(intake.id, notes[0], clear=False)
-        await self._storage.save_answer(intake.id, notes[0], note, next_step=flow.SUMMARY)
-        answers[notes[0]] = note
+        if answers.get(qid):
+            await self._storage.revise_answer(intake.id, qid, note, next_step=flow.SUMMARY)
+        else:
+            await self._storage.save_answer(intake.id, qid, note, next_step=flow.SUMMARY)
+        answers[qid] = note
         saved = Reply(catalog.text("summary.note_saved"))
         return Outcome(replies=[saved, await self._ask(catalog, intake, flow.SUMMARY, answers)])
+
+    def _note_question(self) -> str | None:
+        """The notes question a returning intake takes at its summary (a text one), if any."""
+        notes = [q for q in self._questions.intake if q.group is Group.NOTES]
+        return notes[0].id if notes and notes[0].kind is Kind.TEXT else None
 
     async def awaits_text(self, patient: Patient) -> bool:
         """Whether the patient's intake in progress is waiting for a typed answer (what they
@@ -352,8 +382,8 @@ class IntakeService:
         if intake is None or intake.paused:
             return False
         step = flow.current_step(self._questions, intake.step, answers, _checks(intake))
-        if step == flow.SUMMARY:
-            return _checks(intake) is not None  # a note may be typed there
+        if step == flow.SUMMARY:  # a returning intake's note may be typed there
+            return _checks(intake) is not None and self._note_question() is not None
         if not self._questions.asks(step):
             return False
         kind = self._questions.question(step).kind
@@ -539,8 +569,8 @@ class IntakeService:
             patient.id, version, who.first_name, who.username, begin=begin
         )
         assert intake is not None
-        first = await self._ask(catalog, intake, intake.step, {})
-        return Outcome(edit=edit, replies=[agreed, first])
+        first = await self._following(catalog, patient, intake, intake.step, {})
+        return Outcome(edit=edit, replies=[agreed, *first])
 
     async def _answer(
         self,
@@ -685,6 +715,7 @@ class IntakeService:
         carry: dict[str, object] = {}
         given: dict[str, object] = {}
         if decision in (Decision.SAME, Decision.CHANGING) and intake.returning_from:
+            # Stored as read here, so that the next step is computed from what is stored.
             earlier = await self._storage.answers(intake.returning_from)
             carry = returning.carried_forward(self._questions, block, earlier, answers)
         if decision is Decision.NONE:
@@ -695,7 +726,13 @@ class IntakeService:
         intake = replace(intake, checks={**checks, block: decision})
         step = flow.next_step(self._questions, intake.step, answers, _checks(intake))
         await self._storage.decide(
-            intake.id, block, decision, next_step=step, carry=list(carry), answer=given
+            intake.id,
+            block,
+            decision,
+            next_step=step,
+            carried=carry,
+            from_intake=intake.returning_from,
+            answer=given,
         )
         intake = replace(intake, step=step)
         label = returning.decision_label(block, decision)
@@ -801,7 +838,7 @@ class IntakeService:
             self._tz,
             earlier,
             courses=courses,
-            carried=await self._storage.carried(intake.id) if intake.returning_from else None,
+            carried=await self._storage.carried(intake.id) if intake.checks is not None else None,
         )
         outcome.notifications = [Notification(chat_id, note) for chat_id in self._practitioners]
         outcome.notified_intake = intake.id if self._practitioners else None
@@ -871,7 +908,7 @@ class IntakeService:
 
 def _checks(intake: Intake) -> Checks | None:
     """A returning intake's decisions by block; None for an intake that asks everything."""
-    return intake.checks if intake.returning_from is not None else None
+    return intake.checks
 
 
 def _changing(intake: Intake) -> bool:

@@ -204,7 +204,7 @@ def practitioner_summary(
             lines.extend(["", catalog.text(heading), *rows])
 
     questions = catalog.questionnaire
-    lines += _returning_lines(catalog, intake, carried, tz)
+    lines += _returning_lines(catalog, intake, answers, carried, tz)
     now_flagged = screening.red_flags(questions, answers)
     block("practitioner.urgent_heading", now_flagged)
     # A flag raised again now is under the urgent ones: only the others are recalled.
@@ -246,20 +246,24 @@ def practitioner_summary(
 
 
 def _returning_lines(
-    catalog: Catalog, intake: Intake, carried: Mapping[str, Carried], tz: ZoneInfo
+    catalog: Catalog,
+    intake: Intake,
+    answers: Mapping[str, object],
+    carried: Mapping[str, Carried],
+    tz: ZoneInfo,
 ) -> list[str]:
     """What a returning patient confirmed: from which intake and when, how many safety
-    answers stood unchanged, and the red flags asked afresh at once."""
+    answers stood unchanged, and what they said to the red flags listed together."""
     lines = []
     if carried:
         first = min(carried.values(), key=lambda c: c.confirmed_at)
-        lines.append(
-            catalog.text(
-                "practitioner.returning",
-                intake=first.from_intake_id or "?",
-                date=rendering.local_time(first.confirmed_at, tz),
+        date = rendering.local_time(first.confirmed_at, tz)
+        if first.from_intake_id is None:  # erased by retention since
+            lines.append(catalog.text("practitioner.returning_erased", date=date))
+        else:
+            lines.append(
+                catalog.text("practitioner.returning", intake=first.from_intake_id, date=date)
             )
-        )
         safety = [q.id for q in flow.block_questions(catalog.questionnaire, Block.SCREENING)]
         lines.append(
             catalog.text(
@@ -268,8 +272,12 @@ def _returning_lines(
                 total=len(safety),
             )
         )
-    if intake.returning_from and intake.checks.get(Block.RED_FLAGS) == Decision.NONE:
+    listed = (intake.checks or {}).get(Block.RED_FLAGS)
+    if listed == Decision.NONE:
         lines.append(catalog.text("practitioner.red_flags_none"))
+    elif listed == Decision.SOME and not screening.red_flags(catalog.questionnaire, answers):
+        # The alert of "one or more" went out: what the patient then said of each.
+        lines.append(catalog.text("practitioner.red_flags_some_none"))
     return ["", *lines] if lines else []
 
 

@@ -65,7 +65,7 @@ def intake_dict(record: IntakeRecord, catalog: Catalog, tz: ZoneInfo) -> dict[st
         # A returning patient's intake: the one it started from, and what they answered for
         # each block (history, red_flags, screening).
         "returning_from": intake.returning_from,
-        "returning_checks": dict(intake.checks) if intake.returning_from else {},
+        "returning_checks": dict(intake.checks) if intake.checks is not None else None,
         "red_flags": [
             {"flag": flag.flag, "raised_at": _iso(flag.raised_at, tz)} for flag in record.red_flags
         ],

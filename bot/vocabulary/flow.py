@@ -34,6 +34,7 @@ class Decision(StrEnum):
     SAME = "same"  # nothing changed: the answers carried forward, confirmed
     CHANGING = "changing"  # some changed: carried forward, the patient picks what to change
     CHANGED = "changed"  # that is all that changed
+    NOTHING = "nothing"  # nothing of the earlier intake could stand: each question asked
     NONE = "none"  # red flags: none of these
     SOME = "some"  # red flags: yes, one or more (then each is asked)
 
@@ -158,6 +159,6 @@ def current_step(
     question, the first question still unanswered."""
     if step in (CONSENT, SUMMARY, DONE) or questionnaire.asks(step):
         return step
-    if checks is not None and step in _BLOCK_AT:
+    if checks is not None and step in _BLOCK_AT and not settled(checks, _BLOCK_AT[step]):
         return step
     return next_step(questionnaire, CONSENT, answers, checks)

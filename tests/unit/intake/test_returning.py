@@ -261,3 +261,70 @@ async def test_the_invitation_says_it_is_the_short_one_for_a_returning_patient(
     await completed_intake(service)
     short = await invitation()
     assert "this time it is the short version" in short and "about 1 min." in short
+
+
+async def test_an_erased_earlier_intake_leaves_the_intake_returning_and_its_marks(
+    tmp_path: Path, content: Content, checkins: CheckIns
+) -> None:
+    path = tmp_path / "erased.sqlite3"
+    long_ago = await Storage.open(path, clock=lambda: utc_now() - timedelta(days=200))
+    await completed_intake(conversation(long_ago, content, checkins))
+    await long_ago.close()
+    storage = await Storage.open(path)
+    try:
+        service = conversation(storage, content, checkins, 365)
+        outcome = await press(service, await service.start(PAT), "Start a new intake")
+        outcome = await press(service, outcome, "Nothing changed")
+        await storage.purge_before(utc_now() - timedelta(days=100))  # retention: #1 goes
+        outcome = await press(service, outcome, "3")
+        assert "Question 3 of 5" in texts(outcome)  # still the short intake
+        outcome = await press(service, outcome, "None of these")
+        # The screening's earlier answers are gone: each is asked, none carried unseen.
+        assert "Question 4 of 5" in texts(outcome) and "Are you under 18" in texts(outcome)
+        for _ in range(13):
+            outcome = await press(service, outcome, "No")
+        outcome = await press(service, outcome, "Skip")  # no activities
+        done = await press(service, outcome, "Confirm")
+        note = done.notifications[0].reply.html
+        assert "answers marked ↺ are from an earlier intake (erased since)" in note
+        assert "• Where it hurts: Neck &amp; shoulders, Lower back &amp; hips ↺" in note
+        assert "Safety answers: 0 of 13 confirmed unchanged." in note
+    finally:
+        await storage.close()
+
+
+async def test_an_answer_no_longer_valid_is_asked_with_what_depends_on_it(
+    service: Conversation, storage: Storage
+) -> None:
+    await completed_intake(service)
+    [first] = await storage.intake_records()
+    # As if the clinic had since removed an option: the earlier areas are no answer now.
+    await storage.save_answer(first.intake.id, "areas", ["elbows", "other"])
+    await storage.save_answer(first.intake.id, "areas_other", "left heel")
+    outcome = await press(service, await service.start(PAT), "Start a new intake")
+    shown = last_keyboard(outcome).html
+    assert "Where it hurts" not in shown and "left heel" not in shown
+    outcome = await press(service, outcome, "Nothing changed")
+    assert "Where do you feel pain?" in texts(outcome)
+    outcome = await press(service, outcome, "Somewhere else")
+    outcome = await press(service, outcome, "Done")
+    assert "Where else do you feel pain?" in texts(outcome)  # asked, not carried unseen
+    [_, record] = await storage.intake_records()
+    assert {"areas", "areas_other"}.isdisjoint(record.carried) and "cause" in record.carried
+
+
+async def test_yes_to_the_list_then_no_to_each_is_flagged_meanwhile_and_said_in_the_summary(
+    service: Conversation, storage: Storage
+) -> None:
+    outcome = await press(service, await again(service), "Nothing changed")
+    outcome = await press(service, outcome, "6")
+    outcome = await press(service, outcome, "Yes, one or more")
+    flagged = await storage.intake_records(flagged=True)
+    assert [r.intake.status for r in flagged] == ["completed", "in_progress"]
+    for _ in range(6):
+        outcome = await press(service, outcome, "No")
+    outcome = await press(service, outcome, "No changes")
+    done = await press(service, await press(service, outcome, "Skip"), "Confirm")
+    note = done.notifications[0].reply.html
+    assert "Red flags: yes to the list of them, then no to each when asked one by one." in note
+    assert "URGENT" not in note
