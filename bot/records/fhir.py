@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from bot.content import Catalog
 from bot.questionnaire import Group, Kind, Measure, Question
 from bot.scores.activities import parse
-from storage import IntakeRecord, IntakeStatus, Patient, Score
+from storage import Carried, IntakeRecord, IntakeStatus, Patient, Score
 
 QUESTIONNAIRE_URL = "urn:ashi:questionnaire:intake"
 QUESTIONNAIRE_NAME = "AshiIntake"
@@ -28,6 +28,9 @@ TELEGRAM_ID_SYSTEM = "urn:ashi:telegram-user-id"
 TAG_SYSTEM = "urn:ashi:tags"
 CONTENT_VERSION_SYSTEM = "urn:ashi:content-version"
 URGENT_TAG = {"system": TAG_SYSTEM, "code": "urgent", "display": "Urgent red flag"}
+# On a returning patient's answer carried forward from an earlier intake: when the patient
+# confirmed it unchanged.
+CONFIRMED_UNCHANGED_URL = "urn:ashi:confirmed-unchanged"
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
 SHORT_TEXT = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-shortText"
@@ -258,7 +261,12 @@ def _activity_items(catalog: Catalog, q: Question, value: object) -> list[dict[s
     ]
 
 
-def _response_items(catalog: Catalog, answers: Mapping[str, object]) -> list[dict[str, Any]]:
+def _response_items(
+    catalog: Catalog,
+    answers: Mapping[str, object],
+    carried: Mapping[str, Carried],
+    timezone: ZoneInfo,
+) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     for q in catalog.questionnaire.intake:
         if q.id not in answers or not q.applies(answers):
@@ -267,8 +275,13 @@ def _response_items(catalog: Catalog, answers: Mapping[str, object]) -> list[dic
             items += _activity_items(catalog, q, answers[q.id])
             continue
         found = _answers(catalog, q, answers[q.id])
-        if found:
-            items.append({"linkId": q.id, "text": _item_text(catalog, q.id), "answer": found})
+        if not found:
+            continue
+        item: dict[str, Any] = {"linkId": q.id, "text": _item_text(catalog, q.id), "answer": found}
+        if q.id in carried:
+            confirmed = _iso(carried[q.id].confirmed_at, timezone)
+            item["extension"] = [{"url": CONFIRMED_UNCHANGED_URL, "valueDateTime": confirmed}]
+        items.append(item)
     return items
 
 
@@ -297,7 +310,7 @@ def response_resource(
     }
     if any(tag["code"] for tag in tags):
         resource["meta"] = {"tag": [tag for tag in tags if tag["code"]]}
-    items = _response_items(catalog, record.decoded_answers())
+    items = _response_items(catalog, record.decoded_answers(), record.carried, timezone)
     if items:  # FHIR JSON has no empty arrays
         resource["item"] = items
     return resource

@@ -537,3 +537,26 @@ def test_the_bot_does_not_depend_on_fhir_resources() -> None:
         for alias in node.names
     } | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert imported and not any(name.startswith("fhir") for name in imported)
+
+
+async def test_a_returning_intake_marks_each_answer_confirmed_unchanged(
+    service: Conversation, storage: Storage, content: Content
+) -> None:
+    await completed_urgent_intake(service)
+    outcome = await press(service, MINA, await service.start(MINA), "Start a new intake")
+    for label in ("Nothing changed", "5", "None of these", "No changes", "4", "6", "Done"):
+        outcome = await press(service, MINA, outcome, label)
+    await press(service, MINA, outcome, "Confirm")
+    records = await storage.intake_records()
+    data = fhir.bundle(records, content.catalog("en"), version=VERSION, timezone=CLINIC_TZ)
+    Bundle.model_validate(data)
+    first, second = resources(data, "QuestionnaireResponse")
+    marked = {
+        item["linkId"]: item["extension"][0] for item in second["item"] if "extension" in item
+    }
+    assert {"areas", "areas_other", "cause", "duration", "pregnancy"} <= set(marked)
+    assert {"intensity", "rf_chest_pain", "psfs"}.isdisjoint(marked)
+    assert {m["url"] for m in marked.values()} == {fhir.CONFIRMED_UNCHANGED_URL}
+    confirmed = records[1].carried["areas"].confirmed_at.astimezone(CLINIC_TZ).isoformat()
+    assert marked["areas"]["valueDateTime"] == confirmed
+    assert not any("extension" in item for item in first["item"])
