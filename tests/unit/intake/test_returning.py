@@ -200,14 +200,21 @@ async def test_yes_one_or_more_asks_each_red_flag_and_advises_at_once(
     assert record.intake.urgent and [f.flag for f in record.red_flags] == ["rf_bladder_bowel"]
 
 
+async def completed_days_ago(
+    tmp_path: Path, days: int, content: Content, checkins: CheckIns
+) -> Storage:
+    """A database where PAT completed an intake `days` ago, open at the present."""
+    path = tmp_path / "earlier.sqlite3"
+    long_ago = await Storage.open(path, clock=lambda: utc_now() - timedelta(days=days))
+    await completed_intake(conversation(long_ago, content, checkins))
+    await long_ago.close()
+    return await Storage.open(path)
+
+
 async def test_a_last_intake_older_than_the_window_asks_everything(
     tmp_path: Path, content: Content, checkins: CheckIns
 ) -> None:
-    path = tmp_path / "old.sqlite3"
-    long_ago = await Storage.open(path, clock=lambda: utc_now() - timedelta(days=181))
-    await completed_intake(conversation(long_ago, content, checkins))
-    await long_ago.close()
-    storage = await Storage.open(path)
+    storage = await completed_days_ago(tmp_path, 181, content, checkins)
     try:
         service = conversation(storage, content, checkins)
         outcome = await press(service, await service.start(PAT), "Start a new intake")
@@ -266,11 +273,7 @@ async def test_the_invitation_says_it_is_the_short_one_for_a_returning_patient(
 async def test_an_erased_earlier_intake_leaves_the_intake_returning_and_its_marks(
     tmp_path: Path, content: Content, checkins: CheckIns
 ) -> None:
-    path = tmp_path / "erased.sqlite3"
-    long_ago = await Storage.open(path, clock=lambda: utc_now() - timedelta(days=200))
-    await completed_intake(conversation(long_ago, content, checkins))
-    await long_ago.close()
-    storage = await Storage.open(path)
+    storage = await completed_days_ago(tmp_path, 200, content, checkins)
     try:
         service = conversation(storage, content, checkins, 365)
         outcome = await press(service, await service.start(PAT), "Start a new intake")
