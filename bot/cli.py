@@ -29,7 +29,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ashi {version('ashi')}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    verbs.add_parser("run", help="run the bot (long polling); needs TELEGRAM_BOT_TOKEN")
+    run = verbs.add_parser(
+        "run", help="run the bot (long polling, or a webhook); needs TELEGRAM_BOT_TOKEN"
+    )
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="take updates on a webhook (ASHI_WEBHOOK_URL, ASHI_LISTEN, ASHI_WEBHOOK_SECRET)",
+    )
     demo = verbs.add_parser(
         "demo", help="chat with the bot in this terminal against a local emulator (no token)"
     )
@@ -52,8 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(require_token: bool = False) -> Settings:
-    return parse_settings(load_environment(), require_token=require_token)
+def _settings(require_token: bool = False, require_webhook: bool = False) -> Settings:
+    return parse_settings(
+        load_environment(), require_token=require_token, require_webhook=require_webhook
+    )
 
 
 class ContentProblems(Exception):
@@ -98,10 +107,10 @@ async def _backup(settings: Settings, target: Path) -> str:
     return f"backup of {settings.db_path} written to {target} ({completed} completed intakes)\n"
 
 
-def _run() -> int:
-    settings = _settings(require_token=True)
+def _run(webhook: bool) -> int:
+    settings = _settings(require_token=True, require_webhook=webhook)
     configure_logging(settings.token)
-    return start(settings, checked_content(settings))
+    return start(settings, checked_content(settings), webhook=webhook)
 
 
 def _demo(db: Path | None) -> int:
@@ -145,7 +154,7 @@ def _content_verb(args: argparse.Namespace) -> int:
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.verb == "run":
-        return _run()
+        return _run(args.webhook)
     if args.verb == "demo":
         return _demo(args.db)
     if args.verb == "content":

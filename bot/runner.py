@@ -22,6 +22,7 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.content import Content
 from bot.edge.app import bot_api_client, build_application, serving
+from bot.edge.webhook import WebhookPlan
 from bot.settings import Settings
 from storage import DatabaseLock, Storage
 
@@ -101,8 +102,11 @@ def _exit_after(seconds: float, status: int) -> None:
     timer.start()
 
 
-async def run(settings: Settings, content: Content, lock: DatabaseLock) -> int:
-    """Serve until a stop signal or a rejected token; returns the exit status."""
+async def run(
+    settings: Settings, content: Content, lock: DatabaseLock, *, webhook: bool = False
+) -> int:
+    """Serve until a stop signal or a rejected token, by long polling or on the webhook;
+    returns the exit status."""
     stop = _Stop()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -117,7 +121,9 @@ async def run(settings: Settings, content: Content, lock: DatabaseLock) -> int:
 
     app = build_application(settings, content, on_token_rejected=token_rejected, lock=lock)
     try:
-        async with serving(app, on_polling_ended=polling_ended):
+        async with serving(
+            app, on_polling_ended=polling_ended, webhook=webhook_plan(settings) if webhook else None
+        ):
             await stop.event.wait()
     except InvalidToken:
         if stop.event.is_set():  # rejected between the pre-flight check and serving
@@ -126,13 +132,21 @@ async def run(settings: Settings, content: Content, lock: DatabaseLock) -> int:
     return stop.exit_status
 
 
-def start(settings: Settings, content: Content) -> int:
-    """`ashi run`: lock the database, check, serve; returns the exit status."""
+def webhook_plan(settings: Settings) -> WebhookPlan:
+    """The webhook `ashi run --webhook` serves (its settings are required by then)."""
+    assert settings.webhook_url is not None and settings.webhook_secret is not None
+    host, port = settings.listen
+    return WebhookPlan(settings.webhook_url, host, port, settings.webhook_secret)
+
+
+def start(settings: Settings, content: Content, *, webhook: bool = False) -> int:
+    """`ashi run` (`--webhook`): lock the database, check, serve; returns the exit
+    status."""
     lock = DatabaseLock.acquire(settings.db_path, "run")
     try:
         asyncio.run(preflight(settings))
         if not settings.practitioner_ids:
             log.warning("ASHI_PRACTITIONER_IDS is empty: intakes are stored but nobody is notified")
-        return asyncio.run(run(settings, content, lock))
+        return asyncio.run(run(settings, content, lock, webhook=webhook))
     finally:
         lock.release()

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -32,6 +33,8 @@ _PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{0,28}[0-9]$|^[0-9]$")
 
 
 DEFAULT_CALENDAR_POLL_MINUTES = 10
+DEFAULT_LISTEN = ("127.0.0.1", 8080)
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{16,256}$")  # Telegram's alphabet; 16 at least
 
 
 class SettingsError(Exception):
@@ -65,6 +68,9 @@ class Settings:
     calendar_url: str | None = None  # an iCalendar feed: a secret address, never logged
     calendar_poll: timedelta = timedelta(minutes=DEFAULT_CALENDAR_POLL_MINUTES)
     returning_days: int = DEFAULT_RETURNING_DAYS  # 0: every intake asks everything
+    webhook_url: str | None = None  # `ashi run --webhook`: the address given to Telegram
+    listen: tuple[str, int] = DEFAULT_LISTEN  # where the webhook's HTTP server listens
+    webhook_secret: str | None = None  # Telegram sends it with every update; never logged
 
     def load_content(self, directory: Path | None = None) -> Content:
         """The texts in use (`directory`, else ASHI_CONTENT_DIR or the shipped ones), with
@@ -93,8 +99,11 @@ def load_environment(env_file: Path | None = Path(".env")) -> dict[str, str]:
     return values
 
 
-def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
-    """Validate the settings in `env`; raise SettingsError naming every problem."""
+def parse_settings(
+    env: Mapping[str, str], *, require_token: bool, require_webhook: bool = False
+) -> Settings:
+    """Validate the settings in `env` (the webhook's too when `require_webhook`); raise
+    SettingsError naming every problem."""
     problems: list[str] = []
 
     token = env.get("TELEGRAM_BOT_TOKEN", "").strip() or None
@@ -225,6 +234,8 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
             f" got {returning_text!r}."
         )
 
+    webhook_url, listen, webhook_secret = _webhook(env, problems, required=require_webhook)
+
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -247,4 +258,45 @@ def parse_settings(env: Mapping[str, str], *, require_token: bool) -> Settings:
         calendar_url=calendar_url,
         calendar_poll=calendar_poll,
         returning_days=returning_days,
+        webhook_url=webhook_url,
+        listen=listen,
+        webhook_secret=webhook_secret,
     )
+
+
+def _webhook(
+    env: Mapping[str, str], problems: list[str], *, required: bool
+) -> tuple[str | None, tuple[str, int], str | None]:
+    """ASHI_WEBHOOK_URL, ASHI_LISTEN and ASHI_WEBHOOK_SECRET, each problem added."""
+    url = env.get("ASHI_WEBHOOK_URL", "").strip() or None
+    if url is not None:
+        parts = urlsplit(url)
+        local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")
+        if not local and not (parts.scheme == "https" and parts.hostname):
+            problems.append(
+                "ASHI_WEBHOOK_URL must be an https:// address Telegram can reach, such as"
+                f" https://bot.example.org/telegram, got {url!r}."
+            )
+    elif required:
+        problems.append("ASHI_WEBHOOK_URL is not set: the https:// address of the webhook.")
+    listen = DEFAULT_LISTEN
+    text = env.get("ASHI_LISTEN", "").strip()
+    if text:
+        host, _, port = text.rpartition(":")
+        if host and port.isdigit() and 0 < int(port) < 65536:
+            listen = (host.strip("[]"), int(port))
+        else:
+            problems.append(f"ASHI_LISTEN must be host:port such as 127.0.0.1:8080, got {text!r}.")
+    secret = env.get("ASHI_WEBHOOK_SECRET", "").strip() or None
+    if secret is not None and not _WEBHOOK_SECRET.match(secret):
+        # The value is not repeated: it is a password.
+        problems.append(
+            "ASHI_WEBHOOK_SECRET must be 16 to 256 characters of A-Z a-z 0-9 _ -"
+            " (for example the output of `openssl rand -hex 32`)."
+        )
+    elif secret is None and required:
+        problems.append(
+            "ASHI_WEBHOOK_SECRET is not set: Telegram sends it with every update, and the"
+            " webhook refuses requests without it (`openssl rand -hex 32` makes one)."
+        )
+    return url, listen, secret

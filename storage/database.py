@@ -15,7 +15,7 @@ from typing import Any
 from storage.appointments import AppointmentStore
 from storage.audit import AuditStore, PseudonymKey, key_path
 from storage.base import Clock, SerialConnection, intake_row, ts, utc_now
-from storage.errors import StorageError, describe
+from storage.errors import DATABASE_ERRORS, StorageError, describe
 from storage.inbox import InboxStore
 from storage.intakes import IntakeStore
 from storage.migrate import apply_migrations, latest_version, schema_version
@@ -144,6 +144,14 @@ class Storage(
             await db.close()
             raise
         return storage
+
+    async def reachable(self) -> bool:
+        """Whether the database answers a query now (for the health endpoint)."""
+        try:
+            await self._all("SELECT 1")
+        except DATABASE_ERRORS:
+            return False
+        return True
 
     async def close(self) -> None:
         """Close the connection."""

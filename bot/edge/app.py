@@ -7,12 +7,14 @@ import contextlib
 import functools
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from importlib.metadata import version
 from urllib.parse import urlsplit
 
+from aiohttp import web
 from telegram import Bot, BotCommand, BotCommandScopeChat, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -39,6 +41,7 @@ from bot.edge.practice import PracticeHandlers
 from bot.edge.router import Router, patient_side
 from bot.edge.transport import AiohttpRequest
 from bot.edge.updates import PerChatUpdateProcessor
+from bot.edge.webhook import WebhookPlan, WebhookReceiver
 from bot.intake.service import IntakeService
 from bot.practice.service import COMMANDS as PRACTICE_COMMANDS
 from bot.practice.service import PracticeService
@@ -201,6 +204,13 @@ class Runtime:
             pause = (
                 self._notification_retry if delivered else min(pause * 2, NOTIFICATION_RETRY_MAX)
             )
+
+    async def health(self) -> dict[str, bool]:
+        """What the webhook's health endpoint reports: the database answers, and scheduled
+        messages are being sent."""
+        database = self._storage is not None and await self._storage.reachable()
+        dispatcher = self._dispatcher is not None and self._dispatcher.alive
+        return {"database": database, "dispatcher": dispatcher}
 
     async def stop_dispatcher(self) -> None:
         """Stop sending scheduled messages and reading the calendar feed (while the
@@ -439,12 +449,13 @@ async def serving(
     *,
     poll_timeout: int = 10,
     on_polling_ended: Callable[[], None] | None = None,
+    webhook: WebhookPlan | None = None,
 ) -> AsyncIterator[Application]:  # type: ignore[type-arg]
-    """Run the application with long polling inside an event loop that is already running:
-    initialise, post_init, handle what the inbox still holds, poll and handle updates; on
-    leaving, stop in the order that loses nothing (no more fetching, queued updates handled,
-    offset confirmed, dispatcher stopped, database closed). Used by `ashi run`, the demo
-    and the tests.
+    """Run the application inside an event loop that is already running: initialise,
+    post_init, handle what the inbox still holds, then take updates by long polling (or, with
+    `webhook`, as Telegram POSTs them) and handle them; on leaving, stop in the order that
+    loses nothing (no more taking, queued updates handled, offset confirmed, dispatcher
+    stopped, database closed). Used by `ashi run`, the demo and the tests.
 
     `on_polling_ended` is called if polling ends by itself (the token was rejected, or a
     bug): the bot no longer hears anyone and should stop.
@@ -464,31 +475,95 @@ async def serving(
             # Stored before a crash or stop and never handled: first, in the order they came.
             for update in await runtime.inbox.pending():
                 await app.update_queue.put(update)
-        poller = Poller(
-            app.bot,
-            app.update_queue,
-            accept,
-            timeout=poll_timeout,
-            allowed_updates=ALLOWED_UPDATES,
+        taking = (
+            _webhook(app, webhook, accept, runtime)
+            if webhook is not None
+            else _polling(app, accept, poll_timeout, on_polling_ended)
         )
-        polling = asyncio.create_task(poller.run(), name="ashi-polling")
-        polling.add_done_callback(lambda task: _polling_ended(task, on_polling_ended))
+        await taking.start()
         await app.start()
         try:
             yield app
         finally:
-            polling.cancel()
-            with contextlib.suppress(BaseException):
-                await polling
+            await taking.stop()
             if app.running:
                 await app.stop()
-            await poller.confirm()
+            await taking.confirm()
             if app.post_stop is not None:
                 await app.post_stop(app)
     finally:
         await app.shutdown()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)
+
+
+@dataclass(frozen=True)
+class _Taking:
+    """How updates come in: started before the application, stopped before it stops, and
+    what was taken confirmed once the queue is handled (long polling's last offset)."""
+
+    start: Callable[[], Awaitable[None]]
+    stop: Callable[[], Awaitable[None]]
+    confirm: Callable[[], Awaitable[None]]
+
+
+def _polling(
+    app: Application,  # type: ignore[type-arg]
+    accept: Callable[[Sequence[Update]], Awaitable[list[Update]]],
+    poll_timeout: int,
+    on_polling_ended: Callable[[], None] | None,
+) -> _Taking:
+    poller = Poller(
+        app.bot, app.update_queue, accept, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+    )
+    task: asyncio.Task[None] | None = None
+
+    async def start() -> None:
+        nonlocal task
+        task = asyncio.create_task(poller.run(), name="ashi-polling")
+        task.add_done_callback(lambda done: _polling_ended(done, on_polling_ended))
+
+    async def stop() -> None:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+
+    return _Taking(start, stop, poller.confirm)
+
+
+def _webhook(
+    app: Application,  # type: ignore[type-arg]
+    plan: WebhookPlan,
+    accept: Callable[[Sequence[Update]], Awaitable[list[Update]]],
+    runtime: Runtime | None,
+) -> _Taking:
+    health = runtime.health if runtime is not None else _no_checks
+    receiver = WebhookReceiver(app.bot, app.update_queue, accept, plan.secret, health)
+    runner = web.AppRunner(receiver.application(urlsplit(plan.url).path or "/"), access_log=None)
+
+    async def start() -> None:
+        await runner.setup()
+        await web.TCPSite(runner, plan.host, plan.port).start()
+        # Listening first: Telegram starts delivering as soon as it knows the address.
+        await app.bot.set_webhook(
+            plan.url, secret_token=plan.secret, allowed_updates=ALLOWED_UPDATES
+        )
+
+    async def stop() -> None:
+        # Not deleted: Telegram keeps what arrives meanwhile and delivers it once the bot
+        # (or another process on this address) answers again.
+        await runner.cleanup()
+
+    return _Taking(start, stop, _nothing)
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _no_checks() -> dict[str, bool]:
+    return {}
 
 
 async def _unstored(updates: Sequence[Update]) -> list[Update]:

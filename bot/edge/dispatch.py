@@ -113,6 +113,11 @@ class Dispatcher:
         self._task = asyncio.create_task(self._run(), name="ashi-dispatcher")
         self._renewal = asyncio.create_task(self._renew(), name="ashi-dispatcher-leases")
 
+    @property
+    def alive(self) -> bool:
+        """Whether the sending loop is running (for the health endpoint)."""
+        return self._task is not None and not self._task.done()
+
     async def stop(self) -> None:
         """Stop after the message in flight (claimed ones not yet sent go back to pending);
         cancel only if that takes longer than STOP_GRACE."""

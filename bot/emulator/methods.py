@@ -8,8 +8,10 @@ modified, ...) are raised as plain ApiErrors; broken call contracts as violation
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.emulator.contract import format_text
 from bot.emulator.models import (
@@ -21,11 +23,13 @@ from bot.emulator.models import (
     bad_request,
     contract_violation,
 )
-from bot.emulator.world import World, buttons_from_markup
+from bot.emulator.world import Webhook, World, buttons_from_markup
 
 Params = dict[str, Any]
 Handler = Callable[[Params], Awaitable[object]]
 
+WEBHOOK_PORTS = frozenset({443, 80, 88, 8443})  # the ones Telegram delivers to
+WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 CHAT_ACTIONS = frozenset(
     {
         "typing",
@@ -69,6 +73,7 @@ class BotApiMethods:
         self.handlers: dict[str, Handler] = {
             "getMe": self.get_me,
             "getUpdates": self.get_updates,
+            "setWebhook": self.set_webhook,
             "deleteWebhook": self.delete_webhook,
             "getWebhookInfo": self.get_webhook_info,
             "setMyCommands": self.set_my_commands,
@@ -101,19 +106,43 @@ class BotApiMethods:
             params.get("allowed_updates"),
         )
 
-    async def delete_webhook(self, params: Params) -> object:
-        """deleteWebhook: there is never a webhook; optionally drop pending updates."""
+    async def set_webhook(self, params: Params) -> object:
+        """setWebhook: updates are POSTed to `url` from now on (getUpdates is refused).
+        Telegram takes HTTPS on ports 443, 80, 88 or 8443; the emulator also plain HTTP to
+        this machine, for the tests."""
+        url = urlsplit(str(params["url"]))
+        local = url.scheme == "http" and url.hostname in ("127.0.0.1", "localhost")
+        if not local and not (url.scheme == "https" and (url.port or 443) in WEBHOOK_PORTS):
+            raise bad_request("bad webhook: HTTPS url must be provided for webhook")
+        secret = params.get("secret_token")
+        if secret is not None and not WEBHOOK_SECRET.match(str(secret)):
+            raise bad_request("secret token contains unallowed characters")
+        allowed = params.get("allowed_updates")
+        if isinstance(allowed, list):
+            self.world.allowed_updates = frozenset(allowed) if allowed else None
         if params.get("drop_pending_updates"):
             self.world.pending.clear()
+        self.world.set_webhook(Webhook(url.geturl(), None if secret is None else str(secret)))
+        return True
+
+    async def delete_webhook(self, params: Params) -> object:
+        """deleteWebhook: back to getUpdates; optionally drop pending updates."""
+        if params.get("drop_pending_updates"):
+            self.world.pending.clear()
+        self.world.set_webhook(None)
         return True
 
     async def get_webhook_info(self, params: Params) -> object:
-        """getWebhookInfo: polling mode, so no URL."""
-        return {
-            "url": "",
+        """getWebhookInfo: the webhook's URL ("" while polling) and pending updates."""
+        webhook = self.world.webhook
+        info: JsonDict = {
+            "url": webhook.url if webhook else "",
             "has_custom_certificate": False,
             "pending_update_count": len(self.world.pending),
         }
+        if webhook is not None and webhook.last_error is not None:
+            info["last_error_message"] = webhook.last_error
+        return info
 
     async def set_my_commands(self, params: Params) -> object:
         """setMyCommands per (scope, language_code); a chat scope needs a chat the bot

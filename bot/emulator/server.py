@@ -7,6 +7,7 @@ Point PTB at it with `Bot(token, base_url=emulator.base_url)`; drive the simulat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from bot.emulator.models import (
 )
 from bot.emulator.ratelimit import RateLimiter, RateLimits, is_sending_method
 from bot.emulator.schema import BotApiSchema
+from bot.emulator.webhook import deliver
 from bot.emulator.world import CallbackQueryState, World
 
 T = TypeVar("T")
@@ -120,6 +122,7 @@ class BotApiEmulator:
         """Called with each ApiCall as it is added to the transcript (benchmarks)."""
         self.faults = FaultPlan()
         self._runner: web.AppRunner | None = None
+        self._delivery: asyncio.Task[None] | None = None
         self._host = "127.0.0.1"
         self._port = 0
 
@@ -141,10 +144,16 @@ class BotApiEmulator:
         self._runner = runner
         self._host = host
         self._port = int(runner.addresses[0][1])
+        self._delivery = asyncio.create_task(deliver(self.world), name="emulator-webhook")
 
     async def stop(self) -> None:
-        """Release pending long polls and shut the server down."""
+        """Release pending long polls, stop webhook deliveries and shut the server down."""
         self.world.close()
+        if self._delivery is not None:
+            self._delivery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._delivery
+            self._delivery = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

@@ -20,6 +20,10 @@ from bot.telegram_html import utf16_len
 
 # Without allowed_updates Telegram delivers every type except these.
 _OPT_IN_UPDATE_TYPES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
+WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to"
+    " delete the webhook first"
+)
 CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance "
     "is running"
@@ -58,6 +62,16 @@ def file_json(prefix: str, unique: int, size: int) -> JsonDict:
     }
 
 
+@dataclass
+class Webhook:
+    """Where updates go while a webhook is set, and how its deliveries went."""
+
+    url: str
+    secret: str | None
+    attempts: int = 0  # POSTs made, answered or not
+    last_error: str | None = None  # Telegram's getWebhookInfo last_error_message
+
+
 UpdateListener = Callable[[JsonDict, float], None]
 """Called with each queued update and time.monotonic() when it was queued (benchmarks)."""
 
@@ -81,6 +95,7 @@ class World:
         self.waiting_polls = 0
         self.closed = False
         self.update_listeners: list[UpdateListener] = []
+        self.webhook: Webhook | None = None  # set by setWebhook: updates are POSTed to it
 
     # ---- users -------------------------------------------------------------------------
 
@@ -315,6 +330,8 @@ class World:
         self, offset: int | None, limit: int, poll_seconds: float, allowed: list[str] | None
     ) -> list[JsonDict]:
         """getUpdates semantics: confirm by offset, then long-poll up to `poll_seconds`."""
+        if self.webhook is not None:
+            raise ApiError(409, WEBHOOK_ACTIVE)
         if allowed is not None:
             # An empty list means "the default set", like Telegram.
             self.allowed_updates = frozenset(allowed) if allowed else None
@@ -345,6 +362,26 @@ class World:
                 return []
             finally:
                 self.waiting_polls -= 1
+
+    async def next_for_webhook(self) -> JsonDict | None:
+        """The oldest pending update once there is one and a webhook is set (None once
+        closed)."""
+        while not self.closed:
+            wakeup = self._wakeup
+            if self.webhook is not None and self.pending:
+                return self.pending[0]
+            await wakeup.wait()
+        return None
+
+    def delivered(self, update: JsonDict) -> None:
+        """A webhook answered 200 for `update`: Telegram forgets it."""
+        self.pending = [u for u in self.pending if u["update_id"] != update["update_id"]]
+        self.confirmed_below = max(self.confirmed_below, update["update_id"] + 1)
+
+    def set_webhook(self, webhook: Webhook | None) -> None:
+        """Set or delete the webhook; a delivery waiting for one is woken."""
+        self.webhook = webhook
+        self._notify()
 
     def close(self) -> None:
         """Release long-polling requests so the server can shut down promptly."""

@@ -20,6 +20,14 @@ def test_run_without_a_token_says_what_is_missing(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_run_on_a_webhook_without_its_settings_says_what_is_missing(tmp_path: Path) -> None:
+    result = ashi("run", "--webhook", cwd=tmp_path, TELEGRAM_BOT_TOKEN="123456:ABC-def_123")
+    assert result.returncode == 2
+    assert "ASHI_WEBHOOK_URL is not set" in result.stderr
+    assert "ASHI_WEBHOOK_SECRET is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_help_lists_every_verb(tmp_path: Path) -> None:
     result = ashi("--help", cwd=tmp_path)
     assert result.returncode == 0

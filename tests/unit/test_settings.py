@@ -86,3 +86,37 @@ def test_the_calendar_feed_settings() -> None:
     assert "private-3f9a" not in problems  # the address is a password
     assert "ASHI_CALENDAR_POLL must be a whole number of minutes, got '0'" in problems
     assert "ASHI_IMPORT_EXCLUDE is not a regular expression" in problems
+
+
+def test_the_webhook_settings_are_required_for_a_webhook_and_checked() -> None:
+    with pytest.raises(SettingsError) as caught:
+        parse_settings({"TELEGRAM_BOT_TOKEN": TOKEN}, require_token=True, require_webhook=True)
+    problems = "\n".join(caught.value.problems)
+    assert (
+        "ASHI_WEBHOOK_URL is not set" in problems and "ASHI_WEBHOOK_SECRET is not set" in problems
+    )
+    secret = "0123456789abcdef-_SECRET"
+    env = {
+        "ASHI_WEBHOOK_URL": "https://bot.example.org/telegram",
+        "ASHI_LISTEN": "0.0.0.0:8443",
+        "ASHI_WEBHOOK_SECRET": secret,
+    }
+    settings = parse_settings(env, require_token=False, require_webhook=True)
+    assert settings.webhook_url == "https://bot.example.org/telegram"
+    assert settings.listen == ("0.0.0.0", 8443) and settings.webhook_secret == secret
+    assert secret not in repr(settings)
+    bad = {
+        "ASHI_WEBHOOK_URL": "http://bot.example.org/telegram",
+        "ASHI_LISTEN": "8443",
+        "ASHI_WEBHOOK_SECRET": "short",
+    }
+    with pytest.raises(SettingsError) as caught:
+        parse_settings(bad, require_token=False)
+    problems = "\n".join(caught.value.problems)
+    assert "ASHI_WEBHOOK_URL must be an https://" in problems
+    assert "ASHI_LISTEN must be host:port" in problems
+    assert (
+        "ASHI_WEBHOOK_SECRET must be 16 to 256 characters" in problems and "short" not in problems
+    )
+    # Polling needs none of them, and the default listens on this machine only.
+    assert parse_settings({}, require_token=False).listen == ("127.0.0.1", 8080)

@@ -1,0 +1,90 @@
+"""The webhook: Telegram POSTs each update here instead of being polled for it.
+
+Each request must carry the secret set with setWebhook; the update is stored in the inbox
+before the 200 that tells Telegram it arrived (a database that refuses gets a 503, and
+Telegram tries again later: nothing is handled unstored), then handed to the application.
+A health endpoint tells a proxy or platform whether the database answers and the
+dispatcher of scheduled messages runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from aiohttp import web
+from telegram import Bot, Update
+
+from storage import DATABASE_ERRORS, describe
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+HEALTH_PATH = "/healthz"
+MAX_UPDATE_BYTES = 1024 * 1024  # an update is a few kilobytes; nothing larger is read
+
+
+@dataclass(frozen=True)
+class WebhookPlan:
+    """Where the webhook listens and what Telegram is told."""
+
+    url: str  # the public HTTPS address registered with setWebhook (its path is served)
+    host: str
+    port: int
+    secret: str
+
+
+class WebhookReceiver:
+    """The webhook's HTTP side: updates in, health out."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        queue: asyncio.Queue[object],
+        accept: Callable[[Sequence[Update]], Awaitable[list[Update]]],
+        secret: str,
+        health: Callable[[], Awaitable[dict[str, bool]]],
+    ) -> None:
+        self._bot = bot
+        self._queue = queue
+        self._accept = accept
+        self._secret = secret.encode()
+        self._health = health
+
+    def application(self, path: str) -> web.Application:
+        """The aiohttp application: POST `path` for updates, GET /healthz."""
+        app = web.Application(client_max_size=MAX_UPDATE_BYTES)
+        app.router.add_post(path, self._update)
+        app.router.add_get(HEALTH_PATH, self._healthz)
+        return app
+
+    async def _update(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self._secret):
+            return web.Response(status=401)  # no detail for whoever is guessing
+        try:
+            update = Update.de_json(json.loads(await request.read()), self._bot)
+        except (ValueError, TypeError, KeyError):
+            return web.Response(status=400)
+        if update is None:
+            return web.Response(status=400)
+        try:
+            fresh = await self._accept([update])
+        except DATABASE_ERRORS as exc:
+            log.error(
+                "update %d not stored: %s; Telegram will send it again",
+                update.update_id,
+                describe(exc),
+            )
+            return web.Response(status=503)
+        for new in fresh:  # none when Telegram sent it again after a lost 200
+            await self._queue.put(new)
+        return web.Response(status=200)
+
+    async def _healthz(self, _: web.Request) -> web.Response:
+        checks = await self._health()
+        status = 200 if all(checks.values()) else 503
+        return web.json_response(checks, status=status)

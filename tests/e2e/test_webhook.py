@@ -1,0 +1,95 @@
+"""`ashi run --webhook` against the emulator delivering updates as Telegram does (POST, the
+secret header, tried again until 200): an intake goes through, a request without the secret
+is refused, the health endpoint answers, and what arrives while the bot is down is handled
+once it is back."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aiohttp
+
+from bot.edge.app import build_application, serving
+from bot.edge.webhook import SECRET_HEADER, WebhookPlan
+from bot.emulator.server import BotApiEmulator
+from bot.runner import webhook_plan
+from bot.settings import Settings
+from tests.e2e.conftest import Person, answer_and_confirm, consent, reachable_practitioner
+
+SECRET = "s3cret-for-the-tests_0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def hooked(settings: Settings) -> Settings:
+    port = free_port()
+    return dataclasses.replace(
+        settings,
+        webhook_url=f"http://127.0.0.1:{port}/telegram",
+        listen=("127.0.0.1", port),
+        webhook_secret=SECRET,
+    )
+
+
+@asynccontextmanager
+async def on_webhook(settings: Settings, emulator: BotApiEmulator) -> AsyncIterator[WebhookPlan]:
+    plan = webhook_plan(settings)
+    async with serving(build_application(settings), webhook=plan):
+        await emulator.wait_for(lambda: emulator.world.webhook is not None)
+        yield plan
+
+
+async def test_an_intake_goes_through_the_webhook_and_strangers_are_refused(
+    emulator: BotApiEmulator, settings: Settings
+) -> None:
+    settings = hooked(settings)
+    async with on_webhook(settings, emulator) as plan:
+        practitioner = await reachable_practitioner(emulator)
+        patient = Person(emulator, 6401, "Ara")
+        await consent(patient)
+        await answer_and_confirm(patient, "Arms")
+        await practitioner.sees("New intake: Ara")
+
+        async with aiohttp.ClientSession() as web:
+            update = {"update_id": 1, "message": {"message_id": 1}}
+            for headers in ({}, {SECRET_HEADER: "wrong-secret-0123456789"}):
+                async with web.post(plan.url, json=update, headers=headers) as refused:
+                    assert refused.status == 401 and await refused.text() == ""
+            health_url = plan.url.replace("/telegram", "/healthz")
+            async with web.get(health_url) as health:
+                assert health.status == 200
+                assert await health.json() == {"database": True, "dispatcher": True}
+
+    calls = [c.method for c in emulator.transcript]
+    assert "setWebhook" in calls and "getUpdates" not in calls
+    [registered] = [c for c in emulator.transcript if c.method == "setWebhook"]
+    assert registered.params["secret_token"] == SECRET
+    assert emulator.world.webhook is not None and emulator.world.webhook.attempts >= 20
+
+
+async def test_what_arrives_while_the_bot_is_down_is_handled_once_it_is_back(
+    emulator: BotApiEmulator, settings: Settings
+) -> None:
+    settings = hooked(settings)
+    patient = Person(emulator, 6402, "Bom")
+    async with on_webhook(settings, emulator):
+        await consent(patient)
+    patient.send("/help")  # the bot is down: Telegram keeps trying
+    await emulator.wait_for(
+        lambda: (
+            emulator.world.webhook is not None
+            and emulator.world.webhook.attempts > 0
+            and emulator.world.webhook.last_error is not None
+        )
+    )
+    async with on_webhook(settings, emulator):
+        await patient.sees("I help you get ready for your appointment")
+        assert not emulator.world.pending  # delivered, and answered 200

@@ -1,0 +1,96 @@
+"""Webhooks: the emulator delivers as Telegram does, and our receiver stores each update
+before its 200 (a database that refuses gets a 503, and the update comes again)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+from aiohttp import web
+from telegram import Bot, Update
+from telegram.error import BadRequest, Conflict
+
+from bot.edge.webhook import WebhookReceiver
+from bot.emulator import BotApiEmulator
+
+SECRET = "a-secret-of-sixteen-or-more"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+async def test_while_a_webhook_is_set_get_updates_is_refused(emu: BotApiEmulator, bot: Bot) -> None:
+    await bot.set_webhook(f"http://127.0.0.1:{free_port()}/hook", secret_token=SECRET)
+    assert (await bot.get_webhook_info()).url.endswith("/hook")
+    with pytest.raises(Conflict, match="webhook is active"):
+        await bot.get_updates(timeout=0)
+    await bot.delete_webhook()
+    assert (await bot.get_webhook_info()).url == ""
+    assert [u.message.text for u in await bot.get_updates(timeout=0) if u.message] == ["hello"]
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("http://bot.example.org/hook", None),  # Telegram takes HTTPS only
+        ("https://bot.example.org:8080/hook", None),  # nor any port
+        ("https://bot.example.org/hook", "spaces are not allowed"),
+    ],
+)
+async def test_a_webhook_telegram_would_refuse_is_refused(
+    emu: BotApiEmulator, bot: Bot, url: str, secret: str | None
+) -> None:
+    with pytest.raises(BadRequest):
+        await bot.set_webhook(url, secret_token=secret)
+    assert emu.world.webhook is None
+
+
+@pytest.fixture
+async def receiving(
+    emu: BotApiEmulator, bot: Bot
+) -> AsyncIterator[tuple[asyncio.Queue[object], list[list[int]]]]:
+    """Our receiver on a free port, registered with the emulator; the database refuses the
+    first update it is given."""
+    queue: asyncio.Queue[object] = asyncio.Queue()
+    tries: list[list[int]] = []
+
+    async def accept(updates: Sequence[Update]) -> list[Update]:
+        tries.append([u.update_id for u in updates])
+        if len(tries) == 1:
+            raise sqlite3.OperationalError("database or disk is full")
+        return list(updates)
+
+    async def health() -> dict[str, bool]:
+        return {"database": True}
+
+    receiver = WebhookReceiver(bot, queue, accept, SECRET, health)
+    runner = web.AppRunner(receiver.application("/hook"))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await bot.set_webhook(f"http://127.0.0.1:{port}/hook", secret_token=SECRET)
+    try:
+        yield queue, tries
+    finally:
+        await runner.cleanup()
+
+
+async def test_an_update_the_database_refuses_is_delivered_again_and_handled_once(
+    emu: BotApiEmulator, receiving: tuple[asyncio.Queue[object], list[list[int]]]
+) -> None:
+    queue, tries = receiving
+    first = await asyncio.wait_for(queue.get(), timeout=10)
+    assert isinstance(first, Update) and first.message and first.message.text == "hello"
+    assert tries == [[first.update_id], [first.update_id]]  # refused (503), then stored
+    assert emu.confirmed(first.update_id) and not emu.world.pending
+    emu.send_text(42, "in order")
+    second = await asyncio.wait_for(queue.get(), timeout=10)
+    assert isinstance(second, Update) and second.message and second.message.text == "in order"
+    assert queue.empty()
