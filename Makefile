@@ -8,7 +8,7 @@ RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 UV_ENV := UV_PYTHON_DOWNLOADS=never UV_NO_PROGRESS=1
 
-.PHONY: demo test test-slow test-installed lint schema clean bench lock
+.PHONY: demo test test-slow test-webhook test-installed lint schema clean bench lock
 
 $(UV):
 	python3 -m venv --without-pip $(VENV)
@@ -39,6 +39,11 @@ test: lint
 
 test-slow: $(DEV_STAMP)
 	$(PY) -m pytest -q -m slow
+
+# The end-to-end tests again, every bot taking its updates on a webhook instead of long
+# polling (CI runs this).
+test-webhook: $(DEV_STAMP)
+	ASHI_TEST_WEBHOOK=1 $(PY) -m pytest -q tests/e2e
 
 # The product as a clinic installs it: the wheel and the locked dependencies in a fresh
 # virtualenv outside the checkout, driven by the end-to-end tests (CI runs this).

@@ -1,8 +1,9 @@
 """The webhook: Telegram POSTs each update here instead of being polled for it.
 
 Each request must carry the secret set with setWebhook; the update is stored in the inbox
-before the 200 that tells Telegram it arrived (a database that refuses gets a 503, and
-Telegram tries again later: nothing is handled unstored), then handed to the application.
+before the 200 that tells Telegram it arrived, then handed to the application. While the
+database refuses, it is handled unstored, as polling does: its handler meets the same
+refusal and asks the patient to try again, which beats silence until the database is back.
 A health endpoint tells a proxy or platform whether the database answers and the
 dispatcher of scheduled messages runs.
 """
@@ -75,11 +76,11 @@ class WebhookReceiver:
             fresh = await self._accept([update])
         except DATABASE_ERRORS as exc:
             log.error(
-                "update %d not stored: %s; Telegram will send it again",
+                "update %d cannot be stored: %s; handling it unstored",
                 update.update_id,
                 describe(exc),
             )
-            return web.Response(status=503)
+            fresh = [update]
         for new in fresh:  # none when Telegram sent it again after a lost 200
             await self._queue.put(new)
         return web.Response(status=200)

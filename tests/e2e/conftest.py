@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import json
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -18,6 +19,7 @@ from bot.edge.app import build_application, serving
 from bot.emulator.models import ChatMessage
 from bot.emulator.ratelimit import RateLimits
 from bot.emulator.server import BotApiEmulator
+from bot.runner import webhook_plan
 from bot.settings import Settings, parse_settings
 from storage import IntakeRecord, Storage, utc_now
 from storage.base import Clock
@@ -67,13 +69,43 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[Storage]:
     return storages
 
 
+# ASHI_TEST_WEBHOOK=1: every `bot()` takes its updates on a webhook instead of polling.
+ON_WEBHOOK = os.environ.get("ASHI_TEST_WEBHOOK") == "1"
+WEBHOOK_SECRET = "s3cret-for-the-tests_0123456789"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now, for a webhook."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def hooked(settings: Settings) -> Settings:
+    """The settings with a webhook on a free local port."""
+    port = free_port()
+    return dataclasses.replace(
+        settings,
+        webhook_url=f"http://127.0.0.1:{port}/telegram",
+        listen=("127.0.0.1", port),
+        webhook_secret=WEBHOOK_SECRET,
+    )
+
+
 @pytest.fixture
 def bot(settings: Settings, emulator: BotApiEmulator) -> Runner:
     """`async with bot():` runs a fresh application (a new process, in effect) on the
-    same database until the block ends."""
+    same database until the block ends (on a webhook with ASHI_TEST_WEBHOOK=1)."""
 
     @asynccontextmanager
     async def run() -> AsyncIterator[object]:
+        if ON_WEBHOOK:
+            on = hooked(settings)
+            async with serving(build_application(on), webhook=webhook_plan(on)) as app:
+                await emulator.wait_for(lambda: emulator.world.webhook is not None)
+                yield app
+            return
         async with serving(build_application(settings), poll_timeout=1) as app:
             await emulator.wait_for(lambda: emulator.is_polling)
             yield app

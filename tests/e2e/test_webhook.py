@@ -5,8 +5,6 @@ once it is back."""
 
 from __future__ import annotations
 
-import dataclasses
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,26 +15,14 @@ from bot.edge.webhook import SECRET_HEADER, WebhookPlan
 from bot.emulator.server import BotApiEmulator
 from bot.runner import webhook_plan
 from bot.settings import Settings
-from tests.e2e.conftest import Person, answer_and_confirm, consent, reachable_practitioner
-
-SECRET = "s3cret-for-the-tests_0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def hooked(settings: Settings) -> Settings:
-    port = free_port()
-    return dataclasses.replace(
-        settings,
-        webhook_url=f"http://127.0.0.1:{port}/telegram",
-        listen=("127.0.0.1", port),
-        webhook_secret=SECRET,
-    )
+from tests.e2e.conftest import (
+    WEBHOOK_SECRET,
+    Person,
+    answer_and_confirm,
+    consent,
+    hooked,
+    reachable_practitioner,
+)
 
 
 @asynccontextmanager
@@ -71,7 +57,7 @@ async def test_an_intake_goes_through_the_webhook_and_strangers_are_refused(
     calls = [c.method for c in emulator.transcript]
     assert "setWebhook" in calls and "getUpdates" not in calls
     [registered] = [c for c in emulator.transcript if c.method == "setWebhook"]
-    assert registered.params["secret_token"] == SECRET
+    assert registered.params["secret_token"] == WEBHOOK_SECRET
     assert emulator.world.webhook is not None and emulator.world.webhook.attempts >= 20
 
 
