@@ -37,6 +37,8 @@ async def test_an_intake_goes_through_the_webhook_and_strangers_are_refused(
     emulator: BotApiEmulator, settings: Settings
 ) -> None:
     settings = hooked(settings)
+    queued: list[dict[str, object]] = []
+    emulator.world.update_listeners.append(lambda update, _: queued.append(update))
     async with on_webhook(settings, emulator) as plan:
         practitioner = await reachable_practitioner(emulator)
         patient = Person(emulator, 6401, "Ara")
@@ -45,6 +47,18 @@ async def test_an_intake_goes_through_the_webhook_and_strangers_are_refused(
         await practitioner.sees("New intake: Ara")
 
         async with aiohttp.ClientSession() as web:
+            # Sent again, as Telegram does when our 200 was lost: recognised, not redone.
+            [start] = [u for u in queued if "/start" in str(u.get("message"))][:1]
+            before = len(patient.messages())
+            secret = {SECRET_HEADER: WEBHOOK_SECRET}
+            async with web.post(plan.url, json=start, headers=secret) as again:
+                assert again.status == 200
+            # The chat's next update is handled after it: by then a reply would be there.
+            patient.send("/help")
+            await patient.sees("I help you get ready for your appointment")
+            redone = [m for m in patient.messages()[before:] if "already completed" in m.text]
+            assert redone == []  # what /start handled again would say now
+
             update = {"update_id": 1, "message": {"message_id": 1}}
             for headers in ({}, {SECRET_HEADER: "wrong-secret-0123456789"}):
                 async with web.post(plan.url, json=update, headers=headers) as refused:
