@@ -67,9 +67,10 @@ class WebhookReceiver:
         if not hmac.compare_digest(given, self._secret):
             return web.Response(status=401)  # no detail for whoever is guessing
         try:
-            update = Update.de_json(json.loads(await request.read()), self._bot)
-        except (ValueError, TypeError, KeyError):
-            return web.Response(status=400)
+            data = json.loads(await request.read())
+            update = Update.de_json(data, self._bot) if isinstance(data, dict) else None
+        except (ValueError, TypeError, KeyError, AttributeError):
+            update = None
         if update is None:
             return web.Response(status=400)
         try:

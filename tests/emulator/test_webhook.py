@@ -8,12 +8,13 @@ import socket
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 
+import aiohttp
 import pytest
 from aiohttp import web
 from telegram import Bot, Update
 from telegram.error import BadRequest, Conflict
 
-from bot.edge.webhook import WebhookReceiver
+from bot.edge.webhook import SECRET_HEADER, WebhookReceiver
 from bot.emulator import BotApiEmulator
 
 SECRET = "a-secret-of-sixteen-or-more"
@@ -94,4 +95,24 @@ async def test_an_update_the_database_refuses_is_still_handled_once(
     emu.send_text(42, "in order")
     second = await asyncio.wait_for(queue.get(), timeout=10)
     assert isinstance(second, Update) and second.message and second.message.text == "in order"
+    assert queue.empty()
+
+
+async def test_the_receiver_refuses_strangers_and_what_is_no_update(
+    emu: BotApiEmulator, receiving: tuple[asyncio.Queue[object], list[list[int]]]
+) -> None:
+    queue, _ = receiving
+    await asyncio.wait_for(queue.get(), timeout=10)  # "hello", delivered by the emulator
+    webhook = emu.world.webhook
+    assert webhook is not None
+    async with aiohttp.ClientSession() as session:
+        for body, headers, status in (
+            (b"{}", {}, 401),
+            (b"{}", {SECRET_HEADER: SECRET + "x"}, 401),
+            (b"not json", {SECRET_HEADER: SECRET}, 400),
+            (b"[1, 2]", {SECRET_HEADER: SECRET}, 400),
+            (b'{"update_id": "x", "message": 3}', {SECRET_HEADER: SECRET}, 400),
+        ):
+            async with session.post(webhook.url, data=body, headers=headers) as answer:
+                assert answer.status == status, body
     assert queue.empty()
