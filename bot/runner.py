@@ -1,5 +1,5 @@
-"""`ashi run` as a service: start-up checks, polling until told to stop, and an end a
-service manager can rely on.
+"""`ashi run` as a service: start-up checks, polling (or the webhook) until told to stop,
+and an end a service manager can rely on.
 
 - SIGTERM or SIGINT: a graceful stop (queued updates handled, the message in flight
   recorded); whatever state polling or Telegram is in, the process is gone within
@@ -18,7 +18,7 @@ import sys
 import threading
 
 from telegram import Bot
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import BadRequest, InvalidToken, NetworkError
 
 from bot.content import Content
 from bot.edge.app import bot_api_client, build_application, serving
@@ -120,15 +120,19 @@ async def run(
         stop.request(EXIT_FORCED, "polling stopped; exiting so that it can be restarted")
 
     app = build_application(settings, content, on_token_rejected=token_rejected, lock=lock)
+    plan = webhook_plan(settings) if webhook else None
     try:
-        async with serving(
-            app, on_polling_ended=polling_ended, webhook=webhook_plan(settings) if webhook else None
-        ):
+        async with serving(app, on_polling_ended=polling_ended, webhook=plan):
             await stop.event.wait()
     except InvalidToken:
         if stop.event.is_set():  # rejected between the pre-flight check and serving
             return stop.exit_status
         raise
+    except BadRequest as exc:
+        # setWebhook refused (an address Telegram cannot use): a setting to fix.
+        raise StartError(f"Telegram refused ASHI_WEBHOOK_URL: {exc.message}") from exc
+    except NetworkError as exc:
+        raise TelegramUnreachable(f"the Bot API did not answer at start: {exc.message}") from exc
     return stop.exit_status
 
 

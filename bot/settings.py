@@ -264,29 +264,46 @@ def parse_settings(
     )
 
 
+def _webhook_url_problem(url: str) -> str | None:
+    """What is wrong with a webhook address, if anything: Telegram delivers only to HTTPS on
+    ports 443, 80, 88 or 8443 (plain HTTP to this machine is taken, for testing), and the
+    path is served as written."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "is not a URL"
+    local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if not local and not (parts.scheme == "https" and parts.hostname):
+        return "must be an https:// address Telegram can reach, such as https://bot.example.org/telegram"
+    if not local and (port or 443) not in (443, 80, 88, 8443):
+        return "must use a port Telegram delivers to: 443, 80, 88 or 8443"
+    if parts.query or parts.fragment or not re.fullmatch(r"[A-Za-z0-9/_.~-]*", parts.path):
+        return "must have a plain path (letters, digits, / _ . ~ -) and no query"
+    return None
+
+
 def _webhook(
     env: Mapping[str, str], problems: list[str], *, required: bool
 ) -> tuple[str | None, tuple[str, int], str | None]:
     """ASHI_WEBHOOK_URL, ASHI_LISTEN and ASHI_WEBHOOK_SECRET, each problem added."""
     url = env.get("ASHI_WEBHOOK_URL", "").strip() or None
-    if url is not None:
-        parts = urlsplit(url)
-        local = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost")
-        if not local and not (parts.scheme == "https" and parts.hostname):
-            problems.append(
-                "ASHI_WEBHOOK_URL must be an https:// address Telegram can reach, such as"
-                f" https://bot.example.org/telegram, got {url!r}."
-            )
-    elif required:
+    if url is not None and (problem := _webhook_url_problem(url)) is not None:
+        problems.append(f"ASHI_WEBHOOK_URL {problem}, got {url!r}.")
+    elif url is None and required:
         problems.append("ASHI_WEBHOOK_URL is not set: the https:// address of the webhook.")
     listen = DEFAULT_LISTEN
     text = env.get("ASHI_LISTEN", "").strip()
     if text:
-        host, _, port = text.rpartition(":")
-        if host and port.isdigit() and 0 < int(port) < 65536:
-            listen = (host.strip("[]"), int(port))
+        # IPv6 in brackets, as in URLs: [::1]:8080.
+        found = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d{1,5})|([^:\s\[\]]+):(\d{1,5})", text)
+        port = int(found.group(2) or found.group(4)) if found else 0
+        if found and 0 < port < 65536:
+            listen = (found.group(1) or found.group(3), port)
         else:
-            problems.append(f"ASHI_LISTEN must be host:port such as 127.0.0.1:8080, got {text!r}.")
+            problems.append(
+                f"ASHI_LISTEN must be host:port such as 127.0.0.1:8080 or [::1]:8080, got {text!r}."
+            )
     secret = env.get("ASHI_WEBHOOK_SECRET", "").strip() or None
     if secret is not None and not _WEBHOOK_SECRET.match(secret):
         # The value is not repeated: it is a password.

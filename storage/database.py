@@ -146,9 +146,11 @@ class Storage(
         return storage
 
     async def reachable(self) -> bool:
-        """Whether the database answers a query now (for the health endpoint)."""
+        """Whether the database takes a write now (for the health endpoint): an empty
+        write transaction, waiting at most the busy timeout for a lock."""
         try:
-            await self._all("SELECT 1")
+            async with self._transaction():
+                pass
         except DATABASE_ERRORS:
             return False
         return True

@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 # Bot API connections shared by replies, notifications and the dispatcher (getUpdates has
 # its own). Calls take milliseconds, so a few carry hundreds of patients' replies.
 CONNECTIONS = 16
+WEBHOOK_SHUTDOWN = 3.0  # seconds a webhook request in flight may take at a stop
+TOKEN_WATCH = 60.0  # seconds between two calls that notice a revoked token on a webhook
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 # A completed intake's summary that Telegram refused or that could not be sent is tried
 # again after this many seconds, then twice as long each time, up to an hour.
@@ -540,22 +542,52 @@ def _webhook(
 ) -> _Taking:
     health = runtime.health if runtime is not None else _no_checks
     receiver = WebhookReceiver(app.bot, app.update_queue, accept, plan.secret, health)
-    runner = web.AppRunner(receiver.application(urlsplit(plan.url).path or "/"), access_log=None)
+    runner = web.AppRunner(
+        receiver.application(urlsplit(plan.url).path or "/"),
+        access_log=None,
+        # A request still storing its update at a stop gets this long (the process has
+        # STOP_DEADLINE in all); one cut short is sent again by Telegram.
+        shutdown_timeout=WEBHOOK_SHUTDOWN,
+    )
+    watching: asyncio.Task[None] | None = None
 
     async def start() -> None:
+        nonlocal watching
         await runner.setup()
-        await web.TCPSite(runner, plan.host, plan.port).start()
-        # Listening first: Telegram starts delivering as soon as it knows the address.
-        await app.bot.set_webhook(
-            plan.url, secret_token=plan.secret, allowed_updates=ALLOWED_UPDATES
-        )
+        try:
+            await web.TCPSite(runner, plan.host, plan.port).start()
+            # Listening first: Telegram starts delivering as soon as it knows the address.
+            # One connection: each chat's updates then arrive in their order.
+            await app.bot.set_webhook(
+                plan.url,
+                secret_token=plan.secret,
+                allowed_updates=ALLOWED_UPDATES,
+                max_connections=1,
+            )
+        except BaseException:
+            await runner.cleanup()
+            raise
+        watching = asyncio.create_task(_watch_token(app.bot), name="ashi-webhook-watch")
 
     async def stop() -> None:
+        if watching is not None:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
         # Not deleted: Telegram keeps what arrives meanwhile and delivers it once the bot
         # (or another process on this address) answers again.
         await runner.cleanup()
 
     return _Taking(start, stop, _nothing)
+
+
+async def _watch_token(bot: Bot) -> None:
+    """On a webhook the bot may make no call for hours: one a minute, so that a token
+    revoked in @BotFather is noticed (its 401 stops the bot, as when polling)."""
+    while True:
+        await asyncio.sleep(TOKEN_WATCH)
+        with contextlib.suppress(TelegramError):
+            await bot.get_webhook_info()
 
 
 async def _nothing() -> None:

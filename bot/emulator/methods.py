@@ -110,10 +110,21 @@ class BotApiMethods:
         """setWebhook: updates are POSTed to `url` from now on (getUpdates is refused).
         Telegram takes HTTPS on ports 443, 80, 88 or 8443; the emulator also plain HTTP to
         this machine, for the tests."""
-        url = urlsplit(str(params["url"]))
+        if not params["url"]:  # an empty address removes the webhook, as on Telegram
+            self.world.set_webhook(None)
+            return True
+        try:
+            url = urlsplit(str(params["url"]))
+            port = url.port
+        except ValueError as exc:
+            raise bad_request("bad webhook: Failed to resolve host") from exc
         local = url.scheme == "http" and url.hostname in ("127.0.0.1", "localhost")
-        if not local and not (url.scheme == "https" and (url.port or 443) in WEBHOOK_PORTS):
+        if not local and url.scheme != "https":
             raise bad_request("bad webhook: HTTPS url must be provided for webhook")
+        if not local and (port or 443) not in WEBHOOK_PORTS:
+            raise bad_request(
+                "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+            )
         secret = params.get("secret_token")
         if secret is not None and not WEBHOOK_SECRET.match(str(secret)):
             raise bad_request("secret token contains unallowed characters")

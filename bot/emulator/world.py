@@ -348,6 +348,8 @@ class World:
         deadline = asyncio.get_running_loop().time() + max(poll_seconds, 0)
         while True:
             wakeup = self._wakeup
+            if self.webhook is not None:  # set while this call waited
+                raise ApiError(409, WEBHOOK_ACTIVE)
             if generation != self._poll_generation:
                 raise ApiError(409, CONFLICT)
             if self.pending or self.closed:

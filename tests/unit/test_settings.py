@@ -118,5 +118,15 @@ def test_the_webhook_settings_are_required_for_a_webhook_and_checked() -> None:
     assert (
         "ASHI_WEBHOOK_SECRET must be 16 to 256 characters" in problems and "short" not in problems
     )
+    for url, says in (
+        ("https://bot.example.org:8080/telegram", "a port Telegram delivers to"),
+        ("https://bot.example.org/tele gram?x=1", "a plain path"),
+    ):
+        with pytest.raises(SettingsError, match=says):
+            parse_settings({"ASHI_WEBHOOK_URL": url}, require_token=False)
+    assert parse_settings({"ASHI_LISTEN": "[::1]:8443"}, require_token=False).listen == (
+        "::1",
+        8443,
+    )
     # Polling needs none of them, and the default listens on this machine only.
     assert parse_settings({}, require_token=False).listen == ("127.0.0.1", 8080)
