@@ -7,7 +7,9 @@ under test in a child process (bench.botproc), talking over real HTTP on 127.0.0
   3. Ashi as shipped (its 30/s AIORateLimiter on), closed loop, a few patients;
   4. reminder dispatch of M due messages with the emulator enforcing 30/s and 1/s per chat,
      as shipped (nobody else talking to the bot: PER_SECOND), then at the pace it keeps
-     while patients are being answered (SHARED_PER_SECOND).
+     while patients are being answered (SHARED_PER_SECOND);
+  5. mixed load as shipped: N patients completing intakes (open loop) while the M
+     reminders are due, the emulator enforcing Telegram's limits.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import random
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -29,7 +32,7 @@ from typing import Any
 from bench import dispatch
 from bench.patients import Flow, Patient, Tracker, ashi_intake, baseline_conversation
 from bot.edge.dispatch import PER_SECOND, SHARED_PER_SECOND
-from bot.emulator.ratelimit import RateLimits
+from bot.emulator.ratelimit import RateLimits, is_sending_method
 from bot.emulator.server import BotApiEmulator
 from storage import Storage
 
@@ -183,6 +186,61 @@ async def reminders(
     return figures
 
 
+async def mixed(tmp: Path, patients: int, messages: int, *, seed: int) -> dict[str, Any]:
+    """N patients answering (open loop) while M reminders are due, bot and emulator as
+    shipped and as Telegram is: every message the bot sent per second as a fraction of 30,
+    the patients' reply latency, refusals, and the reminders' duplicates and losses."""
+    db_path = tmp / "mixed.sqlite3"
+    emulator = BotApiEmulator(rate_limits=RateLimits())
+    await emulator.start()
+    try:
+        booked = await dispatch.prepare(emulator, db_path, messages, max(100, messages // 5))
+        tracker = Tracker(emulator)
+        bot = BotProcess(["ashi", "--db", str(db_path), "--practitioner", str(PRACTITIONER_ID)])
+        await bot.start(emulator)
+        try:
+            practitioner = Patient(tracker, PRACTITIONER_ID, random.Random(0))
+            await practitioner.send("/help")  # a bot can only write to who wrote first
+            tracker.tracked.discard(PRACTITIONER_ID)
+            rng = random.Random(seed)
+            people = [
+                Patient(
+                    tracker, FIRST_PATIENT + i, random.Random(rng.random()), think=THINK_SECONDS
+                )
+                for i in range(patients)
+            ]
+            await asyncio.gather(*(ashi_intake(p) for p in people))
+            deadline = messages / SHARED_PER_SECOND * 1.5 + 60
+            await emulator.wait_for(
+                lambda: dispatch.all_delivered(emulator, booked), timeout=deadline
+            )
+            await asyncio.sleep(2.0)  # let any duplicate show up
+        finally:
+            await bot.stop()
+        sent = sorted(c.time for c in emulator.transcript if c.ok and is_sending_method(c.method))
+        span = sent[-1] - sent[0] if len(sent) > 1 else float("nan")
+        rate = (len(sent) - 1) / span if len(sent) > 1 else 0.0
+        figures: dict[str, Any] = {
+            "patients": patients,
+            "messages_sent": len(sent),
+            "seconds": round(span, 1),
+            "sent_per_second": round(rate, 2),
+            "fraction_of_30_per_second": round(rate / dispatch.TELEGRAM_LIMIT, 3),
+            "patients_replies": tracker.summary({p.id for p in people}),
+            "reminders": dispatch.measure(emulator, booked, PER_SECOND),
+            "refused": dict(
+                Counter(f"{c.method} {c.error_code}" for c in emulator.transcript if not c.ok)
+            ),
+            "peak_rss_mb": bot.stats["peak_rss_mb"],
+        }
+        done = await completed_intakes(db_path)
+        if done != patients:
+            raise RuntimeError(f"mixed: {done} intakes completed, expected {patients}")
+    finally:
+        await emulator.stop()
+    return figures
+
+
 def machine() -> dict[str, object]:
     model = "unknown"
     try:
@@ -251,6 +309,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 result["dispatch"].append(
                     await reminders(tmp, m, pace, deadline=expected * 1.5 + 60)
                 )
+        if args.mixed and n and m:
+            log(f"mixed load as shipped: {n} patients answering while {m} reminders are due")
+            result["mixed"] = await mixed(tmp, n, m, seed=seed)
     result["targets"] = targets(result)
     return result
 
@@ -268,6 +329,13 @@ def targets(result: dict[str, Any]) -> dict[str, object]:
             and run["http_429"] == 0
             and run["duplicates"] == 0
             and run["lost"] == 0
+        )
+    if "mixed" in result:
+        load = result["mixed"]
+        met["mixed_95%_of_30_per_s_no_429_reply_p99_under_1_s"] = (
+            load["fraction_of_30_per_second"] >= 0.95
+            and load["reminders"]["http_429"] == 0
+            and load["patients_replies"]["p99_ms"] < 1000
         )
     return met
 
@@ -291,6 +359,12 @@ def cli() -> None:
         " patients are answered); 0 skips it",
     )
     parser.add_argument("--skip-intakes", action="store_true", help="dispatch only")
+    parser.add_argument(
+        "--no-mixed",
+        dest="mixed",
+        action="store_false",
+        help="skip the mixed load (patients answering while the reminders are due)",
+    )
     args = parser.parse_args()
     result = asyncio.run(main(args))
     print(json.dumps(result, indent=2))
