@@ -208,8 +208,8 @@ class Runtime:
             )
 
     async def health(self) -> dict[str, bool]:
-        """What the webhook's health endpoint reports: the database answers, and scheduled
-        messages are being sent."""
+        """What the webhook's health endpoint reports: the database takes a write, and the
+        dispatcher of scheduled messages runs."""
         database = self._storage is not None and await self._storage.reachable()
         dispatcher = self._dispatcher is not None and self._dispatcher.alive
         return {"database": database, "dispatcher": dispatcher}
