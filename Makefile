@@ -50,7 +50,7 @@ test-webhook: $(DEV_STAMP)
 test-installed: $(DEV_STAMP)
 	$(UV_ENV) scripts/test_installed.sh $(UV) $(PY)
 
-# Throughput, latency and dispatch figures (README, Performance): about 8 minutes.
+# Throughput, latency, dispatch and mixed-load figures (README, Performance): about 18 minutes.
 # BENCH_ARGS="--shared-pace 0" skips the second dispatch run (about 4 minutes).
 N ?= 200
 M ?= 5000
