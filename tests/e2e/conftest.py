@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import json
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -23,6 +22,7 @@ from bot.runner import webhook_plan
 from bot.settings import Settings, parse_settings
 from storage import IntakeRecord, Storage, utc_now
 from storage.base import Clock
+from tests.support.ports import free_port
 
 PRACTITIONER_ID = 777
 
@@ -72,14 +72,6 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[Storage]:
 # ASHI_TEST_WEBHOOK=1: every `bot()` takes its updates on a webhook instead of polling.
 ON_WEBHOOK = os.environ.get("ASHI_TEST_WEBHOOK") == "1"
 WEBHOOK_SECRET = "s3cret-for-the-tests_0123456789"
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on now, for a webhook."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def hooked(settings: Settings) -> Settings:

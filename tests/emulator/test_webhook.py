@@ -4,7 +4,6 @@ before its 200 (one the database refuses is handled all the same, once)."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 
@@ -16,15 +15,9 @@ from telegram.error import BadRequest, Conflict
 
 from bot.edge.webhook import SECRET_HEADER, WebhookReceiver
 from bot.emulator import BotApiEmulator
+from tests.support.ports import free_port
 
 SECRET = "a-secret-of-sixteen-or-more"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def test_while_a_webhook_is_set_get_updates_is_refused(emu: BotApiEmulator, bot: Bot) -> None:
