@@ -5,16 +5,20 @@ once it is back."""
 
 from __future__ import annotations
 
+import dataclasses
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import aiohttp
+import pytest
 
 from bot.edge.app import build_application, serving
 from bot.edge.webhook import SECRET_HEADER, WebhookPlan
 from bot.emulator.server import BotApiEmulator
-from bot.runner import webhook_plan
+from bot.runner import StartError, run, webhook_plan
 from bot.settings import Settings
+from storage import DatabaseLock
 from tests.e2e.conftest import (
     WEBHOOK_SECRET,
     Person,
@@ -93,3 +97,20 @@ async def test_what_arrives_while_the_bot_is_down_is_handled_once_it_is_back(
     async with on_webhook(settings, emulator):
         await patient.sees("I help you get ready for your appointment")
         assert not emulator.world.pending  # delivered, and answered 200
+
+
+async def test_an_address_telegram_refuses_is_a_start_error_and_frees_the_port(
+    emulator: BotApiEmulator, settings: Settings
+) -> None:
+    # Past the settings' own check, as if Telegram refused an address for its own reasons.
+    settings = dataclasses.replace(
+        hooked(settings), webhook_url="https://bot.example.org:8080/telegram"
+    )
+    lock = DatabaseLock.acquire(settings.db_path, "run")
+    try:
+        with pytest.raises(StartError, match="Telegram refused ASHI_WEBHOOK_URL"):
+            await run(settings, settings.load_content(), lock, webhook=True)
+    finally:
+        lock.release()
+    with socket.socket() as again:  # the listener was closed
+        again.bind(settings.listen)
