@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
-from collections.abc import Sequence
 
 from telegram import Bot, Update
 
 from bot.edge.polling import Poller
 from bot.emulator import BotApiEmulator
+from tests.support.inbox import refusing_first
 
 
 async def test_a_batch_the_database_refuses_is_still_handled_once(
@@ -19,12 +18,7 @@ async def test_a_batch_the_database_refuses_is_still_handled_once(
     queue: asyncio.Queue[object] = asyncio.Queue()
     tries: list[list[int]] = []
 
-    async def accept(updates: Sequence[Update]) -> list[Update]:
-        tries.append([u.update_id for u in updates])
-        if len(tries) == 1:
-            raise sqlite3.OperationalError("database or disk is full")
-        return list(updates)
-
+    accept = refusing_first(tries)
     poller = Poller(bot, queue, accept, timeout=1, allowed_updates=["message"], retry_pause=0.01)
     polling = asyncio.create_task(poller.run())
     try:

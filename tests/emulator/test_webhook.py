@@ -4,8 +4,7 @@ before its 200 (one the database refuses is handled all the same, once)."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -15,6 +14,7 @@ from telegram.error import BadRequest, Conflict
 
 from bot.edge.webhook import SECRET_HEADER, WebhookReceiver
 from bot.emulator import BotApiEmulator
+from tests.support.inbox import refusing_first
 from tests.support.ports import free_port
 
 SECRET = "a-secret-of-sixteen-or-more"
@@ -55,11 +55,7 @@ async def receiving(
     queue: asyncio.Queue[object] = asyncio.Queue()
     tries: list[list[int]] = []
 
-    async def accept(updates: Sequence[Update]) -> list[Update]:
-        tries.append([u.update_id for u in updates])
-        if len(tries) == 1:
-            raise sqlite3.OperationalError("database or disk is full")
-        return list(updates)
+    accept = refusing_first(tries)
 
     async def health() -> dict[str, bool]:
         return {"database": True}
